@@ -1,0 +1,4 @@
+export { OneccError, InvalidStateError } from './onecc-error';
+export { TypedEmitter } from './typed-emitter';
+export { createLogger, silentLogger, type Logger } from './logger';
+export { RateLimitedLog } from './rate-limited-log';
