@@ -1,0 +1,10 @@
+export { SipParseError, SipSyntaxError, type RawMessage } from './errors';
+export { headerKey, canonicalHeaderName, type HeaderField } from './header-field';
+export { Params } from './params';
+export { SipUri, AbsoluteUri, parseUri, unescapeUriPart, type Uri } from './uri';
+export { NameAddr } from './name-addr';
+export { Via, BRANCH_MAGIC_COOKIE } from './via';
+export { SipMessage, SipRequest, SipResponse, parseCSeq, type CSeq, type SipMessageAny } from './sip-message';
+export { parseMessage, readHeaderSection, findHeaderEnd, parseContentLength, printable, KNOWN_METHODS, DEFAULT_LIMITS, type ParseLimits } from './parser';
+export { StreamFramer, type FramerOutput } from './stream-framer';
+export { buildErrorResponse } from './error-response';
