@@ -1,0 +1,172 @@
+import { isIP } from 'node:net';
+
+/*
+ * The declarative description of every configuration key. The TypeScript type OneccConfig is inferred from it, so
+ * the type, the validator, the README reference table and the env-variable lookup can never disagree.
+ * Every key is required in the merged result (config/default.yaml supplies them all); `nullable` keys accept null.
+ */
+
+interface SchemaBase {
+  readonly description: string;
+  readonly nullable?: boolean;
+}
+export interface IntegerSchema extends SchemaBase {
+  readonly type: 'integer';
+  readonly min: number;
+  readonly max?: number;
+}
+export interface EnumSchema<V extends string = string> extends SchemaBase {
+  readonly type: 'enum';
+  readonly values: readonly V[];
+}
+export interface StringSchema extends SchemaBase {
+  readonly type: 'string';
+  readonly format: StringFormat;
+}
+export interface BooleanSchema extends SchemaBase {
+  readonly type: 'boolean';
+}
+export interface ArraySchema<I extends SchemaNode = SchemaNode> extends SchemaBase {
+  readonly type: 'array';
+  readonly items: I;
+  readonly minItems: number;
+}
+export interface ObjectSchema<F extends { readonly [key: string]: SchemaNode } = { readonly [key: string]: SchemaNode }>
+  extends SchemaBase {
+  readonly type: 'object';
+  readonly fields: F;
+}
+export type SchemaNode = IntegerSchema | EnumSchema | StringSchema | BooleanSchema | ArraySchema | ObjectSchema;
+
+/** What a string must look like; `expect` completes the sentence "must be ...". */
+export const stringFormats = {
+  ip: { expect: 'an IPv4 or IPv6 address literal', test: (s: string) => isIP(s) !== 0 },
+  // RFC 3261 §25.1 token: what an option tag is made of.
+  token: { expect: 'an RFC 3261 token', test: (s: string) => /^[A-Za-z0-9\-.!%*_+`'~]+$/.test(s) },
+  // Goes into a header field value: no control characters (CR/LF would inject headers).
+  text: { expect: 'a non-empty string without control characters', test: (s: string) => /^[^\x00-\x1f\x7f]+$/.test(s) },
+  path: { expect: 'a non-empty file path', test: (s: string) => s.length > 0 && !s.includes('\0') },
+} as const;
+export type StringFormat = keyof typeof stringFormats;
+
+const integer = (min: number, max: number | undefined, description: string): IntegerSchema =>
+  ({ type: 'integer', min, max, description });
+const oneOf = <V extends string>(values: readonly V[], description: string): EnumSchema<V> =>
+  ({ type: 'enum', values, description });
+const string = (format: StringFormat, description: string): StringSchema => ({ type: 'string', format, description });
+const boolean = (description: string): BooleanSchema => ({ type: 'boolean', description });
+const list = <I extends SchemaNode>(items: I, minItems: number, description: string): ArraySchema<I> =>
+  ({ type: 'array', items, minItems, description });
+const object = <F extends { readonly [key: string]: SchemaNode }>(description: string, fields: F): ObjectSchema<F> =>
+  ({ type: 'object', fields, description });
+const nullable = <N extends SchemaNode>(node: N): N & { readonly nullable: true } => ({ ...node, nullable: true });
+
+export const logLevels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export const sipTransports = ['udp', 'tcp', 'tls', 'ws', 'wss'] as const;
+
+const port = (description: string) => integer(0, 65535, `${description}; 0 picks a free port`);
+
+export const configSchema = object('onecc configuration', {
+  log: object('logging', {
+    level: oneOf(logLevels, 'least severe level that is logged'),
+  }),
+  sip: object('the SIP engine', {
+    listen: list(
+      object('one SIP listener', {
+        transport: oneOf(sipTransports, 'transport protocol'),
+        host: string('ip', 'local address to bind (IPv4 or IPv6 literal)'),
+        port: port('local port'),
+      }),
+      1,
+      'listeners, one entry per transport+address+port',
+    ),
+    tls: object('TLS material for tls and wss listeners', {
+      cert: nullable(string('path', 'certificate chain (PEM file path); required when a tls or wss listener is configured')),
+      key: nullable(string('path', 'private key (PEM file path); required when a tls or wss listener is configured')),
+    }),
+    timers: object('RFC 3261 §17 timer base values', {
+      t1: integer(1, 60_000, 'T1 in ms: round-trip time estimate; must be less than t2'),
+      t2: integer(1, 600_000, 'T2 in ms: maximum retransmit interval for non-INVITE requests and INVITE responses'),
+      t4: integer(1, 600_000, 'T4 in ms: maximum time a message stays in the network'),
+    }),
+    limits: object('protection against oversized, slow or too many peers', {
+      maxMessageBytes: integer(1024, 16 * 1024 * 1024, 'largest message (headers+body); larger is rejected / closes the stream'),
+      maxHeaders: integer(1, 10_000, 'most header fields in one message'),
+      partialMessageTimeoutMs: integer(100, 3_600_000, 'a stream connection that leaves a message unfinished this long is closed (slow drip)'),
+      idleConnectionTimeoutMs: integer(1000, 86_400_000, 'an inbound TCP/WS connection with no traffic this long is closed'),
+      maxConnections: integer(1, 1_000_000, 'most open inbound stream connections'),
+    }),
+    symmetricResponses: boolean('UDP responses go to the source ip:port of the request (as with rport) even without rport'),
+    supportedOptionTags: list(string('token', 'option tag'), 0, 'Require: option tags the engine accepts; others get 420'),
+    userAgent: string('text', 'User-Agent / Server header value'),
+  }),
+  http: object('HTTP listener for /metrics, /health and the admin API', {
+    host: string('ip', 'local address to bind (IPv4 or IPv6 literal)'),
+    port: port('local port'),
+  }),
+});
+
+/** The value a schema node describes. */
+export type Infer<N> = N extends { readonly nullable: true } ? InferBase<N> | null : InferBase<N>;
+type InferBase<N> = N extends IntegerSchema
+  ? number
+  : N extends EnumSchema<infer V>
+    ? V
+    : N extends StringSchema
+      ? string
+      : N extends BooleanSchema
+        ? boolean
+        : N extends ArraySchema<infer I>
+          ? Infer<I>[]
+          : N extends ObjectSchema<infer F>
+            ? { [K in keyof F]: Infer<F[K]> }
+            : never;
+
+export type OneccConfig = Infer<typeof configSchema>;
+export type LogLevel = (typeof logLevels)[number];
+export type SipTransportName = (typeof sipTransports)[number];
+export type SipListenerConfig = OneccConfig['sip']['listen'][number];
+
+/** A key path into the configuration, e.g. ['sip', 'listen', 1, 'port']. */
+export type ConfigPath = readonly (string | number)[];
+
+/**
+ * One thing wrong with a configuration. `also` states the same issue from other keys it involves (t1 vs t2): the
+ * error is reported against whichever key was set by the latest source, the one the user most likely just changed.
+ */
+export interface ConfigIssue {
+  readonly path: ConfigPath;
+  readonly reason: string;
+  readonly also?: readonly { readonly path: ConfigPath; readonly reason: string }[];
+}
+
+/** Rules that span several keys; they run only on a configuration whose every key already has the right shape. */
+export function crossKeyIssues(config: OneccConfig): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const { timers, listen, tls } = config.sip;
+  if (timers.t1 >= timers.t2) {
+    issues.push({
+      path: ['sip', 'timers', 't1'],
+      reason: `must be less than sip.timers.t2 (${timers.t2}) (got ${timers.t1})`,
+      also: [{ path: ['sip', 'timers', 't2'], reason: `must be greater than sip.timers.t1 (${timers.t1}) (got ${timers.t2})` }],
+    });
+  }
+  const seen = new Map<string, number>();
+  listen.forEach((l, i) => {
+    // Port 0 asks the OS for a free port, so two such entries do not collide.
+    const id = `${l.transport} ${l.host.includes(':') ? `[${l.host}]` : l.host}:${l.port}`;
+    const first = seen.get(id);
+    if (l.port !== 0 && first !== undefined) {
+      issues.push({ path: ['sip', 'listen', i], reason: `duplicates sip.listen[${first}] (${id})` });
+    }
+    seen.set(id, first ?? i);
+    if ((l.transport === 'tls' || l.transport === 'wss') && (tls.cert === null || tls.key === null)) {
+      issues.push({
+        path: ['sip', 'listen', i, 'transport'],
+        reason: `a ${l.transport} listener needs sip.tls.cert and sip.tls.key (PEM file paths)`,
+        also: [{ path: ['sip', 'tls'], reason: `cert and key are required by the ${l.transport} listener sip.listen[${i}]` }],
+      });
+    }
+  });
+  return issues;
+}
