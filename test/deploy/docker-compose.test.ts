@@ -1,0 +1,40 @@
+import t from 'tap';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { parse } from 'yaml';
+import { loadConfig } from '../../src/config/index';
+
+const root = path.resolve(__dirname, '../..');
+// No Docker engine is needed: `config` only parses, interpolates and validates the file.
+const compose = (...args: string[]) =>
+  execFileSync('docker-compose', ['-f', 'docker-compose.yml', ...args], { cwd: root, encoding: 'utf8', stdio: 'pipe' });
+
+t.test('docker-compose accepts docker-compose.yml', async (t) => {
+  t.equal(compose('config', '-q'), '');
+});
+
+t.test('docker-compose.yml defines the whole production stack', async (t) => {
+  const services = compose('config', '--services').trim().split('\n').sort();
+  t.same(services, ['drachtio', 'grafana', 'onecc', 'prometheus', 'redis', 'rtpengine']);
+});
+
+t.test('every file docker-compose.yml builds from or mounts is in the repo', async (t) => {
+  const resolved = parse(compose('config')) as {
+    services: Record<string, { build?: { context: string; dockerfile: string }; volumes?: (string | { type: string; source: string })[] }>;
+  };
+  const onecc = resolved.services.onecc!;
+  t.ok(existsSync(path.join(onecc.build!.context, onecc.build!.dockerfile)), 'onecc Dockerfile');
+  for (const [name, service] of Object.entries(resolved.services)) {
+    for (const volume of service.volumes ?? []) {
+      const source = typeof volume === 'string' ? volume.split(':')[0]! : volume.type === 'bind' ? volume.source : '';
+      if (path.isAbsolute(source)) t.ok(existsSync(source), `${name} mounts ${path.relative(root, source)}`);
+    }
+  }
+});
+
+t.test('the configuration onecc runs with in docker-compose validates', async (t) => {
+  const config = loadConfig({ file: path.join(root, 'config/docker/onecc.yaml'), env: {} });
+  t.equal(config.http.host, '0.0.0.0');
+  t.ok(config.sip.listen.every((l) => l.host === '0.0.0.0'));
+});
