@@ -69,9 +69,9 @@ export function readHeaderSection(text: string): RawMessage {
   const flush = (): void => {
     if (pending === undefined) return;
     const colon = pending.indexOf(':');
-    const name = colon > 0 ? pending.slice(0, colon).replace(/[ \t]+$/, '') : '';
+    const name = colon > 0 ? trimLws(pending.slice(0, colon)) : '';
     if (!isToken(name)) throw new SipParseError(400, `Malformed header line: ${printable(pending)}`, raw);
-    headers.push({ name, value: pending.slice(colon + 1).trim() });
+    headers.push({ name, value: trimLws(pending.slice(colon + 1)) });
   };
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]!;
@@ -81,7 +81,7 @@ export function readHeaderSection(text: string): RawMessage {
     if (first === 0x20 || first === 0x09) {
       // §7.3.1 line folding: a continuation line joins the previous field with its white space as one SP.
       if (pending === undefined) throw new SipParseError(400, 'Continuation line before any header', raw);
-      pending += ` ${line.trim()}`;
+      pending += ` ${trimLws(line)}`;
       continue;
     }
     flush();
@@ -90,6 +90,18 @@ export function readHeaderSection(text: string): RawMessage {
   flush();
   raw.headers = headers;
   return raw;
+}
+
+/**
+ * Strips SP and HTAB from both ends, in one pass. Not String#trim, which also eats U+FEFF and U+00A0 at the
+ * edges of a UTF-8 value (RFC 4475 §3.1.1.2), nor /[ \t]+$/, which backtracks quadratically on long blank runs.
+ */
+function trimLws(text: string): string {
+  let start = 0;
+  let end = text.length;
+  while (start < end && (text.charCodeAt(start) === 0x20 || text.charCodeAt(start) === 0x09)) start++;
+  while (end > start && (text.charCodeAt(end - 1) === 0x20 || text.charCodeAt(end - 1) === 0x09)) end--;
+  return start === 0 && end === text.length ? text : text.slice(start, end);
 }
 
 function readBody(buf: Buffer, bodyStart: number, datagram: boolean, raw: RawMessage): Buffer {
@@ -137,7 +149,8 @@ function buildResponse(raw: RawMessage, body: Buffer): SipResponse {
   if (!m) throw new SipParseError(400, 'Malformed Status-Line', raw);
   checkVersion(m[1]!, raw);
   const status = Number(m[2]);
-  if (status < 100) throw new SipParseError(400, 'Status code out of range', raw);
+  // §7.2: six classes, 1xx to 6xx; RFC 4475 §3.1.2.19 drops a response whose code is larger than 699.
+  if (status < 100 || status > 699) throw new SipParseError(400, 'Status code out of range', raw);
   return new SipResponse(status, m[3]!, raw.headers, body);
 }
 
