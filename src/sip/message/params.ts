@@ -6,13 +6,15 @@ import { Scanner } from './scanner';
  */
 export class Params {
   readonly #entries: Array<[string, string | null]> = [];
+  /** Lowercased names present, so that appending a new name (what parsing does) is O(1), not a scan. */
+  readonly #names = new Set<string>();
 
   get size(): number {
     return this.#entries.length;
   }
 
   has(name: string): boolean {
-    return this.#index(name) >= 0;
+    return this.#names.has(name.toLowerCase());
   }
 
   /** The value, `null` for a parameter without value, `undefined` when absent. */
@@ -22,15 +24,21 @@ export class Params {
   }
 
   set(name: string, value: string | null = null): this {
-    const i = this.#index(name);
-    if (i < 0) this.#entries.push([name, value]);
-    else this.#entries[i]![1] = value;
+    const lower = name.toLowerCase();
+    const i = this.#names.has(lower) ? this.#index(name) : -1;
+    if (i < 0) {
+      this.#entries.push([name, value]);
+      this.#names.add(lower);
+    } else {
+      this.#entries[i]![1] = value;
+    }
     return this;
   }
 
   delete(name: string): void {
     const i = this.#index(name);
     if (i >= 0) this.#entries.splice(i, 1);
+    this.#names.delete(name.toLowerCase());
   }
 
   entries(): ReadonlyArray<readonly [string, string | null]> {
@@ -51,6 +59,7 @@ export class Params {
 
   #index(name: string): number {
     const lower = name.toLowerCase();
+    if (!this.#names.has(lower)) return -1;
     return this.#entries.findIndex(([n]) => n.toLowerCase() === lower);
   }
 
