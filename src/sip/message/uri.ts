@@ -74,15 +74,24 @@ export class SipUri {
     if (unescapeUriPart(this.user ?? '') !== unescapeUriPart(other.user ?? '')) return false;
     if (unescapeUriPart(this.password ?? '') !== unescapeUriPart(other.password ?? '')) return false;
     if (this.host.toLowerCase() !== other.host.toLowerCase() || this.port !== other.port) return false;
+    // Names are compared unescaped too: `;tr%61nsport=tcp` is the transport parameter (RFC 4475 §3.1.1.3).
+    const mine = comparableParams(this.params);
+    const theirs = comparableParams(other.params);
     for (const name of ['user', 'ttl', 'method', 'maddr', 'transport']) {
-      if (this.params.has(name) !== other.params.has(name)) return false;
+      if (mine.has(name) !== theirs.has(name)) return false;
     }
-    for (const [name, value] of this.params.entries()) {
-      const theirs = other.params.get(name);
-      if (theirs !== undefined && unescapeUriPart(theirs ?? '').toLowerCase() !== unescapeUriPart(value ?? '').toLowerCase()) return false;
+    for (const [name, value] of mine) {
+      if (theirs.has(name) && theirs.get(name) !== value) return false;
     }
     return (this.headers ?? '') === (other.headers ?? '');
   }
+}
+
+/** Parameters as RFC 3261 §19.1.4 compares them: names and values unescaped and case-folded. */
+function comparableParams(params: Params): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [name, value] of params.entries()) out.set(unescapeUriPart(name).toLowerCase(), unescapeUriPart(value ?? '').toLowerCase());
+  return out;
 }
 
 /** Any other absolute URI (tel:, urn:, isbn:, http: ...): kept intact, compared as text. */
