@@ -2,3 +2,4 @@ export { OneccError, InvalidStateError } from './onecc-error';
 export { TypedEmitter } from './typed-emitter';
 export { createLogger, silentLogger, type Logger } from './logger';
 export { RateLimitedLog } from './rate-limited-log';
+export { randomId } from './random-id';

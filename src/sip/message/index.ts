@@ -8,3 +8,4 @@ export { SipMessage, SipRequest, SipResponse, parseCSeq, type CSeq, type SipMess
 export { parseMessage, readHeaderSection, findHeaderEnd, parseContentLength, printable, KNOWN_METHODS, DEFAULT_LIMITS, type ParseLimits } from './parser';
 export { StreamFramer, type FramerOutput } from './stream-framer';
 export { buildErrorResponse } from './error-response';
+export { createResponse, reasonPhrase } from './create-response';

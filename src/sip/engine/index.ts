@@ -1,0 +1,2 @@
+export { SipEngine, type SipEngineOptions } from './sip-engine';
+export { checkRequest, type RequestCheckOptions } from './request-checks';

@@ -1,0 +1,11 @@
+export { TransactionLayer, type TransactionUser, type TransactionLayerOptions } from './transaction-layer';
+export { TransactionState } from './transaction';
+export { ClientTransaction, type ClientTransactionEvents } from './client-transaction';
+export { ServerTransaction, type ServerTransactionEvents } from './server-transaction';
+export { InviteClientTransaction } from './invite-client-transaction';
+export { NonInviteClientTransaction } from './non-invite-client-transaction';
+export { InviteServerTransaction } from './invite-server-transaction';
+export { NonInviteServerTransaction } from './non-invite-server-transaction';
+export { SipTimeoutError } from './errors';
+export { DEFAULT_TIMERS, timerDurations, type TimerSettings, type TimerDurations } from './timers';
+export { buildAckForFailure, buildCancel } from './request-builders';
