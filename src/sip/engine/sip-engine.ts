@@ -1,7 +1,9 @@
 import type { Logger } from '../../lib/index';
 import { KNOWN_METHODS, createResponse, type SipRequest, type SipResponse } from '../message/index';
 import { TransactionLayer, type InviteServerTransaction, type ServerTransaction, type TimerSettings, type TransactionUser } from '../transaction/index';
-import { TransportLayer, type BoundListener, type IncomingMessage, type ListenOptions, type TlsOptions, type TransportLimits } from '../transport/index';
+import {
+  TransportLayer, type BoundListener, type IncomingMessage, type ListenOptions, type TlsOptions, type TransportLimits, type TransportObserver,
+} from '../transport/index';
 import { checkRequest } from './request-checks';
 
 export interface SipEngineOptions {
@@ -13,6 +15,7 @@ export interface SipEngineOptions {
   supportedOptionTags: readonly string[];
   userAgent: string;
   logger: Logger;
+  observer?: TransportObserver;
 }
 
 /**
@@ -38,6 +41,7 @@ export class SipEngine implements TransactionUser {
       limits: options.limits,
       symmetricResponses: options.symmetricResponses,
       logger: options.logger,
+      observer: options.observer,
     });
     this.transactions = new TransactionLayer({ transport: this.transport, timers: options.timers, logger: options.logger });
     this.transactions.setUser(this);

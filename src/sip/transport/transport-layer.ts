@@ -11,7 +11,7 @@ import { Connection, StreamConnection, WsConnection, type ConnectionEvents } fro
 import { SipTransportError } from './errors';
 import {
   isReliable, type BoundListener, type Endpoint, type ListenOptions, type RemoteEndpoint, type TlsOptions,
-  type TransportLimits, type TransportProtocol, type TransportUser,
+  type TransportLimits, type TransportObserver, type TransportProtocol, type TransportUser,
 } from './types';
 
 export interface TransportLayerOptions {
@@ -23,6 +23,7 @@ export interface TransportLayerOptions {
   logger: Logger;
   /** How long to wait for an outbound TCP/TLS connection. */
   connectTimeoutMs?: number;
+  observer?: TransportObserver;
 }
 
 const DEFAULT_PORT: Record<TransportProtocol, number> = { udp: 5060, tcp: 5060, ws: 80, tls: 5061, wss: 443 };
@@ -315,12 +316,14 @@ export class TransportLayer {
       this.#reject(err, remote, conn);
       return;
     }
+    this.#options.observer?.received(message, protocol);
     if (message.isRequest) stampVia(message, remote);
     this.#user?.onMessage({ message, remote, local, connectionId: conn?.id, receivedAt: Date.now(), bytes: bytes.length });
   }
 
   /** Answers an unparseable request with its error status when a response can be built; logs (rate-limited) either way. */
   #reject(err: SipParseError, remote: RemoteEndpoint, conn?: Connection): void {
+    this.#options.observer?.rejected(err.status, remote.protocol);
     this.#badInput.warn({ remote: `${remote.protocol}:${remote.address}:${remote.port}`, status: err.status, reason: err.reason }, 'malformed SIP message');
     const response = err.raw && buildErrorResponse(err.raw, err.status, err.reason, randomId());
     if (!response) return;

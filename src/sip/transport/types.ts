@@ -63,3 +63,10 @@ export interface IncomingMessage {
 export interface TransportUser {
   onMessage(incoming: IncomingMessage): void;
 }
+
+/** Counters for the metrics layer; the SIP engine never imports prom-client itself. */
+export interface TransportObserver {
+  received(message: SipMessageAny, protocol: TransportProtocol): void;
+  /** A message that could not be parsed or framed, with the status it earned. */
+  rejected(status: number, protocol: TransportProtocol): void;
+}

@@ -1,0 +1,75 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Logger } from '../lib/index';
+import type { Metrics } from '../metrics/index';
+
+export interface HttpServerOptions {
+  host: string;
+  port: number;
+  metrics: Metrics;
+  /** Whether onecc can take traffic now; /ready answers 503 until it can and while it drains. */
+  isReady: () => boolean;
+  logger: Logger;
+}
+
+/** onecc's HTTP listener: /metrics for Prometheus, /health (the process is up), /ready (it can take traffic). */
+export class HttpServer {
+  readonly #server: Server;
+  #port = 0;
+
+  constructor(private readonly options: HttpServerOptions) {
+    this.#server = createServer((req, res) => {
+      this.#handle(req, res).catch((err: unknown) => {
+        options.logger.error({ err }, 'HTTP handler failed');
+        if (!res.headersSent) res.writeHead(500);
+        res.end();
+      });
+    });
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  start(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(this.options.port, this.options.host, () => {
+        this.#server.off('error', reject);
+        this.#port = (this.#server.address() as { port: number }).port;
+        this.options.logger.info({ host: this.options.host, port: this.#port }, 'HTTP listener up');
+        resolve();
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    this.#server.closeAllConnections();
+    return new Promise((resolve) => this.#server.close(() => resolve()));
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: 'method not allowed' });
+    switch (path) {
+      case '/metrics': {
+        const body = await this.options.metrics.registry.metrics();
+        res.writeHead(200, { 'content-type': this.options.metrics.registry.contentType });
+        res.end(body);
+        return;
+      }
+      case '/health':
+        return json(res, 200, { status: 'ok' });
+      case '/ready': {
+        const ready = this.options.isReady();
+        return json(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready' });
+      }
+      default:
+        return json(res, 404, { error: 'not found', paths: ['/metrics', '/health', '/ready'] });
+    }
+  }
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}

@@ -1,0 +1,68 @@
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+// Runs the compiled entry point exactly as `npm start` does; `npm test` builds dist/ before the tests run.
+const MAIN = resolve(__dirname, '../../dist/src/main.js');
+
+function run(args: string[], env: Record<string, string> = {}) {
+  const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+  return { child, output: () => out, exited };
+}
+
+async function waitFor(check: () => boolean, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+t.test('a bad configuration file stops onecc at load with file, line, key and reason', async (t) => {
+  const dir = t.testdir();
+  const file = join(dir, 'bad.yaml');
+  writeFileSync(file, 'sip:\n  timers:\n    t1: fast\n');
+  const proc = run(['--config', file]);
+  t.equal(await proc.exited, 2);
+  t.match(proc.output(), `${file}:3: sip.timers.t1`);
+});
+
+t.test('onecc starts on its defaults, answers SIP OPTIONS and HTTP, counts the message, and stops on SIGTERM', async (t) => {
+  const proc = run([], {
+    ONECC_SIP__LISTEN: '[{transport: udp, host: 127.0.0.1, port: 0}, {transport: tcp, host: 127.0.0.1, port: 0}]',
+    ONECC_HTTP__PORT: '0',
+  });
+  t.teardown(() => proc.child.kill('SIGKILL'));
+  await waitFor(() => proc.output().includes('onecc started'), 10_000, 'onecc started');
+  const started = JSON.parse(proc.output().split('\n').find((l) => l.includes('onecc started'))!);
+  const udpPort = Number(started.sip.find((s: string) => s.startsWith('udp:')).split(':').pop());
+  const base = `http://127.0.0.1:${started.http}`;
+
+  t.same(await (await fetch(`${base}/health`)).json(), { status: 'ok' });
+  t.equal((await fetch(`${base}/ready`)).status, 200);
+
+  const socket = createSocket('udp4');
+  t.teardown(() => socket.close());
+  const reply = new Promise<string>((done) => socket.once('message', (m) => done(m.toString())));
+  await new Promise<void>((done) => socket.bind(0, '127.0.0.1', () => done()));
+  const options = [
+    `OPTIONS sip:onecc@127.0.0.1:${udpPort} SIP/2.0`,
+    `Via: SIP/2.0/UDP 127.0.0.1:${socket.address().port};branch=z9hG4bK-main-1`,
+    'From: <sip:probe@127.0.0.1>;tag=p1', `To: <sip:onecc@127.0.0.1:${udpPort}>`, 'Call-ID: main-test-1', 'CSeq: 1 OPTIONS',
+    'Max-Forwards: 70', 'Content-Length: 0', '', '',
+  ].join('\r\n');
+  socket.send(options, udpPort, '127.0.0.1');
+  t.match(await reply, /^SIP\/2\.0 200 OK\r\n/);
+
+  const metrics = await (await fetch(`${base}/metrics`)).text();
+  t.match(metrics, /onecc_sip_messages_received_total\{transport="udp",kind="OPTIONS"\} 1/);
+
+  proc.child.kill('SIGTERM');
+  t.equal(await proc.exited, 0);
+});
