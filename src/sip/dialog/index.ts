@@ -1,0 +1,1 @@
+export { Dialog, DialogState, dialogId } from './dialog';

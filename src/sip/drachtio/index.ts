@@ -1,0 +1,2 @@
+export { DrachtioServer, type DrachtioServerOptions } from './drachtio-server';
+export { WireFramer, WireProtocolError, frame } from './wire-framer';
