@@ -61,9 +61,15 @@ export class StreamFramer {
     }
     const head = this.#buffer.toString('latin1', 0, end.headEnd);
     const values: string[] = [];
-    for (const line of head.split(/\r?\n/)) {
+    const lines = head.split(/\r?\n/);
+    for (let i = 1; i < lines.length; i++) {
+      const line = lines[i]!;
       const colon = line.indexOf(':');
-      if (colon > 0 && headerKey(line.slice(0, colon).trim()) === 'content-length') values.push(line.slice(colon + 1).trim());
+      // A continuation line (§7.3.1) belongs to the field above it, as in the parser: never a field of its own.
+      if (colon <= 0 || line[0] === ' ' || line[0] === '\t' || headerKey(line.slice(0, colon).trim()) !== 'content-length') continue;
+      let value = line.slice(colon + 1);
+      while (i + 1 < lines.length && (lines[i + 1]![0] === ' ' || lines[i + 1]![0] === '\t')) value += ` ${lines[++i]}`;
+      values.push(value.trim());
     }
     let length: number;
     try {

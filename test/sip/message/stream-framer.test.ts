@@ -109,3 +109,12 @@ t.test('LF-only framing is accepted', async (t) => {
   const m = Buffer.from(message('lf', 'abc').toString().replace(/\r\n/g, '\n'));
   t.same(messages(new StreamFramer(DEFAULT_LIMITS).push(m)), [m]);
 });
+
+t.test('folding is read as the parser reads it: a continuation line is never a Content-Length of its own', async (t) => {
+  const folded = message('fold', 'abc', 'Content-Length:\r\n   3');
+  t.same(messages(new StreamFramer(DEFAULT_LIMITS).push(folded)), [folded], 'a folded Content-Length value counts');
+  t.equal(parseMessage(folded, false).body.toString(), 'abc');
+  const inSubject = message('subject', '', 'Subject: hello\r\n l: 99\r\nContent-Length: 0');
+  t.same(messages(new StreamFramer(DEFAULT_LIMITS).push(inSubject)), [inSubject], '" l: 99" is part of Subject');
+  t.equal(parseMessage(inSubject, false).getHeader('Subject'), 'hello l: 99');
+});
