@@ -3,7 +3,7 @@ import {
   AbsoluteUri, NameAddr, SipParseError, SipRequest, SipResponse, SipUri, parseMessage, parseUri, unescapeUriPart,
   type SipMessageAny, type Uri,
 } from '../../../src/sip/message/index';
-import { loadCorpus, readCorpusFile } from './rfc4475-corpus';
+import { loadCorpus, readCorpusFile } from '../../fixtures/sip/rfc4475';
 
 const corpus = loadCorpus();
 
