@@ -43,7 +43,15 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.log.level);
   const server = await startServer(config, logger);
-  logger.info({ sip: server.sip.listeners.map((l) => `${l.transport}:${l.host}:${l.boundPort}`), http: server.http.port }, 'onecc started');
+  logger.info(
+    {
+      engine: config.sip.engine,
+      sip: server.sip?.listeners.map((l) => `${l.transport}:${l.host}:${l.boundPort}`),
+      drachtio: server.drachtio?.port ?? config.sip.drachtio.port,
+      http: server.http.port,
+    },
+    'onecc started',
+  );
 
   const stop = (signal: string): void => {
     logger.info({ signal }, 'shutting down');

@@ -1,13 +1,19 @@
 import { readFileSync } from 'node:fs';
+import type Srf from 'drachtio-srf';
+import { connectSipApplication } from './channels/voice/index';
 import type { OneccConfig } from './config/index';
 import { HttpServer } from './http/index';
 import type { Logger } from './lib/index';
 import { Metrics } from './metrics/index';
+import { DrachtioServer } from './sip/drachtio/index';
 import { SipEngine, type TlsOptions } from './sip/index';
 
 /** A running onecc: every part, started in dependency order and closed in reverse. */
 export interface OneccServer {
-  readonly sip: SipEngine;
+  /** The embedded SIP engine; undefined when onecc uses an external drachtio-server. */
+  readonly sip: SipEngine | undefined;
+  readonly drachtio: DrachtioServer | undefined;
+  readonly srf: Srf;
   readonly http: HttpServer;
   readonly metrics: Metrics;
   close(): Promise<void>;
@@ -16,43 +22,63 @@ export interface OneccServer {
 /** The composition root: builds and wires every part from the configuration. */
 export async function startServer(config: OneccConfig, logger: Logger): Promise<OneccServer> {
   const metrics = new Metrics();
-  const sip = new SipEngine({
-    listen: config.sip.listen,
-    tls: readTls(config),
-    timers: config.sip.timers,
-    limits: config.sip.limits,
-    symmetricResponses: config.sip.symmetricResponses,
-    supportedOptionTags: config.sip.supportedOptionTags,
-    userAgent: config.sip.userAgent,
-    logger,
-    observer: metrics.sipObserver(),
-  });
+  const closers: Array<() => Promise<void> | void> = [];
+  const closeAll = async (): Promise<void> => {
+    for (const close of closers.reverse()) await close();
+  };
   let ready = false;
-  const http = new HttpServer({ ...config.http, metrics, isReady: () => ready, logger });
-
-  await sip.start();
   try {
+    let sip: SipEngine | undefined;
+    let drachtio: DrachtioServer | undefined;
+    const { drachtio: wire } = config.sip;
+    if (config.sip.engine === 'embedded') {
+      sip = new SipEngine({
+        listen: config.sip.listen,
+        tls: readTls(config),
+        timers: config.sip.timers,
+        limits: config.sip.limits,
+        symmetricResponses: config.sip.symmetricResponses,
+        supportedOptionTags: config.sip.supportedOptionTags,
+        userAgent: config.sip.userAgent,
+        logger,
+        observer: metrics.sipObserver(),
+      });
+      const engine = sip;
+      await engine.start();
+      closers.push(() => engine.close());
+      drachtio = new DrachtioServer(engine.transactions, { host: wire.host, port: wire.port, secret: wire.secret, logger });
+      const server = drachtio;
+      engine.setApplication(server);
+      await server.start();
+      closers.push(() => server.close());
+    }
+    // Embedded or not, the application talks to SIP only through drachtio-srf: that is what lets a real
+    // drachtio-server replace the engine by configuration alone.
+    const srf = await connectSipApplication({ host: wire.host, port: drachtio?.port ?? wire.port, secret: wire.secret, logger });
+    closers.push(() => srf.disconnect());
+
+    const http = new HttpServer({ ...config.http, metrics, isReady: () => ready, logger });
     await http.start();
+    closers.push(() => http.close());
+    ready = true;
+
+    let closing: Promise<void> | undefined;
+    return {
+      sip,
+      drachtio,
+      srf,
+      http,
+      metrics,
+      close(): Promise<void> {
+        ready = false;
+        closing ??= closeAll();
+        return closing;
+      },
+    };
   } catch (err) {
-    await sip.close();
+    await closeAll();
     throw err;
   }
-  ready = true;
-
-  let closing: Promise<void> | undefined;
-  return {
-    sip,
-    http,
-    metrics,
-    close(): Promise<void> {
-      closing ??= (async () => {
-        ready = false;
-        await sip.close();
-        await http.close();
-      })();
-      return closing;
-    },
-  };
 }
 
 function readTls(config: OneccConfig): TlsOptions | undefined {

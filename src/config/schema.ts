@@ -46,6 +46,10 @@ export const stringFormats = {
   // Goes into a header field value: no control characters (CR/LF would inject headers).
   text: { expect: 'a non-empty string without control characters', test: (s: string) => /^[^\x00-\x1f\x7f]+$/.test(s) },
   path: { expect: 'a non-empty file path', test: (s: string) => s.length > 0 && !s.includes('\0') },
+  host: {
+    expect: 'an IP address literal or a host name',
+    test: (s: string) => isIP(s) !== 0 || /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(s),
+  },
 } as const;
 export type StringFormat = keyof typeof stringFormats;
 
@@ -71,6 +75,12 @@ export const configSchema = object('onecc configuration', {
     level: oneOf(logLevels, 'least severe level that is logged'),
   }),
   sip: object('the SIP engine', {
+    engine: oneOf(['embedded', 'external'] as const, 'embedded: onecc runs its own SIP engine; external: onecc uses the drachtio-server at sip.drachtio'),
+    drachtio: object('the drachtio wire protocol: what the embedded engine serves, or where the external drachtio-server is', {
+      host: string('host', 'address the embedded engine listens on, or the external drachtio-server to connect to'),
+      port: port('drachtio admin port (9022 is drachtio-server\'s)'),
+      secret: string('text', 'shared secret applications authenticate with'),
+    }),
     listen: list(
       object('one SIP listener', {
         transport: oneOf(sipTransports, 'transport protocol'),

@@ -36,5 +36,6 @@ t.test('every file docker-compose.yml builds from or mounts is in the repo', asy
 t.test('the configuration onecc runs with in docker-compose validates', async (t) => {
   const config = loadConfig({ file: path.join(root, 'config/docker/onecc.yaml'), env: {} });
   t.equal(config.http.host, '0.0.0.0');
-  t.ok(config.sip.listen.every((l) => l.host === '0.0.0.0'));
+  t.equal(config.sip.engine, 'external', 'in production drachtio-server is the SIP front end');
+  t.equal(config.sip.drachtio.host, 'drachtio');
 });

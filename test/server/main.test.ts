@@ -37,6 +37,7 @@ t.test('onecc starts on its defaults, answers SIP OPTIONS and HTTP, counts the m
   const proc = run([], {
     ONECC_SIP__LISTEN: '[{transport: udp, host: 127.0.0.1, port: 0}, {transport: tcp, host: 127.0.0.1, port: 0}]',
     ONECC_HTTP__PORT: '0',
+    ONECC_SIP__DRACHTIO__PORT: '0',
   });
   t.teardown(() => proc.child.kill('SIGKILL'));
   await waitFor(() => proc.output().includes('onecc started'), 10_000, 'onecc started');

@@ -75,6 +75,7 @@ export class DrachtioServer implements TransactionUser {
   readonly #uacOutcome = new Map<string, number>();
   readonly #proxy: StatefulProxy;
   #server: Server | undefined;
+  #sessionSweep: NodeJS.Timeout | undefined;
   #port = 0;
   #nextApp = 1;
 
@@ -104,10 +105,13 @@ export class DrachtioServer implements TransactionUser {
       });
     });
     this.#port = (this.#server.address() as { port: number }).port;
+    this.#sessionSweep = setInterval(() => this.#expireSessions(), 5000);
+    this.#sessionSweep.unref();
     this.#log.info({ host: this.#options.host, port: this.#port, tls: Boolean(this.#options.tls) }, 'drachtio listener up');
   }
 
   async close(): Promise<void> {
+    clearInterval(this.#sessionSweep);
     for (const app of this.#apps) app.close();
     for (const pending of this.#servers.values()) clearTimeout(pending.timer);
     this.#servers.clear();
@@ -350,7 +354,7 @@ export class DrachtioServer implements TransactionUser {
       dialog.sessionExpires = sessionInterval(request);
       dlgId = dialog.id;
       this.#dialogs.set(dlgId, { dialog, app });
-      if (tx instanceof InviteServerTransaction) tx.once('ackTimeout', () => this.#ackTimeout(dialog.id));
+      if (tx instanceof InviteServerTransaction) tx.once('ackTimeout', () => this.#hangUp(dialog.id, 'ACK timeout', 'system-initiated-termination'));
       this.#cdr('start', 'application', request, 'uas');
     } else if (createsDialog && status >= 200) {
       this.#dialogs.get(dlgId)?.dialog.refreshTarget(request.getHeader('contact'));
@@ -366,17 +370,28 @@ export class DrachtioServer implements TransactionUser {
     }
   }
 
-  /** drachtio §4.1 "unsolicited": no ACK for our 2xx, so the engine hangs up both ways. */
-  #ackTimeout(id: string): void {
+  /**
+   * drachtio §4.1 "unsolicited": the engine ends a dialog on its own (no ACK for our 2xx, or an RFC 4028
+   * session that was not refreshed): BYE to the peer, and the same BYE to the app as unsolicited.
+   */
+  #hangUp(id: string, why: string, cdrReason: string): void {
     const owned = this.#dialogs.get(id);
     if (!owned) return;
-    this.#log.warn({ dialog: id }, 'no ACK for 2xx; sending BYE');
-    const bye = owned.dialog.createRequest('BYE', [{ name: 'Reason', value: 'SIP;cause=408;text="ACK timeout"' }]);
+    this.#log.warn({ dialog: id, why }, 'engine ends the dialog');
+    const bye = owned.dialog.createRequest('BYE', [{ name: 'Reason', value: `SIP;cause=408;text="${why}"` }]);
     this.#sendInDialog(owned.dialog, bye);
     const text = bye.toString();
     owned.app.send(`${sipLeader('application', Buffer.byteLength(text), owned.dialog.transport, 'unsolicited', id)}\r\n${text}`);
-    this.#cdr('stop', 'application', bye, 'system-initiated-termination');
+    this.#cdr('stop', 'application', bye, cdrReason);
     this.#forgetDialog(id);
+  }
+
+  /** RFC 4028 §10: a session not refreshed within its interval is dead; its dialog is ended. */
+  #expireSessions(): void {
+    const now = Date.now();
+    for (const { dialog } of [...this.#dialogs.values()]) {
+      if (dialog.sessionExpires > 0 && now - dialog.lastRefresh > dialog.sessionExpires * 1000) this.#hangUp(dialog.id, 'session expired', 'session-expired');
+    }
   }
 
   #requestOutOfDialog(app: AppConnection, msgId: string, appRequest: SipRequest, proxy: string): void {
@@ -484,6 +499,7 @@ export class DrachtioServer implements TransactionUser {
       return this.#echoSent(app, msgId, request, dest.protocol, local.address, local.port, randomUUID(), dlgId);
     }
     if (method === 'INVITE') dialog.inviteSeq = request.cseq.seq;
+    if (method === 'INVITE' || method === 'UPDATE') dialog.lastRefresh = Date.now();
     const tx = this.#sendInDialog(dialog, request);
     const txnId = randomUUID();
     this.#clients.set(txnId, { txnId, tx, app, dialogId: dlgId });

@@ -1,0 +1,1 @@
+export { connectSipApplication, type SipApplicationOptions } from './sip-application';
