@@ -41,7 +41,10 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
         supportedOptionTags: config.sip.supportedOptionTags,
         userAgent: config.sip.userAgent,
         logger,
-        observer: metrics.sipObserver(),
+        observer: {
+          received: (message, protocol) => metrics.sipReceived(protocol, message.isRequest ? message.method : message.status),
+          rejected: (status, protocol) => metrics.sipRejected(protocol, status),
+        },
       });
       const engine = sip;
       await engine.start();

@@ -1,5 +1,4 @@
 import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
-import type { SipMessageAny, TransportObserver, TransportProtocol } from '../sip/index';
 
 /**
  * The one Prometheus registry of a onecc process and every metric in it. Labels stay bounded: methods
@@ -26,22 +25,20 @@ export class Metrics {
     });
   }
 
-  /** The observer the SIP transport layer reports to. */
-  sipObserver(): TransportObserver {
-    return {
-      received: (message: SipMessageAny, protocol: TransportProtocol) => {
-        this.#sipReceived.inc({ transport: protocol, kind: messageKind(message) });
-      },
-      rejected: (status: number, protocol: TransportProtocol) => {
-        this.#sipRejected.inc({ transport: protocol, status: String(status) });
-      },
-    };
+  /** A SIP message arrived and parsed: a request by its method, a response by its status. */
+  sipReceived(transport: string, methodOrStatus: string | number): void {
+    this.#sipReceived.inc({ transport, kind: messageKind(methodOrStatus) });
+  }
+
+  /** A SIP message could not be parsed or framed and earned `status`. */
+  sipRejected(transport: string, status: number): void {
+    this.#sipRejected.inc({ transport, status: String(status) });
   }
 }
 
 const METHOD_LABELS = new Set(['INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS', 'REGISTER', 'PRACK', 'SUBSCRIBE', 'NOTIFY', 'PUBLISH', 'INFO', 'REFER', 'MESSAGE', 'UPDATE']);
 
-function messageKind(message: SipMessageAny): string {
-  if (message.isRequest) return METHOD_LABELS.has(message.method) ? message.method : 'other';
-  return `${Math.floor(message.status / 100)}xx`;
+function messageKind(methodOrStatus: string | number): string {
+  if (typeof methodOrStatus === 'number') return `${Math.floor(methodOrStatus / 100)}xx`;
+  return METHOD_LABELS.has(methodOrStatus) ? methodOrStatus : 'other';
 }
