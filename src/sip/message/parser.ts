@@ -61,7 +61,7 @@ export function readHeaderSection(text: string): RawMessage {
   const startLine = lines[0] ?? '';
   const isRequest = !startLine.startsWith('SIP/');
   const raw: RawMessage = { startLine, isRequest, headers: [] };
-  if (isRequest) raw.method = startLine.slice(0, startLine.indexOf(' '));
+  if (isRequest) raw.method = startLine.split(' ', 1)[0];
   if (startLine.length === 0) throw new SipParseError(400, 'Empty start line');
 
   const headers: HeaderField[] = [];

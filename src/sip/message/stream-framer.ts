@@ -13,7 +13,15 @@ export type FramerOutput =
  * limit) is unrecoverable on a stream: push() throws SipParseError and the caller closes the connection.
  */
 export class StreamFramer {
-  #buffer: Buffer = Buffer.alloc(0);
+  /**
+   * Bytes received and not yet framed live in #storage between #start and #end. The storage grows by
+   * doubling, so a message arriving one byte at a time costs linear, not quadratic, copying.
+   */
+  #storage: Buffer = Buffer.alloc(0);
+  #start = 0;
+  #end = 0;
+  /** How far (from #start) the search for the end of the header section has already looked. */
+  #searched = 0;
   /** When the first byte of the message now being assembled arrived; undefined when nothing is pending. */
   #partialSince: number | undefined;
 
@@ -24,7 +32,7 @@ export class StreamFramer {
   }
 
   push(chunk: Buffer): FramerOutput[] {
-    this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
+    this.#append(chunk);
     const out: FramerOutput[] = [];
     for (;;) {
       const pings = this.#skipKeepalives();
@@ -33,33 +41,71 @@ export class StreamFramer {
       if (!bytes) break;
       out.push({ kind: 'message', bytes });
     }
-    this.#partialSince = this.#buffer.length === 0 ? undefined : (this.#partialSince ?? Date.now());
+    // A lone CRLF held back as half of a possible ping is not an unfinished message.
+    const pending = this.#end - this.#start;
+    this.#partialSince = pending === 0 || this.#isLoneCrlf() ? undefined : (this.#partialSince ?? Date.now());
     return out;
   }
 
-  /** Leading CRLFs are keepalives; a double CRLF is a ping that wants a pong. */
+  get #buffer(): Buffer {
+    return this.#storage.subarray(this.#start, this.#end);
+  }
+
+  #append(chunk: Buffer): void {
+    const pending = this.#end - this.#start;
+    if (this.#end + chunk.length > this.#storage.length) {
+      const storage = Buffer.allocUnsafe(Math.max(4096, (pending + chunk.length) * 2));
+      this.#storage.copy(storage, 0, this.#start, this.#end);
+      this.#storage = storage;
+      this.#start = 0;
+      this.#end = pending;
+    }
+    chunk.copy(this.#storage, this.#end);
+    this.#end += chunk.length;
+  }
+
+  #consume(count: number): void {
+    this.#start += count;
+    this.#searched = 0;
+    if (this.#start === this.#end) this.#start = this.#end = 0;
+  }
+
+  #isLoneCrlf(): boolean {
+    return this.#end - this.#start === 2 && this.#storage[this.#start] === 0x0d && this.#storage[this.#start + 1] === 0x0a;
+  }
+
+  /**
+   * Leading CRLFs are keepalives; a double CRLF is a ping that wants a pong. A trailing lone CRLF is kept
+   * until the next byte shows whether it was half of a ping split across two segments.
+   */
   #skipKeepalives(): number {
+    const buf = this.#buffer;
     let i = 0;
     let pings = 0;
-    while (i + 1 < this.#buffer.length && this.#buffer[i] === 0x0d && this.#buffer[i + 1] === 0x0a) {
-      if (i + 3 < this.#buffer.length && this.#buffer[i + 2] === 0x0d && this.#buffer[i + 3] === 0x0a) {
+    while (i + 1 < buf.length && buf[i] === 0x0d && buf[i + 1] === 0x0a) {
+      if (i + 3 < buf.length && buf[i + 2] === 0x0d && buf[i + 3] === 0x0a) {
         pings++;
         i += 4;
+      } else if (i + 2 === buf.length) {
+        break;
       } else {
         i += 2;
       }
     }
-    if (i > 0) this.#buffer = this.#buffer.subarray(i);
+    if (i > 0) this.#consume(i);
     return pings;
   }
 
   #nextMessage(): Buffer | undefined {
-    const end = findHeaderEnd(this.#buffer);
+    const buffer = this.#buffer;
+    if (this.#isLoneCrlf()) return undefined;
+    const end = findHeaderEnd(buffer, Math.max(0, this.#searched - 3));
     if (!end) {
-      if (this.#buffer.length > this.limits.maxMessageBytes) throw new SipParseError(513, 'Message Too Large (header section)');
+      this.#searched = buffer.length;
+      if (buffer.length > this.limits.maxMessageBytes) throw new SipParseError(513, 'Message Too Large (header section)');
       return undefined;
     }
-    const head = this.#buffer.toString('latin1', 0, end.headEnd);
+    const head = buffer.toString('latin1', 0, end.headEnd);
     const values: string[] = [];
     const lines = head.split(/\r?\n/);
     for (let i = 1; i < lines.length; i++) {
@@ -80,9 +126,10 @@ export class StreamFramer {
     }
     const total = end.bodyStart + length;
     if (total > this.limits.maxMessageBytes) throw new SipParseError(513, 'Message Too Large');
-    if (this.#buffer.length < total) return undefined;
-    const bytes = this.#buffer.subarray(0, total);
-    this.#buffer = this.#buffer.subarray(total);
+    if (buffer.length < total) return undefined;
+    // A copy: the storage is reused, and the parsed message (its body) outlives this call.
+    const bytes = Buffer.from(buffer.subarray(0, total));
+    this.#consume(total);
     return bytes;
   }
 

@@ -118,3 +118,23 @@ t.test('folding is read as the parser reads it: a continuation line is never a C
   t.same(messages(new StreamFramer(DEFAULT_LIMITS).push(inSubject)), [inSubject], '" l: 99" is part of Subject');
   t.equal(parseMessage(inSubject, false).getHeader('Subject'), 'hello l: 99');
 });
+
+t.test('a CRLFCRLF ping split across two segments is still one ping', async (t) => {
+  const framer = new StreamFramer(DEFAULT_LIMITS);
+  t.equal(pings(framer.push(Buffer.from('\r\n'))), 0);
+  t.equal(framer.partialSince, undefined, 'a held-back CRLF is not an unfinished message');
+  t.equal(pings(framer.push(Buffer.from('\r\n'))), 1);
+  const out = framer.push(Buffer.concat([Buffer.from('\r\n'), message('after-ping')]));
+  t.equal(messages(out).length, 1, 'a lone CRLF before a message is a keepalive');
+});
+
+t.test('a 60 KB message arriving one byte at a time is framed in linear time (complexity guard)', async (t) => {
+  const bytes = message('slow', 'x'.repeat(60_000));
+  const framer = new StreamFramer({ ...DEFAULT_LIMITS, maxMessageBytes: 65_535 });
+  const started = process.hrtime.bigint();
+  let out: FramerOutput[] = [];
+  for (let i = 0; i < bytes.length; i++) out = framer.push(bytes.subarray(i, i + 1));
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  t.same(messages(out)[0], bytes);
+  t.ok(ms < 150, `took ${ms.toFixed(1)} ms`);
+});
