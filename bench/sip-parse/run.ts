@@ -8,6 +8,14 @@
  */
 import { parseMessage } from '../../src/sip/message/index';
 
+// The reference that runs here: drachtio-srf's own SIP parser, which every drachtio application (onecc's included)
+// uses on each message it gets. It is plain JavaScript, so the ratio compares like with like.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const DrachtioSipMessage = require('drachtio-srf/lib/sip-parser/message') as new (text: string) => {
+  getParsedHeader(name: string): any;
+  toString(): string;
+};
+
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
   if (i < 0) return fallback;
@@ -109,6 +117,15 @@ function roundTrip(bytes: Buffer): void {
   sink += key.length + m.toBuffer().length;
 }
 
+/** The same work with drachtio-srf's parser: decode, parse, read the same fields, serialize. */
+function referenceRoundTrip(bytes: Buffer): void {
+  const m = new DrachtioSipMessage(bytes.toString('utf8'));
+  const branch = m.getParsedHeader('via')[0].params.branch ?? '';
+  const cseq = m.getParsedHeader('cseq');
+  const key = `${branch}|${cseq.method}|${cseq.seq}|${m.getParsedHeader('call-id')}|${m.getParsedHeader('from').params.tag ?? ''}|${m.getParsedHeader('to').params.tag ?? ''}`;
+  sink += key.length + Buffer.byteLength(m.toString());
+}
+
 interface KindStats {
   kind: string;
   bytes: number;
@@ -127,7 +144,12 @@ function run(): void {
     const m = parseMessage(bytes, true);
     if (!m.topVia.branch || !m.callId || !m.from.tag) throw new Error(`${kind}: corpus message lacks a transaction key`);
   }
+  const onecc = measure(roundTrip);
+  const reference = measure(referenceRoundTrip);
+  report(onecc, reference);
+}
 
+function measure(roundTrip: (bytes: Buffer) => void): KindStats[] {
   const warmUntil = Date.now() + WARMUP_MS;
   while (Date.now() < warmUntil) for (const { bytes } of CORPUS) roundTrip(bytes);
 
@@ -151,10 +173,20 @@ function run(): void {
       s.count += BATCH;
     }
   }
-  report(stats);
+  return stats;
 }
 
-function report(stats: KindStats[]): void {
+interface Row {
+  kind: string;
+  bytes: number;
+  messages: number;
+  msgsPerSec: number;
+  mbPerSec: number;
+  p50us: number;
+  p99us: number;
+}
+
+function summarize(stats: KindStats[]): { rows: Row[]; total: Row } {
   const rows = stats.map((s) => {
     const seconds = Number(s.ns) / 1e9;
     const sorted = s.samples.sort((a, b) => a - b);
@@ -171,24 +203,35 @@ function report(stats: KindStats[]): void {
     kind: 'total', bytes: Math.round(totalBytes / totalMessages), messages: totalMessages, msgsPerSec: totalMessages / totalSeconds,
     mbPerSec: totalBytes / totalSeconds / 1e6, p50us: percentile(all, 50), p99us: percentile(all, 99),
   };
+  return { rows, total };
+}
+
+function report(oneccStats: KindStats[], referenceStats: KindStats[]): void {
+  const { rows, total } = summarize(oneccStats);
+  const reference = summarize(referenceStats).total;
   const peakRssMb = process.resourceUsage().maxRSS / 1024;
 
   const header = ['message', 'bytes', 'msgs/s', 'MB/s', 'p50 µs', 'p99 µs'];
   const widths = [18, 6, 10, 8, 8, 8];
   const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  const cells = (r: typeof total): string[] => [
+  const cells = (r: Row): string[] => [
     r.kind, String(r.bytes), Math.round(r.msgsPerSec).toLocaleString('en-US'), r.mbPerSec.toFixed(1), r.p50us.toFixed(1), r.p99us.toFixed(1),
   ];
   console.log(`sip-parse: parseMessage(datagram) + transaction views + toBuffer, ${SECONDS} s, Node ${process.version}, latency sampled 1 in ${SAMPLE_EVERY}`);
   console.log(line(header));
   for (const r of rows) console.log(line(cells(r)));
   console.log(line(cells(total)));
-  console.log(`peak RSS: ${peakRssMb.toFixed(1)} MB`);
+  console.log(line(cells({ ...reference, kind: 'drachtio-srf ref' })));
+  const ratio = total.msgsPerSec / reference.msgsPerSec;
+  console.log(`onecc/drachtio-srf parser throughput ratio: ${ratio.toFixed(2)}x (same corpus, same fields read, same run)`);
+  console.log(`peak RSS: ${peakRssMb.toFixed(1)} MB (both parsers ran in this process)`);
   const round = (n: number, digits = 1): number => Number(n.toFixed(digits));
   console.log(JSON.stringify({
     bench: 'sip-parse', node: process.version, seconds: SECONDS, sampleEvery: SAMPLE_EVERY,
     kinds: rows.map((r) => ({ ...r, msgsPerSec: Math.round(r.msgsPerSec), mbPerSec: round(r.mbPerSec), p50us: round(r.p50us, 2), p99us: round(r.p99us, 2) })),
     total: { messages: total.messages, msgsPerSec: Math.round(total.msgsPerSec), mbPerSec: round(total.mbPerSec), p50us: round(total.p50us, 2), p99us: round(total.p99us, 2) },
+    reference: { parser: 'drachtio-srf sip-parser', msgsPerSec: Math.round(reference.msgsPerSec), p50us: round(reference.p50us, 2), p99us: round(reference.p99us, 2) },
+    ratio: round(ratio, 2),
     peakRssMb: round(peakRssMb), checksum: sink % 1_000_000_007,
   }));
 }

@@ -30,6 +30,7 @@ export abstract class SipMessage {
   readonly headers: HeaderField[];
   body: Buffer;
   #cache = new Map<string, unknown>();
+  #index: Map<string, number[]> | undefined;
 
   protected constructor(headers: HeaderField[] = [], body: Buffer = Buffer.alloc(0)) {
     this.headers = headers;
@@ -40,26 +41,39 @@ export abstract class SipMessage {
   abstract startLine(): string;
 
   hasHeader(name: string): boolean {
-    const key = headerKey(name);
-    return this.headers.some((h) => headerKey(h.name) === key);
+    return this.#positions(headerKey(name)) !== undefined;
   }
 
   /** The first field's value. */
   getHeader(name: string): string | undefined {
-    const key = headerKey(name);
-    return this.headers.find((h) => headerKey(h.name) === key)?.value;
+    const at = this.#positions(headerKey(name));
+    return at === undefined ? undefined : this.headers[at[0]!]!.value;
   }
 
   /** Every field's value, in order; list headers are split into their elements. */
   getHeaders(name: string): string[] {
     const key = headerKey(name);
     const out: string[] = [];
-    for (const h of this.headers) {
-      if (headerKey(h.name) !== key) continue;
-      if (LIST_HEADERS.has(key)) out.push(...splitList(h.value));
-      else out.push(h.value);
+    for (const i of this.#positions(key) ?? []) {
+      const value = this.headers[i]!.value;
+      if (LIST_HEADERS.has(key)) out.push(...splitList(value));
+      else out.push(value);
     }
     return out;
+  }
+
+  /** Where each header key stands in `headers`, built once per change: lookups are then O(1). */
+  #positions(key: string): number[] | undefined {
+    if (!this.#index) {
+      this.#index = new Map();
+      this.headers.forEach((h, i) => {
+        const k = headerKey(h.name);
+        const list = this.#index!.get(k);
+        if (list) list.push(i);
+        else this.#index!.set(k, [i]);
+      });
+    }
+    return this.#index.get(key);
   }
 
   /** Replaces every field of that name with one field (or removes them all when value is undefined). */
@@ -197,6 +211,7 @@ export abstract class SipMessage {
 
   #changed(): this {
     this.#cache.clear();
+    this.#index = undefined;
     return this;
   }
 }

@@ -22,6 +22,8 @@ export class StreamFramer {
   #end = 0;
   /** How far (from #start) the search for the end of the header section has already looked. */
   #searched = 0;
+  /** The length of the message being assembled, once its header section has been read. */
+  #expected: number | undefined;
   /** When the first byte of the message now being assembled arrived; undefined when nothing is pending. */
   #partialSince: number | undefined;
 
@@ -67,6 +69,7 @@ export class StreamFramer {
   #consume(count: number): void {
     this.#start += count;
     this.#searched = 0;
+    this.#expected = undefined;
     if (this.#start === this.#end) this.#start = this.#end = 0;
   }
 
@@ -99,6 +102,7 @@ export class StreamFramer {
   #nextMessage(): Buffer | undefined {
     const buffer = this.#buffer;
     if (this.#isLoneCrlf()) return undefined;
+    if (this.#expected !== undefined) return buffer.length < this.#expected ? undefined : this.#take(this.#expected);
     const end = findHeaderEnd(buffer, Math.max(0, this.#searched - 3));
     if (!end) {
       this.#searched = buffer.length;
@@ -126,9 +130,13 @@ export class StreamFramer {
     }
     const total = end.bodyStart + length;
     if (total > this.limits.maxMessageBytes) throw new SipParseError(513, 'Message Too Large');
-    if (buffer.length < total) return undefined;
+    this.#expected = total;
+    return buffer.length < total ? undefined : this.#take(total);
+  }
+
+  #take(total: number): Buffer {
     // A copy: the storage is reused, and the parsed message (its body) outlives this call.
-    const bytes = Buffer.from(buffer.subarray(0, total));
+    const bytes = Buffer.from(this.#buffer.subarray(0, total));
     this.#consume(total);
     return bytes;
   }
