@@ -104,15 +104,27 @@ export class TransactionLayer implements TransportUser {
   sendRequest(request: SipRequest, opts: { dest?: RemoteEndpoint; connectionId?: string } = {}): ClientTransaction {
     const dest = opts.dest ?? this.#chooseDestination(request);
     const branch = this.#addVia(request, dest.protocol, dest.address);
+    return this.#startClient(request, branch, dest, opts.connectionId);
+  }
+
+  #startClient(request: SipRequest, branch: string, dest: RemoteEndpoint, connectionId?: string): ClientTransaction {
     const key = `${branch}|${request.cseq.method}`;
     const tx =
       request.method === 'INVITE'
-        ? new InviteClientTransaction(key, request, dest, this.#context, (cancel, remote, connectionId) => this.sendRequest(cancel, { dest: remote, connectionId }), opts.connectionId)
-        : new NonInviteClientTransaction(key, request, dest, this.#context, opts.connectionId);
+        ? new InviteClientTransaction(key, request, dest, this.#context, (cancel, remote, connId) => this.#sendCancel(cancel, remote, connId), connectionId)
+        : new NonInviteClientTransaction(key, request, dest, this.#context, connectionId);
     this.#clients.set(key, tx);
     tx.on('terminated', () => this.#clients.delete(key));
     tx.start();
     return tx;
+  }
+
+  /**
+   * §9.1: a CANCEL carries a single Via, the INVITE's top Via, so that the server matches it to the INVITE
+   * by its branch. It is its own client transaction (key branch|CANCEL) but gets no Via of its own.
+   */
+  #sendCancel(cancel: SipRequest, dest: RemoteEndpoint, connectionId?: string): void {
+    this.#startClient(cancel, cancel.topVia.branch ?? '', dest, connectionId);
   }
 
   /** Sends a request outside any transaction: the ACK for a 2xx (§13.2.2.4), with its own Via branch. */
