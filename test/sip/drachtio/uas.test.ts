@@ -1,0 +1,164 @@
+// Spec §10 (a): Net::SIP calls the engine, an unmodified drachtio-srf app answers with Srf.createUAS, and
+// in-dialog requests flow in both directions (re-INVITE, INFO, BYE from the caller; re-INVITE, INFO, BYE from
+// the app); CANCEL before the answer.
+import t from 'tap';
+import type Srf from 'drachtio-srf';
+import { connectApp, deferred, destroy, sdp, sendResponse, startDrachtio, tagOf, within, type Dialog } from '../../helpers/drachtio-harness';
+import { NetSipPeer, netSipMissing } from '../../helpers/drachtio-peer';
+
+const skip = netSipMissing();
+
+t.test('createUAS answers Net::SIP: 200 with SDP, To-tag, Contact and Content-Type; ACK and caller BYE reach the Dialog', { skip }, async (t) => {
+  const sut = await startDrachtio(t);
+  const dialogUp = deferred<Dialog>();
+  const acked = deferred<Srf.SrfRequest>();
+  const destroyed = deferred<Srf.SrfRequest>();
+  const invites: Srf.SrfRequest[] = [];
+  const answer = sdp('createUAS answer');
+  await connectApp(t, sut, (srf) => {
+    srf.invite((req, res) => {
+      invites.push(req);
+      srf.createUAS(req, res, { localSdp: answer }).then((dialog) => {
+        dialog.on('ack', (ack) => acked.resolve(ack));
+        dialog.on('destroy', (bye) => destroyed.resolve(bye));
+        dialogUp.resolve(dialog as Dialog);
+      }, dialogUp.reject);
+    });
+  });
+  const peer = new NetSipPeer(t, { role: 'call', to: sut.uri('alice'), actions: [{ do: 'wait', ms: 200 }, { do: 'bye' }], timeout_s: 15 });
+
+  const dialog = await within(dialogUp.promise, 5000, 'createUAS');
+  const final = await peer.waitFor('final');
+  t.equal(final.status, 'OK', 'Net::SIP accepted the 200');
+  t.equal(final.code, 200);
+  t.equal(final.body, answer, 'the 200 carries the app SDP byte for byte');
+  t.equal(final.headers?.['content-type'], 'application/sdp', 'the engine added Content-Type: application/sdp');
+  t.match(final.headers?.contact, /^<sip:127\.0\.0\.1:\d+;transport=udp>$/, 'the engine added its Contact');
+  t.equal(tagOf(final.headers?.to), dialog.sip.localTag, 'the To-tag is the one srf learned from the echo');
+  t.ok(peer.received(100, 'INVITE').length >= 1, 'the engine sent 100 Trying itself');
+
+  const [invite] = invites;
+  t.equal(invite?.method, 'INVITE');
+  t.equal(invite?.source_address, '127.0.0.1');
+  t.equal(String(invite?.source_port), String(peer.events.find((e) => e.event === 'ready')?.port), 'source_port is the caller port');
+  t.equal(invite?.protocol, 'udp');
+  t.match(invite?.body ?? '', /^v=0/, 'the app got the caller SDP');
+  t.equal(dialog.id, `${invite?.get('Call-ID')};from-tag=${tagOf(invite?.get('From'))}`, 'Dialog.id is <Call-ID>;from-tag=<caller tag>');
+  t.equal(dialog.remote.sdp, invite?.body, 'Dialog.remote.sdp is the offer');
+
+  const ack = await within(acked.promise, 5000, 'Dialog ack');
+  t.equal(ack.method, 'ACK');
+  const bye = await within(destroyed.promise, 5000, 'Dialog destroy');
+  t.equal(bye.method, 'BYE');
+  const byeOk = await peer.waitFor('response', (e) => e.request === 'BYE');
+  t.equal(byeOk.code, 200, 'the app answered the BYE 200 (srf does it for a Dialog)');
+  t.equal(await peer.finished(), 0, 'Net::SIP exits 0');
+  t.equal(sut.server.dialogCount, 0, 'the engine forgot the dialog');
+});
+
+t.test('caller re-INVITE, INFO and BYE reach the Dialog as modify, info and destroy', { skip }, async (t) => {
+  const sut = await startDrachtio(t);
+  const seen: string[] = [];
+  const destroyed = deferred();
+  const reanswer = sdp('re-INVITE answer', 40002);
+  await connectApp(t, sut, (srf) => {
+    srf.invite((req, res) => {
+      void srf.createUAS(req, res, { localSdp: sdp('first answer') }).then((dialog) => {
+        dialog.on('modify', (r: Srf.SrfRequest, s: Srf.SrfResponse) => {
+          seen.push(`modify ${r.body ? 'with SDP' : 'without SDP'}`);
+          sendResponse(s, 200, { body: reanswer });
+        });
+        dialog.on('info', (r: Srf.SrfRequest, s: Srf.SrfResponse) => {
+          seen.push(`info ${r.get('Content-Type')} ${r.body.trim().split(/\r?\n/)[0]}`);
+          s.send(200);
+        });
+        dialog.on('destroy', () => {
+          seen.push('destroy');
+          destroyed.resolve();
+        });
+      });
+    });
+  });
+  const peer = new NetSipPeer(t, { role: 'call', to: sut.uri(), actions: [{ do: 'reinvite' }, { do: 'info' }, { do: 'bye' }], timeout_s: 15 });
+  const reinvite = await peer.waitFor('response', (e) => e.request === 'INVITE');
+  t.equal(reinvite.status, 'OK', 're-INVITE answered 200');
+  t.equal(reinvite.body, reanswer, 'with the SDP the app gave');
+  t.equal(reinvite.headers?.['content-type'], 'application/sdp');
+  const info = await peer.waitFor('response', (e) => e.request === 'INFO');
+  t.equal(info.code, 200, 'INFO answered 200');
+  const bye = await peer.waitFor('response', (e) => e.request === 'BYE');
+  t.equal(bye.code, 200, 'BYE answered 200');
+  await within(destroyed.promise, 5000, 'destroy');
+  t.same(seen, ['modify with SDP', 'info application/dtmf-relay Signal=5', 'destroy']);
+  t.equal(await peer.finished(), 0);
+});
+
+t.test('the app sends re-INVITE (modify), INFO (request) and BYE (destroy) in a createUAS dialog', { skip }, async (t) => {
+  const sut = await startDrachtio(t);
+  const results = deferred<{ modifySdp: string; infoStatus: number; byeStatus: number }>();
+  const offer = sdp('app re-offer', 40004);
+  await connectApp(t, sut, (srf) => {
+    srf.invite((req, res) => {
+      void srf.createUAS(req, res, { localSdp: sdp('answer') }).then((dialog) => {
+        dialog.once('ack', () => {
+          void (async () => {
+            const modifySdp = await dialog.modify(offer);
+            const info = await dialog.request({ method: 'INFO', headers: { 'Content-Type': 'application/dtmf-relay', 'X-Test': 'app-info' }, body: 'Signal=1\r\nDuration=100\r\n' } as unknown as Srf.SrfRequest);
+            await destroy(dialog);
+            results.resolve({ modifySdp, infoStatus: info.status, byeStatus: 200 });
+          })().catch(results.reject);
+        });
+      });
+    });
+  });
+  const peer = new NetSipPeer(t, { role: 'call', to: sut.uri(), actions: [{ do: 'await_bye' }], timeout_s: 15 });
+  const r = await within(results.promise, 10_000, 'app requests');
+  t.match(r.modifySdp, /^v=0/, 'modify() resolved with Net::SIP answer SDP');
+  t.equal(r.infoStatus, 200, 'INFO got 200 from Net::SIP');
+
+  const inDialog = peer.all('in_dialog').filter((e) => e.method !== 'ACK');
+  t.same(inDialog.map((e) => e.method), ['INVITE', 'INFO', 'BYE'], 'Net::SIP got re-INVITE, INFO, BYE in the call');
+  const [reinvite, info, bye] = inDialog;
+  t.equal(reinvite?.body, offer, 'the re-INVITE carries the app offer');
+  t.equal(reinvite?.headers?.['content-type'], 'application/sdp');
+  t.ok(reinvite?.headers?.contact, 're-INVITE has a Contact');
+  t.equal(info?.headers?.['x-test'], 'app-info', 'custom headers pass through');
+  t.equal(info?.headers?.['content-type'], 'application/dtmf-relay');
+  const seqs = inDialog.map((e) => Number(e.headers?.cseq?.split(' ')[0]));
+  t.ok(seqs[0]! < seqs[1]! && seqs[1]! < seqs[2]!, `CSeq increases: ${seqs.join(', ')}`);
+  const final = peer.all('final')[0];
+  t.equal(tagOf(bye?.headers?.from), tagOf(final?.headers?.to), 'requests carry the dialog tag as From tag');
+  t.equal(peer.receivedRequests('ACK').length, 1, 'the app ACKed the 200 to its re-INVITE');
+  await peer.waitFor('recv_bye');
+  t.equal(await peer.finished(), 0);
+});
+
+t.test('CANCEL before the answer: 200 to CANCEL and 487 from the engine, req "cancel" in the app, createUAS rejects 487', { skip }, async (t) => {
+  const sut = await startDrachtio(t);
+  const canceled = deferred<string>();
+  const lateAnswer = deferred<unknown>();
+  const cdrs: string[] = [];
+  await connectApp(t, sut, (srf) => {
+    srf.invite((req, res) => {
+      req.on('cancel', () => {
+        canceled.resolve(req.get('Call-ID'));
+        // Answering after the CANCEL is refused by the engine (the transaction already ended with 487).
+        sendResponse(res, 200, { body: sdp('too late') }, (err) => lateAnswer.resolve(err));
+      });
+      res.send(180);
+    });
+    srf.on('cdr:stop', (_source: string, _time: string, reason: string) => cdrs.push(reason));
+  });
+  const peer = new NetSipPeer(t, { role: 'call', to: sut.uri(), cancel_on_ring: true, linger_ms: 300, timeout_s: 15 });
+  const cancelResponse = await peer.waitFor('response', (e) => e.request === 'CANCEL');
+  t.equal(cancelResponse.code, 200, 'CANCEL answered 200');
+  const final = await peer.waitFor('final');
+  t.equal(final.code, 487, 'INVITE answered 487');
+  const callId = await within(canceled.promise, 5000, 'req cancel');
+  t.equal(callId, final.headers?.['call-id']);
+  await peer.finished();
+  t.equal(peer.received(487, 'INVITE').length, 1, 'one 487 (the ACK stopped retransmissions)');
+  t.equal(peer.received(200, 'INVITE').length, 0, 'no 200 went out');
+  t.ok(cdrs.includes('call-canceled'), 'cdr:stop call-canceled');
+  t.ok(await within(lateAnswer.promise, 5000, 'late answer callback'), 'a 200 sent after the CANCEL fails in the app');
+});
