@@ -124,9 +124,18 @@ export class DrachtioServer implements TransactionUser {
     const app = new AppConnection(
       `app${this.#nextApp++}`, socket, this.#options.maxMessageBytes ?? 4 * 1024 * 1024, this.#log,
       (conn, payload) => this.#onAppMessage(conn, payload),
-      (conn) => this.#apps.delete(conn),
+      (conn) => this.#onAppClosed(conn),
     );
     this.#apps.add(app);
+  }
+
+  /**
+   * drachtio §4.2: an in-dialog request whose dialog no connected application owns is answered 481, so the
+   * dialogs of an application that went away are forgotten with it.
+   */
+  #onAppClosed(app: AppConnection): void {
+    this.#apps.delete(app);
+    for (const [id, owned] of [...this.#dialogs]) if (owned.app === app) this.#forgetDialog(id);
   }
 
   #onAppMessage(app: AppConnection, payload: string): void {
