@@ -1,7 +1,7 @@
-import type { InviteServerTransaction, ServerTransaction, TransactionUser } from '../../../src/sip/index';
-import type { SipRequest, SipResponse } from '../../../src/sip/message/index';
-import type { IncomingMessage } from '../../../src/sip/transport/index';
-import { Inbox } from '../../helpers/raw-peer';
+import type { InviteServerTransaction, ServerTransaction, TransactionUser } from '../../src/sip/index';
+import type { SipRequest, SipResponse } from '../../src/sip/message/index';
+import type { IncomingMessage } from '../../src/sip/transport/index';
+import { Inbox } from './raw-peer';
 
 export interface ReceivedRequest {
   request: SipRequest;

@@ -235,7 +235,7 @@ for (const transport of ['udp', 'tcp'] as const) {
 
         if (stream) {
           if (expect.close) t.equal(await stream.waitClosed(1000), true, 'the engine closes the connection after a framing error');
-          else t.equal(await stream.waitClosed(100), false, 'the connection stays open');
+          else t.equal(await stream.waitClosed(50), false, 'the connection stays open');
         }
         const others = inbox.take((p) => !sameCall(p));
         t.same(others.map((p) => p.startLine), [], 'nothing for other calls arrives on this socket');

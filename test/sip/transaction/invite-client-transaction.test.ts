@@ -6,7 +6,7 @@ import { SipRequest, type SipResponse } from '../../../src/sip/message/index';
 import { startEngine } from '../../helpers/sip-engine';
 import { Inbox, RawUdpPeer, closedTcpPort, delay, isRequest, type RawPacket } from '../../helpers/raw-peer';
 import { rawResponse, uniqueId } from '../../helpers/raw-sip';
-import { gaps } from './recording-user';
+import { gaps } from '../../helpers/raw-transaction-user';
 
 function outgoingInvite(target: string): SipRequest {
   return new SipRequest('INVITE', target, [

@@ -4,7 +4,7 @@ import { createResponse, type SipRequest } from '../../../src/sip/message/index'
 import { startEngine } from '../../helpers/sip-engine';
 import { RawUdpPeer, delay, isResponse } from '../../helpers/raw-peer';
 import { rawAck, rawCancel, rawRequest, newBranch, tagOf, SDP } from '../../helpers/raw-sip';
-import { RecordingUser, gaps } from './recording-user';
+import { RecordingUser, gaps } from '../../helpers/raw-transaction-user';
 
 /** t1 = 20 ms: Timer G 20, 40, 80, 160 (T2), ...; Timers H and L 64*T1 = 1280 ms. */
 const TIMERS = { t1: 20, t2: 160, t4: 200 };

@@ -6,7 +6,7 @@ import { SipRequest, type SipResponse } from '../../../src/sip/message/index';
 import { startEngine } from '../../helpers/sip-engine';
 import { Inbox, RawUdpPeer, closedTcpPort, delay, isRequest } from '../../helpers/raw-peer';
 import { rawResponse, uniqueId } from '../../helpers/raw-sip';
-import { gaps } from './recording-user';
+import { gaps } from '../../helpers/raw-transaction-user';
 
 /** T1 = 25 ms, T2 = 100 ms: Timer E 25, 50, 100, 100, ...; Timer F 64*T1 = 1600 ms. */
 const TIMERS = { t1: 25, t2: 100, t4: 200 };

@@ -4,7 +4,7 @@ import { createResponse } from '../../../src/sip/message/index';
 import { startEngine } from '../../helpers/sip-engine';
 import { RawStreamPeer, RawUdpPeer, delay, isResponse } from '../../helpers/raw-peer';
 import { newBranch, rawRequest } from '../../helpers/raw-sip';
-import { RecordingUser } from './recording-user';
+import { RecordingUser } from '../../helpers/raw-transaction-user';
 
 /** Timer J = 64*T1 = 1280 ms over UDP. */
 const TIMERS = { t1: 20, t2: 160, t4: 200 };
