@@ -51,6 +51,8 @@ export class TransportLayer {
   /** protocol|address|port → connection id, so that requests to a peer reuse its connection. */
   readonly #byRemote = new Map<string, string>();
   readonly #connectionEvents: ConnectionEvents;
+  /** Outbound connects still in progress: close() fails them, so none completes into a closed layer. */
+  readonly #connecting = new Set<(err: Error) => void>();
   #user: TransportUser | undefined;
   #sweep: NodeJS.Timeout | undefined;
   #nextConnectionId = 1;
@@ -147,6 +149,7 @@ export class TransportLayer {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#sweep);
+    for (const fail of [...this.#connecting]) fail(new Error('transport layer closed'));
     for (const conn of [...this.#connections.values()]) conn.close();
     for (const wss of this.#wsServers) wss.close();
     await Promise.all(this.#servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
@@ -274,6 +277,7 @@ export class TransportLayer {
 
   #connect(protocol: 'tcp' | 'tls', address: string, port: number): Promise<Connection> {
     const timeoutMs = this.#options.connectTimeoutMs ?? 10_000;
+    if (this.#closed) return Promise.reject(new SipTransportError('transport layer closed', { address, port }));
     return new Promise((resolve, reject) => {
       const tls = this.#options.tls;
       const socket: Socket =
@@ -282,12 +286,15 @@ export class TransportLayer {
           : netConnect({ host: address, port });
       const timer = setTimeout(() => fail(new Error(`connect timed out after ${timeoutMs} ms`)), timeoutMs);
       const fail = (err: Error): void => {
+        this.#connecting.delete(fail);
         clearTimeout(timer);
         socket.destroy();
         reject(new SipTransportError(`cannot connect to ${protocol}:${address}:${port}`, { address, port }, err));
       };
+      this.#connecting.add(fail);
       socket.once('error', fail);
       socket.once(protocol === 'tls' ? 'secureConnect' : 'connect', () => {
+        this.#connecting.delete(fail);
         clearTimeout(timer);
         socket.off('error', fail);
         resolve(this.#adoptStream(protocol, socket, true));
