@@ -1,5 +1,5 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { connect as netConnect, createServer, type Socket } from 'node:net';
+import { connect as netConnect, createServer, type Server, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { WebSocket } from 'ws';
 import { headerKey, parseMessage, readHeaderSection, type SipMessageAny } from '../../src/sip/message/index';
@@ -382,6 +382,62 @@ export class RawWsPeer {
 
   close(): void {
     this.socket.terminate();
+  }
+}
+
+/** What a RawTcpServer received: the packet and the accepted socket it came on (to answer on it). */
+export interface ServerPacket {
+  packet: RawPacket;
+  socket: Socket;
+  /** Index of the accepted connection, in accept order. */
+  connection: number;
+}
+
+/** A TCP server on loopback that frames what it receives like RawStreamPeer and can answer on each socket. */
+export class RawTcpServer {
+  readonly inbox = new Inbox<ServerPacket>();
+  readonly sockets: Socket[] = [];
+
+  private constructor(
+    readonly server: Server,
+    readonly port: number,
+  ) {}
+
+  static listen(t: Teardown, host = '127.0.0.1'): Promise<RawTcpServer> {
+    const server = createServer();
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, host, () => {
+        const peer = new RawTcpServer(server, (server.address() as { port: number }).port);
+        server.on('connection', (socket) => peer.#adopt(socket));
+        t.teardown(() => peer.close());
+        resolve(peer);
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  #adopt(socket: Socket): void {
+    const connection = this.sockets.push(socket) - 1;
+    socket.on('error', () => undefined);
+    let buffer = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      buffer = Buffer.concat([buffer, chunk]);
+      for (;;) {
+        while (buffer.length >= 2 && buffer[0] === 0x0d && buffer[1] === 0x0a) buffer = buffer.subarray(2);
+        const end = buffer.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        const m = /^(?:content-length|l)[ \t]*:[ \t]*([0-9]+)/im.exec(buffer.toString('latin1', 0, end));
+        const total = end + 4 + (m ? Number(m[1]) : 0);
+        if (buffer.length < total) return;
+        this.inbox.push({ packet: new RawPacket(Buffer.from(buffer.subarray(0, total)), Date.now()), socket, connection });
+        buffer = buffer.subarray(total);
+      }
+    });
   }
 }
 
