@@ -43,9 +43,11 @@ export class StreamFramer {
       if (!bytes) break;
       out.push({ kind: 'message', bytes });
     }
-    // A lone CRLF held back as half of a possible ping is not an unfinished message.
+    // A lone CRLF held back as half of a possible ping is not an unfinished message. Bytes left over by a chunk
+    // that completed a message started arriving with that chunk, not with the message before.
     const pending = this.#end - this.#start;
-    this.#partialSince = pending === 0 || this.#isLoneCrlf() ? undefined : (this.#partialSince ?? Date.now());
+    if (pending === 0 || this.#isLoneCrlf()) this.#partialSince = undefined;
+    else if (out.length > 0 || this.#partialSince === undefined) this.#partialSince = Date.now();
     return out;
   }
 
@@ -129,7 +131,7 @@ export class StreamFramer {
       throw this.#withRawForm(err as SipParseError, end.headEnd);
     }
     const total = end.bodyStart + length;
-    if (total > this.limits.maxMessageBytes) throw new SipParseError(513, 'Message Too Large');
+    if (total > this.limits.maxMessageBytes) throw this.#withRawForm(new SipParseError(513, 'Message Too Large'), end.headEnd);
     this.#expected = total;
     return buffer.length < total ? undefined : this.#take(total);
   }

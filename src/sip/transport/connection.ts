@@ -48,8 +48,6 @@ export abstract class Connection {
 /** TCP or TLS: a byte stream cut into messages by StreamFramer (RFC 3261 §18.3). */
 export class StreamConnection extends Connection {
   readonly #framer: StreamFramer;
-  /** When a chunk last completed a message or ping: whatever is still pending started no earlier. */
-  #lastFrameAt = 0;
 
   constructor(
     id: string,
@@ -70,10 +68,7 @@ export class StreamConnection extends Connection {
   }
 
   partialSince(): number | undefined {
-    const since = this.#framer.partialSince;
-    // The framer keeps the date of the oldest undelivered byte across a chunk that completes one message and
-    // starts the next, so a busy stream whose chunks end mid-message would look like a slow drip.
-    return since === undefined ? undefined : Math.max(since, this.#lastFrameAt);
+    return this.#framer.partialSince;
   }
 
   send(data: Buffer): Promise<void> {
@@ -98,7 +93,6 @@ export class StreamConnection extends Connection {
       this.events.framingError(this, err);
       return;
     }
-    if (frames.length > 0) this.#lastFrameAt = Date.now();
     for (const frame of frames) {
       if (this.closed) return;
       // RFC 5626 §3.5.1: answer a CRLFCRLF ping with a CRLF pong.
