@@ -1,9 +1,10 @@
 // Spec §10 (a): Net::SIP calls the engine, an unmodified drachtio-srf app answers with Srf.createUAS, and
 // in-dialog requests flow in both directions (re-INVITE, INFO, BYE from the caller; re-INVITE, INFO, BYE from
-// the app); CANCEL before the answer.
+// the app); CANCEL before the answer; the engine's own BYE when the caller never ACKs.
 import t from 'tap';
 import type Srf from 'drachtio-srf';
-import { connectApp, deferred, destroy, sdp, sendResponse, startDrachtio, tagOf, within, type Dialog } from '../../helpers/drachtio-harness';
+import { connectApp, deferred, destroy, sdp, sendResponse, sleep, startDrachtio, tagOf, within, type Dialog } from '../../helpers/drachtio-harness';
+import { UdpSipPeer, header } from '../../helpers/drachtio-wire';
 import { NetSipPeer, netSipMissing } from '../../helpers/drachtio-peer';
 
 const skip = netSipMissing();
@@ -161,4 +162,61 @@ t.test('CANCEL before the answer: 200 to CANCEL and 487 from the engine, req "ca
   t.equal(peer.received(200, 'INVITE').length, 0, 'no 200 went out');
   t.ok(cdrs.includes('call-canceled'), 'cdr:stop call-canceled');
   t.ok(await within(lateAnswer.promise, 5000, 'late answer callback'), 'a 200 sent after the CANCEL fails in the app');
+});
+
+t.test('a caller that never ACKs the 200: after 64*T1 the engine sends BYE and the Dialog emits destroy (unsolicited)', async (t) => {
+  const sut = await startDrachtio(t, { t1: 50 });
+  const answered = deferred<number>();
+  const destroyed = deferred<{ at: number; bye: Srf.SrfRequest }>();
+  const stops: string[] = [];
+  await connectApp(t, sut, (srf) => {
+    srf.invite((req, res) => {
+      void srf.createUAS(req, res, { localSdp: sdp('never acked') }).then((dialog) => {
+        answered.resolve(Date.now());
+        dialog.on('destroy', (bye: Srf.SrfRequest) => destroyed.resolve({ at: Date.now(), bye }));
+      });
+    });
+    srf.on('cdr:stop', (_source: string, _time: string, reason: string) => stops.push(reason));
+  });
+  const peer = await UdpSipPeer.start(t);
+  const port = sut.engine.port('udp');
+  const offer = sdp('offer');
+  const callId = `no-ack-${Date.now()}`;
+  peer.send(
+    [
+      `INVITE sip:onecc@127.0.0.1:${port} SIP/2.0`,
+      `Via: SIP/2.0/UDP 127.0.0.1:${peer.port};branch=z9hG4bKnoack1;rport`,
+      `From: <sip:raw@127.0.0.1:${peer.port}>;tag=noack`,
+      `To: <sip:onecc@127.0.0.1:${port}>`,
+      `Call-ID: ${callId}`,
+      'CSeq: 1 INVITE',
+      `Contact: <sip:raw@127.0.0.1:${peer.port}>`,
+      'Max-Forwards: 70',
+      'Content-Type: application/sdp',
+      `Content-Length: ${Buffer.byteLength(offer)}`,
+      '',
+      offer,
+    ].join('\r\n'),
+    port,
+  );
+  const answeredAt = await within(answered.promise, 3000, 'createUAS');
+  const [bye] = await peer.waitFor(/^BYE /, 6000);
+  const byeAt = Date.now();
+  const { at, bye: byeInApp } = await within(destroyed.promise, 2000, 'Dialog destroy');
+  t.ok(byeAt - answeredAt >= 3000 && byeAt - answeredAt < 5000, `BYE after about 64*T1 = 3.2 s (${byeAt - answeredAt} ms)`);
+  t.ok(Math.abs(at - byeAt) < 1000, 'the Dialog learned of it at the same time');
+  t.equal(byeInApp.method, 'BYE');
+  t.equal(byeInApp.source, 'application', "the app's BYE is the engine's unsolicited one");
+  t.equal(header(bye!, 'Call-ID'), callId);
+  t.equal(tagOf(header(bye!, 'To')), 'noack', 'BYE goes to the caller dialog');
+  t.match(header(bye!, 'Reason') ?? '', /ACK timeout/, 'with a Reason');
+  const oks = peer.matching(/^SIP\/2\.0 200/).filter((m) => header(m, 'CSeq') === '1 INVITE');
+  t.ok(oks.length >= 5, `the 200 was retransmitted meanwhile (${oks.length} times)`);
+  // Answer the BYE; the app must not have answered anything itself.
+  const via = header(bye!, 'Via')!;
+  peer.send([`SIP/2.0 200 OK`, `Via: ${via}`, `From: ${header(bye!, 'From')}`, `To: ${header(bye!, 'To')}`, `Call-ID: ${callId}`, `CSeq: ${header(bye!, 'CSeq')}`, 'Content-Length: 0', '', ''].join('\r\n'), port);
+  await sleep(200);
+  t.equal(peer.matching(/^BYE /).length, 1, 'one BYE: our 200 stopped its retransmissions');
+  t.equal(sut.server.dialogCount, 0, 'the engine forgot the dialog');
+  t.ok(stops.includes('system-initiated-termination'), `cdr:stop with system-initiated-termination (${stops.join(', ')})`);
 });
