@@ -271,7 +271,14 @@ export class DrachtioServer implements TransactionUser {
     // RFC 3261 §13.2.2.4: a 2xx retransmitted after the transaction ended gets the same ACK again.
     if (response.cseq.method !== 'INVITE' || response.status < 200 || response.status >= 300) return;
     const owned = this.#dialogs.get(dialogId(response.callId, response.from.tag ?? ''));
-    if (owned?.dialog.lastAck) this.#transport.send(owned.dialog.lastAck, owned.dialog.transport, owned.dialog.connectionId).catch(() => undefined);
+    if (owned) this.#resendAck(owned.dialog);
+  }
+
+  /** RFC 3261 §13.2.2.4: the ACK for a retransmitted 2xx is the same ACK, sent where the first one went. */
+  #resendAck(dialog: Dialog): void {
+    if (!dialog.lastAck) return;
+    const dest = this.#endpointFor(dialog.nextHop(), dialog.transport);
+    this.#transport.send(dialog.lastAck, dest, dialog.connectionId).catch((err: unknown) => this.#log.debug({ err }, 'ACK not re-sent'));
   }
 
   #findDialog(request: SipRequest): OwnedDialog | undefined {
@@ -448,8 +455,17 @@ export class DrachtioServer implements TransactionUser {
     const finish = (): void => {
       this.#clients.delete(txnId);
     };
+    let answeredBy: string | undefined;
     tx.on('response', (response, incoming) => {
       const isInvite = request.method === 'INVITE';
+      if (isInvite && response.status >= 200 && response.status < 300 && answeredBy !== undefined && response.to.tag === answeredBy) {
+        // A 2xx retransmission (the transaction is in Accepted, RFC 6026): the app has it already; the
+        // UAC core ACKs it again (§13.2.2.4), or the peer keeps retransmitting and finally hangs up.
+        const owned = this.#dialogs.get(dlgId);
+        if (owned) this.#resendAck(owned.dialog);
+        return;
+      }
+      if (isInvite && response.status >= 200 && response.status < 300) answeredBy ??= response.to.tag ?? '';
       if (response.status >= 200 && isInvite && !this.#dialogs.has(dlgId) && !this.#findDialog(request)) {
         this.#uacOutcome.set(dlgId, response.status);
         setTimeout(() => this.#uacOutcome.delete(dlgId), 32_000).unref();
