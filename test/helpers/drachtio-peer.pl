@@ -236,6 +236,7 @@ if ($role eq 'call') {
 }
 
 if ($role eq 'uas') {
+    my %contact = $cfg->{contact} ? (contact => $cfg->{contact}) : ();
     my $calls = 0;
     my $finished;
     $ua->listen(
@@ -257,7 +258,7 @@ if ($role eq 'uas') {
                 if ($cfg->{ring_ms} && !$cfg->{never_answer}) {
                     $ua->add_timer($cfg->{ring_ms} / 1000, sub {
                         return if st($call)->{ended};
-                        my $ok = $request->create_response('200', 'OK', {}, $call->{param}{sdp});
+                        my $ok = $request->create_response('200', 'OK', \%contact, $call->{param}{sdp});
                         $call->{endpoint}->new_response($call->{ctx}, $ok, st($call)->{leg}, st($call)->{from});
                         emit('answered');
                     });
@@ -265,7 +266,8 @@ if ($role eq 'uas') {
                 return $request->create_response('180', 'Ringing');
             }
             emit('answered');
-            return undef;
+            # Net::SIP's own 200 would advertise the leg address; with `contact`, advertise that instead.
+            return $cfg->{contact} ? $request->create_response('200', 'OK', \%contact, $call->{param}{sdp}) : undef;
         },
         cb_established => sub {
             my ($status, $call) = @_;
