@@ -139,3 +139,26 @@ t.test('cdr:attempt, cdr:start and cdr:stop reach the app that subscribed, for i
   await sleep(100);
   t.ok(cdrs.some((c) => c.kind === 'stop' && c.extra === 'call-rejected'), 'a rejected call stops with call-rejected');
 });
+
+t.test('OPTIONS and MESSAGE from Net::SIP reach the app that routes them; its responses go back with its headers', { skip }, async (t) => {
+  const sut = await startDrachtio(t);
+  const seen: string[] = [];
+  await connectApp(t, sut, (srf) => {
+    srf.use('options', (req, res) => {
+      seen.push(`OPTIONS ${req.source_address}`);
+      sendResponse(res, 200, { headers: { Allow: 'INVITE, ACK, BYE, CANCEL, OPTIONS', 'X-Test': 'options-app' } });
+    });
+    srf.use('message', (req, res) => {
+      seen.push(`MESSAGE ${req.body}`);
+      sendResponse(res, 202);
+    });
+  });
+  const options = new NetSipPeer(t, { role: 'request', method: 'OPTIONS', to: sut.uri(), timeout_s: 10 });
+  const ok = await options.waitFor('response');
+  t.equal(ok.code, 200);
+  t.equal(ok.headers?.['x-test'], 'options-app', "the app's header is in the 200");
+  t.ok(ok.headers?.to?.includes('tag='), 'the engine gave the 200 a To tag');
+  const message = new NetSipPeer(t, { role: 'request', method: 'MESSAGE', body: 'hello app', to: sut.uri(), timeout_s: 10 });
+  t.equal((await message.waitFor('response')).code, 202);
+  t.same(seen, ['OPTIONS 127.0.0.1', 'MESSAGE hello app']);
+});

@@ -9,7 +9,7 @@ import { NetSipPeer, netSipMissing } from '../../helpers/drachtio-peer';
 
 const skip = netSipMissing();
 
-t.test('createUAS answers Net::SIP: 200 with SDP, To-tag, Contact and Content-Type; ACK and caller BYE reach the Dialog', { skip }, async (t) => {
+for (const proto of ['udp', 'tcp'] as const) t.test(`${proto}: createUAS answers Net::SIP: 200 with SDP, To-tag, Contact and Content-Type; ACK and caller BYE reach the Dialog`, { skip }, async (t) => {
   const sut = await startDrachtio(t);
   const dialogUp = deferred<Dialog>();
   const acked = deferred<Srf.SrfRequest>();
@@ -26,7 +26,7 @@ t.test('createUAS answers Net::SIP: 200 with SDP, To-tag, Contact and Content-Ty
       }, dialogUp.reject);
     });
   });
-  const peer = new NetSipPeer(t, { role: 'call', to: sut.uri('alice'), actions: [{ do: 'wait', ms: 200 }, { do: 'bye' }], timeout_s: 15 });
+  const peer = new NetSipPeer(t, { role: 'call', proto, to: sut.uri('alice', proto), actions: [{ do: 'wait', ms: 200 }, { do: 'bye' }], timeout_s: 15 });
 
   const dialog = await within(dialogUp.promise, 5000, 'createUAS');
   const final = await peer.waitFor('final');
@@ -34,15 +34,16 @@ t.test('createUAS answers Net::SIP: 200 with SDP, To-tag, Contact and Content-Ty
   t.equal(final.code, 200);
   t.equal(final.body, answer, 'the 200 carries the app SDP byte for byte');
   t.equal(final.headers?.['content-type'], 'application/sdp', 'the engine added Content-Type: application/sdp');
-  t.match(final.headers?.contact, /^<sip:127\.0\.0\.1:\d+;transport=udp>$/, 'the engine added its Contact');
+  t.equal(final.headers?.contact, `<sip:127.0.0.1:${sut.engine.port(proto)};transport=${proto}>`, 'the engine added its Contact for the transport the INVITE came on');
   t.equal(tagOf(final.headers?.to), dialog.sip.localTag, 'the To-tag is the one srf learned from the echo');
   t.ok(peer.received(100, 'INVITE').length >= 1, 'the engine sent 100 Trying itself');
 
   const [invite] = invites;
   t.equal(invite?.method, 'INVITE');
   t.equal(invite?.source_address, '127.0.0.1');
-  t.equal(String(invite?.source_port), String(peer.events.find((e) => e.event === 'ready')?.port), 'source_port is the caller port');
-  t.equal(invite?.protocol, 'udp');
+  if (proto === 'udp') t.equal(String(invite?.source_port), String(peer.events.find((e) => e.event === 'ready')?.port), 'source_port is the caller port');
+  else t.match(String(invite?.source_port), /^[1-9][0-9]*$/, 'source_port is the port of the caller connection');
+  t.equal(invite?.protocol, proto);
   t.match(invite?.body ?? '', /^v=0/, 'the app got the caller SDP');
   t.equal(dialog.id, `${invite?.get('Call-ID')};from-tag=${tagOf(invite?.get('From'))}`, 'Dialog.id is <Call-ID>;from-tag=<caller tag>');
   t.equal(dialog.remote.sdp, invite?.body, 'Dialog.remote.sdp is the offer');
@@ -219,4 +220,42 @@ t.test('a caller that never ACKs the 200: after 64*T1 the engine sends BYE and t
   t.equal(peer.matching(/^BYE /).length, 1, 'one BYE: our 200 stopped its retransmissions');
   t.equal(sut.server.dialogCount, 0, 'the engine forgot the dialog');
   t.ok(stops.includes('system-initiated-termination'), `cdr:stop with system-initiated-termination (${stops.join(', ')})`);
+});
+
+t.test('a CANCEL that crosses the 200: answered 200 with no effect on the call (RFC 3261 §9.2; drachtio-server answers 481 and hangs up)', async (t) => {
+  const sut = await startDrachtio(t);
+  const up = deferred<Dialog>();
+  let destroyed = false;
+  await connectApp(t, sut, (srf) => {
+    srf.invite((req, res) => {
+      void srf.createUAS(req, res, { localSdp: sdp('answer') }).then((dialog) => {
+        dialog.on('destroy', () => (destroyed = true));
+        up.resolve(dialog as Dialog);
+      });
+    });
+  });
+  const peer = await UdpSipPeer.start(t);
+  const port = sut.engine.port('udp');
+  const lines = (method: string): string[] => [
+    `${method} sip:onecc@127.0.0.1:${port} SIP/2.0`,
+    `Via: SIP/2.0/UDP 127.0.0.1:${peer.port};branch=z9hG4bKcrossing;rport`,
+    `From: <sip:raw@127.0.0.1:${peer.port}>;tag=crossing`,
+    `To: <sip:onecc@127.0.0.1:${port}>`,
+    'Call-ID: cancel-crosses-200',
+    `CSeq: 1 ${method}`,
+    `Contact: <sip:raw@127.0.0.1:${peer.port}>`,
+    'Max-Forwards: 70',
+  ];
+  const offer = sdp('offer');
+  peer.send([...lines('INVITE'), 'Content-Type: application/sdp', `Content-Length: ${Buffer.byteLength(offer)}`, '', offer].join('\r\n'), port);
+  await within(up.promise, 3000, 'createUAS');
+  await peer.waitFor(/^SIP\/2\.0 200/);
+  peer.send([...lines('CANCEL'), 'Content-Length: 0', '', ''].join('\r\n'), port);
+  const [cancelResponse] = await peer.waitForMatch((m) => header(m, 'CSeq') === '1 CANCEL');
+  t.match(cancelResponse?.split('\r\n')[0], /^SIP\/2\.0 200 /, 'the CANCEL is answered 200');
+  await sleep(300);
+  t.equal(peer.matching(/^BYE /).length, 0, 'no BYE: the call stands');
+  t.equal(peer.matching(/^SIP\/2\.0 487/).length, 0, 'no 487');
+  t.notOk(destroyed, 'the Dialog lives');
+  t.equal(sut.server.dialogCount, 1);
 });
