@@ -1,45 +1,28 @@
-import { SipRequest, type SipResponse } from '../message/index';
-
-/** Copies the named header fields of `from` into a new list, in order. */
-function copyHeaders(from: SipRequest, keys: string[]): Array<{ name: string; value: string }> {
-  return keys.flatMap((key) => from.getHeaders(key).map((value) => ({ name: canonical(key), value })));
-}
-
-function canonical(key: string): string {
-  return { via: 'Via', from: 'From', 'call-id': 'Call-ID', route: 'Route', to: 'To' }[key] ?? key;
-}
+import { SipRequest, type HeaderField, type SipResponse } from '../message/index';
 
 /**
- * RFC 3261 §17.1.1.3: the ACK a client transaction sends for a 300-699 response. Same Request-URI, Call-ID,
- * From and CSeq number as the INVITE, the To of the response (with its tag), only the INVITE's top Via,
- * and the INVITE's Route headers.
+ * A request that belongs to the INVITE's transaction: same Request-URI, only the INVITE's top Via (same
+ * branch), its Route headers, From, Call-ID and CSeq number, with `method` and the given To.
  */
-export function buildAckForFailure(invite: SipRequest, response: SipResponse): SipRequest {
-  const ack = new SipRequest('ACK', invite.uriText, [
+function withinInviteTransaction(invite: SipRequest, method: string, to: string, extraHeaders: HeaderField[] = []): SipRequest {
+  return new SipRequest(method, invite.uriText, [
     { name: 'Via', value: invite.getHeaders('via')[0]! },
-    ...copyHeaders(invite, ['route']),
+    ...invite.getHeaders('route').map((value) => ({ name: 'Route', value })),
     { name: 'Max-Forwards', value: '70' },
     { name: 'From', value: invite.getHeader('from')! },
-    { name: 'To', value: response.getHeader('to')! },
+    { name: 'To', value: to },
     { name: 'Call-ID', value: invite.callId },
-    { name: 'CSeq', value: `${invite.cseq.seq} ACK` },
-  ]);
-  return ack;
-}
-
-/**
- * RFC 3261 §9.1: a CANCEL has the INVITE's Request-URI, Call-ID, To, From, CSeq number, its top Via only
- * (same branch, so the server matches it to the INVITE) and its Route headers.
- */
-export function buildCancel(invite: SipRequest, extraHeaders: Array<{ name: string; value: string }> = []): SipRequest {
-  return new SipRequest('CANCEL', invite.uriText, [
-    { name: 'Via', value: invite.getHeaders('via')[0]! },
-    ...copyHeaders(invite, ['route']),
-    { name: 'Max-Forwards', value: '70' },
-    { name: 'From', value: invite.getHeader('from')! },
-    { name: 'To', value: invite.getHeader('to')! },
-    { name: 'Call-ID', value: invite.callId },
-    { name: 'CSeq', value: `${invite.cseq.seq} CANCEL` },
+    { name: 'CSeq', value: `${invite.cseq.seq} ${method}` },
     ...extraHeaders,
   ]);
+}
+
+/** RFC 3261 §17.1.1.3: the ACK a client transaction sends for a 300-699 response carries the response's To (with its tag). */
+export function buildAckForFailure(invite: SipRequest, response: SipResponse): SipRequest {
+  return withinInviteTransaction(invite, 'ACK', response.getHeader('to')!);
+}
+
+/** RFC 3261 §9.1: a CANCEL carries the INVITE's own To, so the server matches it to the INVITE. */
+export function buildCancel(invite: SipRequest, extraHeaders: HeaderField[] = []): SipRequest {
+  return withinInviteTransaction(invite, 'CANCEL', invite.getHeader('to')!, extraHeaders);
 }
