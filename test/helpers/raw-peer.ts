@@ -173,6 +173,16 @@ export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** Polls `cond` every 5 ms; true as soon as it holds, false after `timeoutMs`. */
+export async function waitFor(cond: () => boolean, timeoutMs = 1000): Promise<boolean> {
+  const until = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > until) return false;
+    await delay(5);
+  }
+  return true;
+}
+
 /** Matches a response by status (and optionally CSeq method). */
 export function isResponse(status?: number, method?: string): (p: RawPacket) => boolean {
   return (p) => p.status !== undefined && (status === undefined || p.status === status) && (method === undefined || p.cseq?.method === method);

@@ -44,3 +44,10 @@ export class RecordingUser implements TransactionUser {
 export function gaps(times: number[]): number[] {
   return times.slice(1).map((at, i) => at - times[i]!);
 }
+
+/** The median of some numbers (robust to one late delivery on a loaded machine). */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}

@@ -1,8 +1,8 @@
 import t from 'tap';
-import { TransactionState, type ClientTransaction } from '../../../src/sip/index';
+import type { ClientTransaction } from '../../../src/sip/index';
 import { SipRequest, type SipResponse } from '../../../src/sip/message/index';
 import { startEngine } from '../../helpers/sip-engine';
-import { Inbox, RawTcpServer, delay } from '../../helpers/raw-peer';
+import { Inbox, RawTcpServer, delay, waitFor } from '../../helpers/raw-peer';
 import { rawResponse, uniqueId } from '../../helpers/raw-sip';
 
 /** Client transactions over TCP, a reliable transport: no retransmission timers, one connection per peer. */
@@ -37,8 +37,7 @@ t.test('non-INVITE over TCP: sent once (no Timer E), answered on the same connec
 
   got.socket.write(rawResponse(200, 'OK', got.packet, { toTag: 'srv' }));
   t.equal((await responses.next(() => true, 1000, 'the 200')).status, 200);
-  await delay(20);
-  t.equal(tx.state, TransactionState.Terminated, 'Timer K is zero on TCP');
+  t.ok(await waitFor(() => tx.terminated), 'Timer K is zero on TCP: terminated at once');
 
   const tx2 = engine.transactions.sendRequest(outgoing('MESSAGE', server.port, 2));
   t.teardown(() => tx2.close());
@@ -62,6 +61,5 @@ t.test('INVITE over TCP: the ACK for a 486 goes over the INVITE\'s connection; n
   t.equal(ack.connection, invite.connection, 'same connection');
   t.same(ack.packet.headers('via'), [invite.packet.header('via')], 'the INVITE\'s Via');
   t.equal((await responses.next(() => true, 1000, 'the 486')).status, 486);
-  await delay(20);
-  t.equal(tx.state, TransactionState.Terminated, 'Timer D is zero on TCP');
+  t.ok(await waitFor(() => tx.terminated), 'Timer D is zero on TCP: terminated at once');
 });

@@ -4,12 +4,12 @@ import {
 } from '../../../src/sip/index';
 import { SipRequest, type SipResponse } from '../../../src/sip/message/index';
 import { startEngine } from '../../helpers/sip-engine';
-import { Inbox, RawUdpPeer, closedTcpPort, delay, isRequest } from '../../helpers/raw-peer';
+import { Inbox, RawUdpPeer, closedTcpPort, delay, isRequest, waitFor } from '../../helpers/raw-peer';
 import { rawResponse, uniqueId } from '../../helpers/raw-sip';
-import { gaps } from '../../helpers/raw-transaction-user';
+import { gaps, median } from '../../helpers/raw-transaction-user';
 
-/** T1 = 25 ms, T2 = 100 ms: Timer E 25, 50, 100, 100, ...; Timer F 64*T1 = 1600 ms. */
-const TIMERS = { t1: 25, t2: 100, t4: 200 };
+/** T1 = 25 ms, T2 = 100 ms: Timer E 25, 50, 100, 100, ...; Timer F 64*T1 = 1600 ms; Timer K = T4 = 500 ms. */
+const TIMERS = { t1: 25, t2: 100, t4: 500 };
 
 function outgoing(method: string, target: string): SipRequest {
   return new SipRequest(method, target, [
@@ -23,11 +23,12 @@ function outgoing(method: string, target: string): SipRequest {
 async function optionsToPeer(t: Test) {
   const engine = await startEngine(t, { timers: TIMERS });
   const peer = await RawUdpPeer.open(t);
+  const startedAt = Date.now();
   const tx = engine.transactions.sendRequest(outgoing('OPTIONS', `sip:peer@127.0.0.1:${peer.port}`)) as NonInviteClientTransaction;
   t.teardown(() => tx.close());
   const responses = new Inbox<SipResponse>();
   tx.on('response', (res) => responses.push(res));
-  return { engine, peer, tx, responses };
+  return { engine, peer, tx, responses, startedAt };
 }
 
 function once<T>(tx: ClientTransaction, event: 'timeout' | 'transportError', ms: number): Promise<{ value: T; after: number }> {
@@ -42,7 +43,7 @@ function once<T>(tx: ClientTransaction, event: 'timeout' | 'transportError', ms:
 }
 
 t.test('non-INVITE client transaction retransmits on Timer E, doubling up to T2, and times out on Timer F', async (t) => {
-  const { peer, tx } = await optionsToPeer(t);
+  const { peer, tx, startedAt } = await optionsToPeer(t);
   t.ok(tx instanceof NonInviteClientTransaction);
   const { value: err, after } = await once<SipTimeoutError>(tx, 'timeout', 4000);
   t.ok(err instanceof SipTimeoutError);
@@ -50,14 +51,18 @@ t.test('non-INVITE client transaction retransmits on Timer E, doubling up to T2,
   t.ok(after >= 1560 && after < 2300, `Timer F after 64*T1 = 1600 ms (${after} ms)`);
   t.equal(tx.state, TransactionState.Terminated);
 
+  await delay(60); // a retransmission sent just before Timer F may still be on its way
   const copies = peer.inbox.take(isRequest('OPTIONS'));
   const intervals = gaps(copies.map((p) => p.at));
   // Sent at 0, 25, 75, 175, 275, ..., 1575: 19 in theory; timer slack on a busy machine loses a few.
   t.ok(copies.length >= 13 && copies.length <= 19, `${copies.length} transmissions (gaps ${intervals.join(', ')})`);
-  t.ok(intervals[0]! >= 8 && intervals[0]! <= 70, `first after ~T1 = 25 ms (${intervals[0]})`);
+  const firstRetransmission = copies[1]!.at - startedAt;
+  t.ok(firstRetransmission >= 20 && firstRetransmission <= 110, `first retransmission ~T1 = 25 ms after the start (${firstRetransmission})`);
   t.ok(intervals[1]! >= 35 && intervals[1]! <= 110, `then ~50 ms (${intervals[1]})`);
   const later = intervals.slice(2);
-  t.ok(later.every((g) => g >= 80 && g <= 200), `then every ~T2 = 100 ms, never more (${later.join(', ')})`);
+  // Arrival times jitter when the machine is busy; the median shows the cap (doubling would give 200, 400, 800).
+  t.ok(median(later) >= 85 && median(later) <= 130, `then every ~T2 = 100 ms (median ${median(later)} of ${later.join(', ')})`);
+  t.ok(Math.max(...later) < 350, `never far beyond T2 (${Math.max(...later)})`);
   t.ok(copies.every((p) => p.bytes.equals(copies[0]!.bytes)), 'the same bytes each time');
   t.same((await peer.inbox.settle(200)).length, 0, 'nothing after Timer F');
 });
@@ -71,18 +76,18 @@ t.test('non-INVITE client transaction: a 1xx moves it to Proceeding (retransmit 
   await delay(380);
   const copies = [first, ...peer.inbox.take(isRequest('OPTIONS'))];
   const intervals = gaps(copies.map((p) => p.at)).slice(1);
-  t.ok(intervals.length >= 2 && intervals.every((g) => g >= 80 && g <= 200), `every ~T2 in Proceeding (${intervals.join(', ')})`);
+  t.ok(intervals.length >= 2 && median(intervals) >= 85 && median(intervals) <= 150, `every ~T2 in Proceeding (${intervals.join(', ')})`);
 
   await peer.send(rawResponse(200, 'OK', first, { toTag: 'p' }), engine.port('udp'));
   t.equal((await responses.next(() => true, 1000, 'the 200 at the TU')).status, 200);
   t.equal(tx.state, TransactionState.Completed, 'Completed (Timer K = T4 over UDP)');
-  await delay(20);
-  peer.inbox.take(isRequest('OPTIONS'));
-  t.same((await peer.inbox.settle(300, isRequest('OPTIONS'))).length, 0, 'no retransmission after the final response');
+  const completedAt = Date.now();
+  // Absorbed while Completed: the retransmitted 200 arrives well within Timer K (500 ms).
   await peer.send(rawResponse(200, 'OK', first, { toTag: 'p' }), engine.port('udp'));
-  await delay(50);
-  t.equal(responses.count(), 2, 'a retransmitted final response is not passed up again');
-  t.equal(tx.state, TransactionState.Terminated, 'Timer K has ended it');
+  t.ok(await waitFor(() => tx.terminated, 2000), 'Timer K ends it');
+  t.equal(responses.count(), 2, 'the retransmitted final response was not passed up again');
+  const late = peer.inbox.take(isRequest('OPTIONS')).filter((p) => p.at > completedAt + 100);
+  t.same(late.length, 0, 'no retransmission after the final response');
 });
 
 t.test('non-INVITE client transaction to a TCP port that refuses the connection: transportError', async (t) => {
