@@ -173,7 +173,8 @@ t.test('TCP: an oversized message closes that connection only', async (t) => {
     const big = options({ headers: [`X-Pad: ${'a'.repeat(3000)}`] });
     await peer.write(big);
     t.equal(await peer.waitClosed(1000), true, 'closed');
-    t.ok(peer.inbox.all.every((p) => p.status === 513), 'nothing but a 513 is sent');
+    // 513 when the header section arrives whole; split across reads it may overflow the limit unseen, then no answer can be built.
+    t.ok(peer.inbox.all.length <= 1 && peer.inbox.all.every((p) => p.status === 513 && p.callId === big.fields.callId), 'at most a 513 is sent');
     const ok = options();
     await other.write(ok);
     t.equal((await other.inbox.next(isFinal, 2000, 'the 200')).callId, ok.fields.callId);
