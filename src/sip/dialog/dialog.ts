@@ -17,6 +17,11 @@ export class Dialog {
   inviteSeq = 0;
   /** Bytes of the last ACK for a 2xx we sent, re-sent if the 2xx is retransmitted (§13.2.2.4). */
   lastAck: Buffer | undefined;
+  /**
+   * Authorization and Proxy-Authorization of the last INVITE we sent in this dialog: §13.2.2.4 "The ACK MUST
+   * contain the same credentials as the INVITE."
+   */
+  inviteCredentials: HeaderField[] = [];
   /** Session-Expires interval in seconds (RFC 4028), 0 when none was negotiated. */
   sessionExpires = 0;
   lastRefresh = Date.now();
@@ -63,7 +68,10 @@ export class Dialog {
       withoutTag(request.from), withoutTag(response.to), request.cseq.seq, 0, target, response.getHeaders('record-route').reverse(),
       request.getHeader('contact') ?? '', remote, connectionId,
     );
-    if (request.method === 'INVITE') dialog.inviteSeq = request.cseq.seq;
+    if (request.method === 'INVITE') {
+      dialog.inviteSeq = request.cseq.seq;
+      dialog.inviteCredentials = credentialsOf(request);
+    }
     return dialog;
   }
 
@@ -105,6 +113,11 @@ export class Dialog {
       // A bad Contact in a refresh leaves the old target, which still works.
     }
   }
+}
+
+/** The Authorization and Proxy-Authorization header fields of a request. */
+export function credentialsOf(request: SipRequest): HeaderField[] {
+  return request.headers.filter((h) => /^(authorization|proxy-authorization)$/i.test(h.name)).map((h) => ({ ...h }));
 }
 
 export function dialogId(callId: string, fromTag: string): string {

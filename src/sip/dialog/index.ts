@@ -1,1 +1,1 @@
-export { Dialog, DialogState, dialogId } from './dialog';
+export { Dialog, DialogState, credentialsOf, dialogId } from './dialog';

@@ -2,7 +2,7 @@ import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { randomId, type Logger } from '../../lib/index';
-import { Dialog, DialogState, dialogId } from '../dialog/index';
+import { Dialog, DialogState, credentialsOf, dialogId } from '../dialog/index';
 import { NameAddr, SipUri, createResponse, parseUri, type SipMessageAny, type SipRequest, type SipResponse } from '../message/index';
 import {
   InviteClientTransaction, InviteServerTransaction, buildCancel, type ClientTransaction, type ServerTransaction, type TransactionLayer,
@@ -514,7 +514,10 @@ export class DrachtioServer implements TransactionUser {
     if ((method === 'INVITE' || method === 'SUBSCRIBE' || method === 'REFER' || method === 'UPDATE') && !headers.some((h) => /^contact$/i.test(h.name))) {
       headers.push({ name: 'Contact', value: dialog.localContact || defaultContact(local, dialog.transport.protocol) });
     }
+    // RFC 3261 §13.2.2.4: "The ACK MUST contain the same credentials as the INVITE" (srf's ACK carries none).
+    if (method === 'ACK' && !headers.some((h) => /^(authorization|proxy-authorization)$/i.test(h.name))) headers.push(...dialog.inviteCredentials);
     const request = dialog.createRequest(method, headers, appRequest.body);
+    if (method === 'INVITE') dialog.inviteCredentials = credentialsOf(request);
     if (!ensureContentType(request)) return app.reply(msgId, 'NOK|missing content-type');
     const dest = this.#endpointFor(dialog.nextHop(), dialog.transport);
     if (method === 'ACK') {
