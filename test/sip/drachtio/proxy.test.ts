@@ -48,7 +48,7 @@ t.test('proxyRequest with remainInDialog: 180/200 relayed, Record-Route added, A
   t.equal(r.connected, true);
   t.equal(r.finalStatus, 200);
 
-  const [invite] = callee.all('request', 'INVITE');
+  const invite = await callee.waitFor('request', (e) => e.method === 'INVITE');
   const vias = (invite?.headers?.via ?? '').split(/,\s*(?=SIP\/2\.0)/);
   t.equal(vias.length, 2, 'the callee sees the engine Via above the caller Via');
   t.match(vias[0], new RegExp(`^SIP/2\\.0/UDP 127\\.0\\.0\\.1:${sut.engine.port('udp')};branch=z9hG4bK`));
@@ -60,7 +60,7 @@ t.test('proxyRequest with remainInDialog: 180/200 relayed, Record-Route added, A
   const ack = callee.receivedRequests('ACK')[0];
   t.equal((ack?.headers?.via ?? '').split(/,\s*(?=SIP\/2\.0)/).length, 2, 'the ACK came through the engine');
   t.equal((await caller.waitFor('response', (e) => e.request === 'BYE')).code, 200, 'BYE answered by the callee');
-  const bye = callee.all('in_dialog').find((e) => e.method === 'BYE');
+  const bye = await callee.waitFor('in_dialog', (e) => e.method === 'BYE');
   t.equal((bye?.headers?.via ?? '').split(/,\s*(?=SIP\/2\.0)/).length, 2, 'the BYE came through the engine');
   t.notOk(bye?.headers?.route, 'the engine popped its own Route');
   t.equal(await caller.finished(), 0);
@@ -78,6 +78,8 @@ t.test('serial forking: the first target answers 486, the second 200; the caller
   t.equal(r.finalStatus, 200);
   t.equal(r.connected, true);
   t.same(statuses(r), [486, 200], 'srf got each target final response (the engine sent them with "continue")');
+  await busy.waitFor('request');
+  await free.waitFor('request');
   t.equal(busy.all('request', 'INVITE').length, 1, 'the busy target was tried');
   t.equal(free.all('request', 'INVITE').length, 1, 'then the free one');
   t.equal(caller.received(486, 'INVITE').length, 0, 'the 486 was not relayed');

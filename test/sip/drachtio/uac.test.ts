@@ -5,7 +5,7 @@
 import { createSocket } from 'node:dgram';
 import t from 'tap';
 import type Srf from 'drachtio-srf';
-import { connectApp, deferred, destroy, sdp, sendResponse, srfRequest, startDrachtio, tagOf, within, type Dialog } from '../../helpers/drachtio-harness';
+import { connectApp, deferred, destroy, sdp, sendResponse, sleep, srfRequest, startDrachtio, tagOf, within, type Dialog } from '../../helpers/drachtio-harness';
 import { NetSipPeer, netSipMissing } from '../../helpers/drachtio-peer';
 
 const skip = netSipMissing();
@@ -40,7 +40,7 @@ for (const proto of ['udp', 'tcp'] as const) t.test(`${proto}: createUAC: 180 an
   t.equal(dialog.id, `${sent?.get('Call-ID')};from-tag=${tagOf(sent?.get('From'))}`, 'Dialog.id is <Call-ID>;from-tag=<our tag>');
   t.match(dialog.remote.sdp, /^v=0/, 'Dialog.remote.sdp is the answer from Net::SIP');
 
-  const [invite] = peer.all('request', 'INVITE');
+  const invite = await peer.waitFor('request', (e) => e.method === 'INVITE');
   t.equal(invite?.body, offer, 'Net::SIP got the app offer byte for byte');
   t.equal(invite?.headers?.['content-type'], 'application/sdp', 'the engine added Content-Type');
   t.equal(invite?.headers?.['x-test'], 'uac', 'custom headers pass');
@@ -120,6 +120,7 @@ t.test('the app CANCELs its INVITE after 180: Net::SIP gets CANCEL, createUAC re
     );
   const err = (await within(outcome, 5000, 'createUAC outcome')) as SipErrorLike | undefined;
   t.equal(err?.status, 487, 'createUAC rejects 487');
+  await peer.waitFor('received', (e) => e.method === 'CANCEL');
   const cancels = peer.receivedRequests('CANCEL');
   t.equal(cancels.length, 1, 'Net::SIP got one CANCEL');
   t.equal(cancels[0]?.headers?.cseq?.split(' ')[0], invite?.get('CSeq').split(' ')[0], 'with the INVITE CSeq number');
@@ -139,16 +140,19 @@ for (const proxy of [false, true]) {
       'createUAC with auth',
     )) as Dialog;
     t.ok(dialog.id, 'createUAC resolved after the challenge');
+    await peer.waitFor('established');
     const invites = peer.receivedRequests('INVITE');
     t.equal(invites.length, 2, 'two INVITEs: unauthenticated, then with credentials');
-    t.equal(peer.all('received').filter((e) => e.method === 'ACK').length >= 1, true, 'the challenge was ACKed');
     const [first, second] = invites;
+    t.ok(peer.receivedRequests('ACK').some((e) => e.headers?.cseq === `${first?.headers?.cseq?.split(' ')[0]} ACK`), `the ${code} was ACKed`);
     const header = proxy ? 'proxy-authorization' : 'authorization';
     t.notOk(first?.headers?.[header], 'the first INVITE has no credentials');
     t.match(second?.headers?.[header], /^Digest .*username="alice"/, `the retry carries ${header}`);
     t.equal(second?.headers?.['call-id'], first?.headers?.['call-id'], 'same Call-ID');
     t.equal(tagOf(second?.headers?.from), tagOf(first?.headers?.from), 'same From tag');
     t.equal(Number(second?.headers?.cseq?.split(' ')[0]), Number(first?.headers?.cseq?.split(' ')[0]) + 1, 'CSeq + 1');
+    const ackFor200 = peer.receivedRequests('ACK').find((e) => e.headers?.cseq === `${second?.headers?.cseq?.split(' ')[0]} ACK`);
+    t.equal(ackFor200?.headers?.[header], second?.headers?.[header], 'the ACK for the 200 carries the INVITE credentials (RFC 3261 §13.2.2.4), so Net::SIP accepts it');
     await within(destroy(dialog), 5000, 'destroy');
   });
 }
@@ -166,6 +170,7 @@ t.test('a wrong password: the second challenge is delivered to the app and creat
     'createUAC',
   )) as SipErrorLike | undefined;
   t.ok(err?.status === 401 || err?.status === 403, `createUAC rejects (${err?.status})`);
+  await sleep(300);
   t.equal(peer.receivedRequests('INVITE').length, 2, 'srf retried once only');
 });
 
@@ -181,9 +186,9 @@ t.test('srf.request OPTIONS outside a dialog: Net::SIP answers 200 and the app g
   t.equal(req.method, 'OPTIONS');
   t.ok(tagOf(req.get('From')), 'the engine gave From a tag');
   t.ok(req.get('Call-ID'), 'and a Call-ID');
-  const [options] = peer.all('received').filter((e) => e.method === 'OPTIONS');
-  t.equal(options?.headers?.['x-test'], 'ping', 'Net::SIP saw the custom header');
-  t.equal(options?.headers?.['call-id'], req.get('Call-ID'), 'the echoed request is what went on the wire');
+  const options = await peer.waitFor('received', (e) => e.method === 'OPTIONS');
+  t.equal(options.headers?.['x-test'], 'ping', 'Net::SIP saw the custom header');
+  t.equal(options.headers?.['call-id'], req.get('Call-ID'), 'the echoed request is what went on the wire');
 });
 
 t.test('srf.request to a peer that never answers: the engine delivers 408 after 64*T1', async (t) => {

@@ -118,6 +118,7 @@ t.test('the app sends re-INVITE (modify), INFO (request) and BYE (destroy) in a 
   t.match(r.modifySdp, /^v=0/, 'modify() resolved with Net::SIP answer SDP');
   t.equal(r.infoStatus, 200, 'INFO got 200 from Net::SIP');
 
+  await peer.waitFor('recv_bye');
   const inDialog = peer.all('in_dialog').filter((e) => e.method !== 'ACK');
   t.same(inDialog.map((e) => e.method), ['INVITE', 'INFO', 'BYE'], 'Net::SIP got re-INVITE, INFO, BYE in the call');
   const [reinvite, info, bye] = inDialog;

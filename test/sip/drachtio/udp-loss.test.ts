@@ -3,7 +3,7 @@
 // retransmit, and the apps see every request exactly once.
 import t from 'tap';
 import type Srf from 'drachtio-srf';
-import { connectApp, deferred, destroy, sdp, startDrachtio, within, type Dialog } from '../../helpers/drachtio-harness';
+import { connectApp, deferred, destroy, sdp, sleep, startDrachtio, within, type Dialog } from '../../helpers/drachtio-harness';
 import { NetSipPeer, netSipMissing } from '../../helpers/drachtio-peer';
 import { UdpRelay } from '../../helpers/drachtio-udp-relay';
 
@@ -70,6 +70,7 @@ t.test('the app calls Net::SIP through a lossy relay: lost INVITE, ACK and BYE a
   t.ok(dialog.id, 'createUAC resolved despite the lost INVITE');
   t.equal(relay.count('toPeer', 'INVITE', 'dropped'), 1, relay.describe());
   t.ok(relay.count('toPeer', 'INVITE', 'passed') >= 1, 'the engine retransmitted the INVITE (Timer A)');
+  await callee.waitFor('request', (e) => e.method === 'INVITE');
   t.equal(callee.all('request', 'INVITE').length, 1, 'Net::SIP took one call');
 
   await callee.waitFor('established', undefined, 8000);
@@ -82,5 +83,7 @@ t.test('the app calls Net::SIP through a lossy relay: lost INVITE, ACK and BYE a
   await within(destroy(dialog), 8000, 'destroy');
   t.equal(relay.count('toPeer', 'BYE', 'dropped'), 1);
   t.ok(relay.count('toPeer', 'BYE', 'passed') >= 1, 'the engine retransmitted the BYE (Timer E)');
+  await callee.waitFor('in_dialog', (e) => e.method === 'BYE');
+  await sleep(200);
   t.equal(callee.all('in_dialog').filter((e) => e.method === 'BYE').length, 1, 'Net::SIP handled one BYE');
 });
