@@ -109,7 +109,10 @@ const EXPECTED: Record<'udp' | 'tcp', Record<string, Expect>> = {
   },
 };
 
-/** Known bugs, reported and not fixed here (the fix belongs in src/sip/message): the case runs, its failures are listed as todo. */
+/**
+ * Known bugs, reported and not fixed here (the fix belongs in src/sip/message). Such a case still runs: its
+ * outcome is compared in one assertion marked todo, so the run shows what happens without failing.
+ */
 const TODO: Record<'udp' | 'tcp', Record<string, string>> = {
   udp: {},
   tcp: {
@@ -191,7 +194,19 @@ for (const transport of ['udp', 'tcp'] as const) {
       const callId = callIdOf(c.bytes);
       const label = typeof expect === 'string' ? expect : expect.status.join(' or ');
 
-      await t.test(`${c.name} (§${c.section}, ${c.kind}) → ${label}`, { todo: TODO[transport][c.name] ?? false }, async (t) => {
+      const todo = TODO[transport][c.name];
+      if (todo !== undefined) {
+        await t.test(`${c.name} (§${c.section}, ${c.kind}) → ${label} [known bug]`, async (t) => {
+          const peer = await RawStreamPeer.connectTcp(t, engine.port('tcp'));
+          await peer.write(c.bytes);
+          await peer.waitClosed(1000);
+          const finals = peer.inbox.all.filter(isFinal).map((p) => `${p.cseq?.method} ${p.status}`);
+          t.same({ finals, closed: peer.isClosed }, { finals: ['REGISTER 503', 'INVITE 503'], closed: true }, 'both requests answered, then the framing error closes', { todo });
+        });
+        continue;
+      }
+
+      await t.test(`${c.name} (§${c.section}, ${c.kind}) → ${label}`, async (t) => {
         const sameCall = (p: RawPacket): boolean => callId === undefined || p.callId === callId;
         let inbox;
         let stream: RawStreamPeer | undefined;
