@@ -131,11 +131,21 @@ export class DrachtioServer implements TransactionUser {
 
   /**
    * drachtio §4.2: an in-dialog request whose dialog no connected application owns is answered 481, so the
-   * dialogs of an application that went away are forgotten with it.
+   * dialogs of an application that went away are forgotten with it. Requests it had not answered yet are
+   * failed now with 480, as drachtio-server fails a request it cannot hand to an application, rather than
+   * left to their answer timeout.
    */
   #onAppClosed(app: AppConnection): void {
     this.#apps.delete(app);
     for (const [id, owned] of [...this.#dialogs]) if (owned.app === app) this.#forgetDialog(id);
+    for (const pending of [...this.#servers.values()]) {
+      if (pending.app !== app) continue;
+      if (!pending.tx.terminated && pending.tx.status < 200 && pending.request.method !== 'CANCEL') {
+        pending.tx.respond(createResponse(pending.request, 480, 'Application Disconnected', pending.toTag));
+      }
+      this.#forgetServer(pending);
+    }
+    for (const [txnId, pending] of [...this.#clients]) if (pending.app === app) this.#clients.delete(txnId);
   }
 
   #onAppMessage(app: AppConnection, payload: string): void {

@@ -87,6 +87,20 @@ t.test('an app disconnecting mid-call: the caller BYE gets 481, the engine keeps
   t.equal((await again.waitFor('response', (e) => e.request === 'BYE')).code, 200);
 });
 
+t.test('an app that disconnects before answering: its pending INVITE is failed with 480 at once', { skip }, async (t) => {
+  const sut = await startDrachtio(t);
+  const got = deferred<void>();
+  const leaving = await connectApp(t, sut, (srf) => {
+    srf.invite(() => got.resolve());
+  });
+  const peer = new NetSipPeer(t, { role: 'call', to: sut.uri('unanswered'), timeout_s: 10 });
+  await within(got.promise, 5000, 'the app got the INVITE');
+  const left = Date.now();
+  disconnect(leaving.srf);
+  t.equal((await peer.waitFor('final')).code, 480, 'failed with 480, not left to the 180 s answer timeout');
+  t.ok(Date.now() - left < 3000, 'within seconds of the app leaving');
+});
+
 interface Cdr {
   kind: string;
   source: string;
