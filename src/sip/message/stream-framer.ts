@@ -5,12 +5,15 @@ import { findHeaderEnd, parseContentLength, readHeaderSection, type ParseLimits 
 export type FramerOutput =
   | { kind: 'message'; bytes: Buffer }
   /** RFC 5626 §3.5.1: a CRLFCRLF "ping" between messages, to be answered with a CRLF "pong". */
-  | { kind: 'ping' };
+  | { kind: 'ping' }
+  /** The stream cannot be framed past this point; always the last output, and the framer is done. */
+  | { kind: 'error'; error: SipParseError };
 
 /**
  * Cuts a TCP/TLS byte stream into whole SIP messages by the empty line and Content-Length (RFC 3261 §18.3).
  * Handles partial and pipelined messages. A framing error (no or bad Content-Length, a message over the size
- * limit) is unrecoverable on a stream: push() throws SipParseError and the caller closes the connection.
+ * limit) is unrecoverable on a stream: push() returns the messages cut before it, then the error, and the
+ * caller closes the connection once it has answered them.
  */
 export class StreamFramer {
   /**
@@ -36,12 +39,18 @@ export class StreamFramer {
   push(chunk: Buffer): FramerOutput[] {
     this.#append(chunk);
     const out: FramerOutput[] = [];
-    for (;;) {
-      const pings = this.#skipKeepalives();
-      for (let i = 0; i < pings; i++) out.push({ kind: 'ping' });
-      const bytes = this.#nextMessage();
-      if (!bytes) break;
-      out.push({ kind: 'message', bytes });
+    try {
+      for (;;) {
+        const pings = this.#skipKeepalives();
+        for (let i = 0; i < pings; i++) out.push({ kind: 'ping' });
+        const bytes = this.#nextMessage();
+        if (!bytes) break;
+        out.push({ kind: 'message', bytes });
+      }
+    } catch (err) {
+      if (!(err instanceof SipParseError)) throw err;
+      out.push({ kind: 'error', error: err });
+      return out;
     }
     // A lone CRLF held back as half of a possible ping is not an unfinished message. Bytes left over by a chunk
     // that completed a message started arriving with that chunk, not with the message before.

@@ -1,14 +1,14 @@
 import { isUtf8 } from 'node:buffer';
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
-import { SipParseError, StreamFramer, type FramerOutput, type ParseLimits } from '../message/index';
+import { StreamFramer, type ParseLimits, type SipParseError } from '../message/index';
 import { SipTransportError } from './errors';
 import type { Endpoint, RemoteEndpoint, TransportProtocol } from './types';
 
 export interface ConnectionEvents {
   /** A whole SIP message arrived (for WebSocket, one WebSocket message). */
   message(conn: Connection, bytes: Buffer): void;
-  /** The stream could not be framed; the connection is closed after the owner answers. */
+  /** The stream could not be framed; the owner answers and closes the connection. */
   framingError(conn: Connection, err: SipParseError): void;
   closed(conn: Connection): void;
 }
@@ -83,21 +83,20 @@ export class StreamConnection extends Connection {
     this.socket.destroy();
   }
 
+  /** Closes after what was written has been flushed, so that a last error response is not lost. */
+  closeAfterWrites(): void {
+    if (this.closed) return;
+    this.socket.end(() => this.close());
+  }
+
   #onData(chunk: Buffer): void {
     this.lastActivity = Date.now();
-    let frames: FramerOutput[];
-    try {
-      frames = this.#framer.push(chunk);
-    } catch (err) {
-      if (!(err instanceof SipParseError)) throw err;
-      this.events.framingError(this, err);
-      return;
-    }
-    for (const frame of frames) {
+    for (const frame of this.#framer.push(chunk)) {
       if (this.closed) return;
       // RFC 5626 §3.5.1: answer a CRLFCRLF ping with a CRLF pong.
       if (frame.kind === 'ping') this.socket.write('\r\n');
-      else this.events.message(this, frame.bytes);
+      else if (frame.kind === 'message') this.events.message(this, frame.bytes);
+      else this.events.framingError(this, frame.error);
     }
   }
 }

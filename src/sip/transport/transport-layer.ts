@@ -66,7 +66,8 @@ export class TransportLayer {
       message: (conn, bytes) => this.#receive(bytes, conn.protocol, conn.remote, conn.local, conn),
       framingError: (conn, err) => {
         this.#reject(err, conn.remote, conn);
-        conn.close();
+        if (conn instanceof StreamConnection) conn.closeAfterWrites();
+        else conn.close();
       },
       closed: (conn) => {
         this.#connections.delete(conn.id);
@@ -313,8 +314,8 @@ export class TransportLayer {
   }
 
   #receive(bytes: Buffer, protocol: TransportProtocol, remote: RemoteEndpoint, local: Endpoint, conn?: Connection): void {
-    // Keepalives (CRLFs) and STUN binding requests share SIP's UDP port; neither is a message.
-    if (protocol === 'udp' && (isBlank(bytes) || bytes[0]! < 0x20)) return;
+    // Keepalives (CRLFs) and STUN messages (first byte 0x00 or 0x01) share SIP's UDP port; neither is a message.
+    if (protocol === 'udp' && (isBlank(bytes) || bytes[0]! <= 0x01)) return;
     let message: SipMessageAny;
     try {
       message = parseMessage(bytes, protocol === 'udp' || protocol === 'ws' || protocol === 'wss', this.#options.limits);
@@ -345,7 +346,7 @@ export class TransportLayer {
       if (partial !== undefined && now - partial > partialTimeoutMs) {
         this.#badInput.warn({ connection: conn.id, remote: conn.remote.address }, 'message not completed in time; closing connection');
         conn.close();
-      } else if (!conn.outbound && now - conn.lastActivity > idleTimeoutMs) {
+      } else if (now - conn.lastActivity > idleTimeoutMs) {
         this.#log.debug({ connection: conn.id }, 'idle connection closed');
         conn.close();
       }

@@ -13,13 +13,12 @@ function message(callId: string, body = '', lengthHeader: string | null = `Conte
 const messages = (out: FramerOutput[]): Buffer[] => out.flatMap((o) => (o.kind === 'message' ? [o.bytes] : []));
 const pings = (out: FramerOutput[]): number => out.filter((o) => o.kind === 'ping').length;
 
-function framingError(push: (f: StreamFramer) => void, limits = DEFAULT_LIMITS): SipParseError {
+/** The first framing error a stream of chunks produces; the framer reports it after the messages cut before it. */
+function framingError(chunks: Buffer[], limits = DEFAULT_LIMITS): SipParseError {
   const framer = new StreamFramer(limits);
-  try {
-    push(framer);
-  } catch (err) {
-    if (err instanceof SipParseError) return err;
-    throw err;
+  for (const chunk of chunks) {
+    const error = framer.push(chunk).find((o) => o.kind === 'error');
+    if (error?.kind === 'error') return error.error;
   }
   throw new Error('framer accepted the stream');
 }
@@ -70,7 +69,7 @@ t.test('CRLF keepalives are skipped; CRLFCRLF is a ping (RFC 5626 §3.5.1)', asy
 });
 
 t.test('missing Content-Length is a framing error that carries the header fields', async (t) => {
-  const err = framingError((f) => f.push(message('nolen', '', null)));
+  const err = framingError([message('nolen', '', null)]);
   t.equal(err.status, 400);
   t.equal(err.reason, 'Content-Length is required on stream transports');
   t.equal(err.raw?.startLine, 'MESSAGE sip:bob@example.com SIP/2.0');
@@ -78,26 +77,26 @@ t.test('missing Content-Length is a framing error that carries the header fields
 });
 
 t.test('negative and conflicting Content-Length are framing errors with the raw form', async (t) => {
-  const negative = framingError((f) => f.push(message('neg', '', 'Content-Length: -999')));
+  const negative = framingError([message('neg', '', 'Content-Length: -999')]);
   t.equal(negative.status, 400);
   t.match(negative.reason, /^Bad Content-Length: -999/);
   t.ok(negative.raw?.headers.some((h) => h.name === 'Via'));
-  const conflicting = framingError((f) => f.push(message('mcl', 'hello', 'Content-Length: 5\r\nl: 13')));
+  const conflicting = framingError([message('mcl', 'hello', 'Content-Length: 5\r\nl: 13')]);
   t.equal(conflicting.reason, 'Conflicting Content-Length values');
   t.equal(conflicting.raw?.headers.filter((h) => /^(content-length|l)$/i.test(h.name)).length, 2);
-  t.equal(framingError((f) => f.push(message('x', '', 'content-length: 1e3'))).status, 400);
+  t.equal(framingError([message('x', '', 'content-length: 1e3')]).status, 400);
 });
 
 t.test('size limit: an endless header section or a large Content-Length gives 513 before the octets arrive', async (t) => {
   const limits = { maxMessageBytes: 1000, maxHeaders: 200 };
-  const endless = framingError((f) => {
-    f.push(Buffer.from('MESSAGE sip:bob@example.com SIP/2.0\r\n'));
-    for (let i = 0; i < 100; i++) f.push(Buffer.from(`X-Filler-${i}: ${'y'.repeat(20)}\r\n`));
-  }, limits);
+  const endless = framingError([
+    Buffer.from('MESSAGE sip:bob@example.com SIP/2.0\r\n'),
+    ...Array.from({ length: 100 }, (_, i) => Buffer.from(`X-Filler-${i}: ${'y'.repeat(20)}\r\n`)),
+  ], limits);
   t.equal(endless.status, 513);
   t.match(endless.reason, /header section/);
   const head = message('big', '', 'Content-Length: 5000');
-  const large = framingError((f) => f.push(head), limits);
+  const large = framingError([head], limits);
   t.equal(large.status, 513);
   t.equal(large.reason, 'Message Too Large');
   const fits = message('fits', 'z'.repeat(100));
@@ -144,4 +143,11 @@ t.test('a message arriving one byte at a time is framed in linear time (complexi
   const small = Math.min(timeBytewise(6_000), timeBytewise(6_000));
   const large = Math.min(timeBytewise(60_000), timeBytewise(60_000));
   t.ok(large / small < 35, `60 KB took ${large.toFixed(1)} ms, 6 KB ${small.toFixed(1)} ms: ratio ${(large / small).toFixed(1)}`);
+});
+
+t.test('messages cut before a framing error in the same chunk are delivered before the error', async (t) => {
+  const framer = new StreamFramer(DEFAULT_LIMITS);
+  const out = framer.push(Buffer.concat([message('first'), message('second', '', 'Content-Length: -1')]));
+  t.same(out.map((o) => o.kind), ['message', 'error']);
+  t.match(messages(out)[0]!.toString(), /Call-ID: first/);
 });
