@@ -3,6 +3,7 @@ import { silentLogger } from '../../src/lib/index';
 import { DrachtioServer, type DrachtioServerOptions } from '../../src/sip/drachtio/index';
 import type { SipEngineOptions, TransportProtocol } from '../../src/sip/index';
 import { startEngine } from './sip-engine';
+import { within } from './wait';
 
 type Teardown = { teardown(fn: () => unknown): void };
 export type Engine = Awaited<ReturnType<typeof startEngine>>;
@@ -85,34 +86,6 @@ export function disconnect(srf: Srf): void {
   } catch {
     // already gone
   }
-}
-
-/** `promise`, or a rejection naming `what` after `ms`. */
-export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, limit]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** A promise with its resolve exposed: for "wait until the app saw X" in handlers. */
-export function deferred<T = void>(): { promise: Promise<T>; resolve(value: T): void; reject(err: unknown): void } {
-  let resolve!: (value: T) => void;
-  let reject!: (err: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** The tag parameter of a From/To value. */

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect, type Socket } from 'node:net';
+import { Waiters, resolvesWithin } from './wait';
 
 type Teardown = { teardown(fn: () => unknown): void };
 
@@ -12,7 +13,7 @@ export class WireClient {
   readonly messages: string[] = [];
   readonly closed: Promise<void>;
   #buffer = Buffer.alloc(0);
-  #waiters = new Set<() => void>();
+  readonly #waiters = new Waiters();
   #isClosed = false;
 
   private constructor(readonly socket: Socket) {
@@ -26,13 +27,13 @@ export class WireClient {
         this.messages.push(this.#buffer.toString('utf8', hash + 1, hash + 1 + length));
         this.#buffer = this.#buffer.subarray(hash + 1 + length);
       }
-      this.#wake();
+      this.#waiters.wake();
     });
     socket.on('error', () => undefined);
     this.closed = new Promise((resolve) =>
       socket.on('close', () => {
         this.#isClosed = true;
-        this.#wake();
+        this.#waiters.wake();
         resolve();
       }),
     );
@@ -77,45 +78,28 @@ export class WireClient {
   }
 
   waitFor(match: (message: string) => boolean, timeoutMs = 3000, what = 'message'): Promise<string> {
-    return new Promise((resolve, reject) => {
-      const check = (): void => {
-        const found = this.messages.find(match);
-        if (found !== undefined) return finish(() => resolve(found));
-        if (this.#isClosed) finish(() => reject(new Error(`connection closed before ${what}; got ${JSON.stringify(this.messages)}`)));
-      };
-      const timer = setTimeout(() => finish(() => reject(new Error(`no ${what} within ${timeoutMs} ms; got ${JSON.stringify(this.messages)}`))), timeoutMs);
-      const finish = (settle: () => void): void => {
-        clearTimeout(timer);
-        this.#waiters.delete(check);
-        settle();
-      };
-      this.#waiters.add(check);
-      check();
+    return this.#waiters.until(() => this.messages.find(match), {
+      timeoutMs,
+      timeout: () => new Error(`no ${what} within ${timeoutMs} ms; got ${JSON.stringify(this.messages)}`),
+      failed: () => (this.#isClosed ? new Error(`connection closed before ${what}; got ${JSON.stringify(this.messages)}`) : undefined),
     });
   }
 
   /** Resolves true when the server closes the connection within `ms`, false otherwise. */
-  async closedWithin(ms: number): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined;
-    const result = await Promise.race([this.closed.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)))]);
-    clearTimeout(timer);
-    return result;
-  }
-
-  #wake(): void {
-    for (const waiter of [...this.#waiters]) waiter();
+  closedWithin(ms: number): Promise<boolean> {
+    return resolvesWithin(this.closed, ms);
   }
 }
 
 /** A bare UDP SIP endpoint on 127.0.0.1 for hand-written requests: records every datagram it receives. */
 export class UdpSipPeer {
   readonly received: string[] = [];
-  #waiters = new Set<() => void>();
+  readonly #waiters = new Waiters();
 
   private constructor(readonly socket: UdpSocket) {
     socket.on('message', (msg) => {
       this.received.push(msg.toString('utf8'));
-      for (const waiter of [...this.#waiters]) waiter();
+      this.#waiters.wake();
     });
   }
 
@@ -145,23 +129,16 @@ export class UdpSipPeer {
 
   /** Waits until `count` received datagrams satisfy `match`. */
   waitForMatch(match: (message: string) => boolean, timeoutMs = 3000, count = 1, what = 'datagram'): Promise<string[]> {
-    return new Promise((resolve, reject) => {
-      const check = (): void => {
+    return this.#waiters.until(
+      () => {
         const found = this.received.filter(match);
-        if (found.length >= count) finish(() => resolve(found));
-      };
-      const timer = setTimeout(
-        () => finish(() => reject(new Error(`no ${count} × ${what} within ${timeoutMs} ms; got ${JSON.stringify(this.received.map((m) => m.split('\r\n')[0]))}`))),
+        return found.length >= count ? found : undefined;
+      },
+      {
         timeoutMs,
-      );
-      const finish = (settle: () => void): void => {
-        clearTimeout(timer);
-        this.#waiters.delete(check);
-        settle();
-      };
-      this.#waiters.add(check);
-      check();
-    });
+        timeout: () => new Error(`no ${count} × ${what} within ${timeoutMs} ms; got ${JSON.stringify(this.received.map((m) => m.split('\r\n')[0]))}`),
+      },
+    );
   }
 }
 

@@ -3,6 +3,7 @@ import { connect as netConnect, createServer, type Server, type Socket } from 'n
 import { connect as tlsConnect } from 'node:tls';
 import { WebSocket } from 'ws';
 import { headerKey, parseMessage, readHeaderSection, type SipMessageAny } from '../../src/sip/message/index';
+import { delay, resolvesWithin } from './wait';
 
 /**
  * Tiny raw SIP peers for tests: they send bytes exactly as given and collect what comes back, with every
@@ -169,20 +170,6 @@ export class Inbox<T> {
   }
 }
 
-export function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Polls `cond` every 5 ms; true as soon as it holds, false after `timeoutMs`. */
-export async function waitFor(cond: () => boolean, timeoutMs = 1000): Promise<boolean> {
-  const until = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > until) return false;
-    await delay(5);
-  }
-  return true;
-}
-
 /** Matches a response by status (and optionally CSeq method). */
 export function isResponse(status?: number, method?: string): (p: RawPacket) => boolean {
   return (p) => p.status !== undefined && (status === undefined || p.status === status) && (method === undefined || p.cseq?.method === method);
@@ -312,13 +299,7 @@ export class RawStreamPeer {
   /** True when the connection closes within `timeoutMs`. */
   async waitClosed(timeoutMs: number): Promise<boolean> {
     if (this.#isClosed) return true;
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<false>((resolve) => {
-      timer = setTimeout(() => resolve(false), timeoutMs);
-    });
-    const result = await Promise.race([this.closed.then(() => true as const), timedOut]);
-    clearTimeout(timer);
-    return result;
+    return resolvesWithin(this.closed, timeoutMs);
   }
 
   close(): void {

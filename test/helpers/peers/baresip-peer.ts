@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Waiters, delay } from '../wait';
 
 /** Debian's baresip-core puts its modules here. */
 const MODULE_PATH = '/usr/lib/baresip/modules';
@@ -47,7 +48,7 @@ export class BaresipPeer {
   output = '';
   readonly #child: ChildProcess;
   readonly #dir: string;
-  readonly #waiters = new Set<() => void>();
+  readonly #waiters = new Waiters();
   #ctrl: Socket | undefined;
   #buffer = Buffer.alloc(0);
   #exited = false;
@@ -60,7 +61,7 @@ export class BaresipPeer {
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (this.output += chunk));
     child.on('exit', () => {
       this.#exited = true;
-      this.#wake();
+      this.#waiters.wake();
     });
   }
 
@@ -103,20 +104,10 @@ export class BaresipPeer {
   }
 
   waitFor(match: (m: BaresipMessage) => boolean, what: string, timeoutMs: number): Promise<BaresipMessage> {
-    return new Promise((resolve, reject) => {
-      const check = (): void => {
-        const found = this.messages.find(match);
-        if (found) return settle(() => resolve(found));
-        if (this.#exited) settle(() => reject(new Error(`baresip exited before ${what}: ${this.describe()}`)));
-      };
-      const timer = setTimeout(() => settle(() => reject(new Error(`no ${what} from baresip within ${timeoutMs} ms: ${this.describe()}`))), timeoutMs);
-      const settle = (fn: () => void): void => {
-        clearTimeout(timer);
-        this.#waiters.delete(check);
-        fn();
-      };
-      this.#waiters.add(check);
-      check();
+    return this.#waiters.until(() => this.messages.find(match), {
+      timeoutMs,
+      timeout: () => new Error(`no ${what} from baresip within ${timeoutMs} ms: ${this.describe()}`),
+      failed: () => (this.#exited ? new Error(`baresip exited before ${what}: ${this.describe()}`) : undefined),
     });
   }
 
@@ -148,7 +139,7 @@ export class BaresipPeer {
         break;
       } catch (err) {
         if (this.#exited || Date.now() > deadline) throw new Error(`cannot reach baresip's ctrl_tcp on ${port}: ${String(err)}; ${this.describe()}`);
-        await new Promise((resolve) => setTimeout(resolve, 100));
+        await delay(100);
       }
     }
     this.#ctrl.on('data', (chunk: Buffer) => this.#onData(chunk));
@@ -170,11 +161,7 @@ export class BaresipPeer {
       } catch {
         this.output += `\nunparsed ctrl_tcp message: ${body}`;
       }
-      this.#wake();
+      this.#waiters.wake();
     }
-  }
-
-  #wake(): void {
-    for (const waiter of [...this.#waiters]) waiter();
   }
 }

@@ -3,6 +3,7 @@ import {
   SipRequest, SipUri, type ClientTransaction, type IncomingMessage, type RemoteEndpoint, type SipEngine, type SipResponse,
   type TransportProtocol,
 } from '../../../src/sip/index';
+import { Waiters } from '../wait';
 
 /** An SDP offer with one PCMU line on a port nobody listens on (no media flows in these tests). */
 export function offerSdp(address: string): string {
@@ -12,13 +13,13 @@ export function offerSdp(address: string): string {
 /** What one client transaction got: every response in order, and the way it ended. */
 export class Outcome {
   readonly responses: SipResponse[] = [];
-  readonly #waiters = new Set<() => void>();
+  readonly #waiters = new Waiters();
   #error: Error | undefined;
 
   constructor(readonly tx: ClientTransaction) {
     tx.on('response', (response: SipResponse, _incoming: IncomingMessage) => {
       this.responses.push(response);
-      this.#wake();
+      this.#waiters.wake();
     });
     tx.on('timeout', (err) => this.#fail(err));
     tx.on('transportError', (err) => this.#fail(err));
@@ -30,21 +31,10 @@ export class Outcome {
 
   /** The first response with a status in [min, max]; rejects on timeout, transport error or after `timeoutMs`. */
   waitFor(min: number, max = min, timeoutMs = 10_000): Promise<SipResponse> {
-    const find = (): SipResponse | undefined => this.responses.find((r) => r.status >= min && r.status <= max);
-    return new Promise((resolve, reject) => {
-      const check = (): void => {
-        const found = find();
-        if (found) return settle(() => resolve(found));
-        if (this.#error) settle(() => reject(this.#error));
-      };
-      const timer = setTimeout(() => settle(() => reject(new Error(`no ${min}-${max} to ${this.tx.request.method} within ${timeoutMs} ms; got [${this.statuses.join(', ')}]`))), timeoutMs);
-      const settle = (fn: () => void): void => {
-        clearTimeout(timer);
-        this.#waiters.delete(check);
-        fn();
-      };
-      this.#waiters.add(check);
-      check();
+    return this.#waiters.until(() => this.responses.find((r) => r.status >= min && r.status <= max), {
+      timeoutMs,
+      timeout: () => new Error(`no ${min}-${max} to ${this.tx.request.method} within ${timeoutMs} ms; got [${this.statuses.join(', ')}]`),
+      failed: () => this.#error,
     });
   }
 
@@ -54,11 +44,7 @@ export class Outcome {
 
   #fail(err: Error): void {
     this.#error = err;
-    this.#wake();
-  }
-
-  #wake(): void {
-    for (const waiter of [...this.#waiters]) waiter();
+    this.#waiters.wake();
   }
 }
 

@@ -2,8 +2,9 @@
 // BYE from either leg ends the other, CANCEL on the A leg cancels the B leg, a B-leg failure reaches A.
 import t, { type Test } from 'tap';
 import type Srf from 'drachtio-srf';
-import { connectApp, deferred, destroy, startDrachtio, tagOf, within, type Dialog, type DrachtioUnderTest } from '../../helpers/drachtio-harness';
+import { connectApp, destroy, startDrachtio, tagOf, type Dialog, type DrachtioUnderTest } from '../../helpers/drachtio-harness';
 import { NetSipPeer, netSipMissing, type PeerConfig } from '../../helpers/drachtio-peer';
+import { deferred, delay, within } from '../../helpers/wait';
 
 const skip = netSipMissing();
 
@@ -66,7 +67,7 @@ t.test('B2BUA: A offer reaches B unchanged, B answer reaches A unchanged, 180 re
   t.equal(tagOf(bye?.headers?.from), tagOf(inviteB?.headers?.from), 'with the B-leg From tag');
   t.equal((await a.waitFor('response', (e) => e.request === 'BYE')).code, 200, 'A BYE answered 200');
   t.equal(await a.finished(), 0);
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  await delay(100);
   t.equal(sut.server.dialogCount, 0, 'both dialogs are gone from the engine');
 });
 
@@ -94,7 +95,7 @@ t.test('B2BUA: A cancels while B rings: CANCEL reaches B, A gets 487, createB2BU
   await a.finished();
   const cancelB = b.receivedRequests('CANCEL');
   t.equal(cancelB.length, 1, 'B got one CANCEL');
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  await delay(200);
   t.equal(b.receivedRequests('ACK').length, 1, 'the 487 on B was ACKed');
   t.equal(a.received(487, 'INVITE').length, 1, 'A got a single 487');
 });

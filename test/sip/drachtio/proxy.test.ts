@@ -3,8 +3,9 @@
 // failure, the best failure when every target fails, and the caller's CANCEL reaching the callee.
 import t from 'tap';
 import type Srf from 'drachtio-srf';
-import { connectApp, deferred, startDrachtio, within, type DrachtioUnderTest } from '../../helpers/drachtio-harness';
+import { connectApp, startDrachtio, type DrachtioUnderTest } from '../../helpers/drachtio-harness';
 import { NetSipPeer, netSipMissing } from '../../helpers/drachtio-peer';
+import { deferred, delay, within } from '../../helpers/wait';
 
 const skip = netSipMissing();
 
@@ -110,7 +111,7 @@ t.test('the caller CANCELs a proxied INVITE: CANCEL reaches the callee, 487 reac
   t.equal((await caller.waitFor('response', (e) => e.request === 'CANCEL')).code, 200);
   await caller.finished();
   t.equal(callee.receivedRequests('CANCEL').length, 1, 'the callee got the CANCEL');
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  await delay(200);
   t.equal(callee.receivedRequests('ACK').length, 1, 'the callee 487 was ACKed by the engine');
   t.equal(caller.received(487, 'INVITE').length, 1, 'one 487 to the caller');
   const r = await within(result, 5000, 'proxyRequest');

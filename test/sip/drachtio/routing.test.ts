@@ -3,8 +3,9 @@
 // cdr:attempt/start/stop reach the app that subscribed to them.
 import t from 'tap';
 import type Srf from 'drachtio-srf';
-import { connectApp, deferred, destroy, disconnect, sdp, sendResponse, sleep, startDrachtio, within, type Dialog } from '../../helpers/drachtio-harness';
+import { connectApp, destroy, disconnect, sdp, sendResponse, startDrachtio, type Dialog } from '../../helpers/drachtio-harness';
 import { NetSipPeer, netSipMissing } from '../../helpers/drachtio-peer';
+import { deferred, delay, within } from '../../helpers/wait';
 
 const skip = netSipMissing();
 
@@ -60,7 +61,7 @@ t.test('a verb no app routes is answered 503 by the engine; an app that disconne
   t.equal((await message.waitFor('response')).code, 503, 'MESSAGE: 503');
 
   disconnect(first.srf);
-  await sleep(100);
+  await delay(100);
   for (let i = 0; i < 2; i++) {
     const peer = new NetSipPeer(t, { role: 'call', to: sut.uri(), actions: [{ do: 'bye' }], timeout_s: 10 });
     t.equal((await peer.waitFor('final')).code, 200);
@@ -133,7 +134,7 @@ t.test('cdr:attempt, cdr:start and cdr:stop reach the app that subscribed, for i
   const final = await caller.waitFor('final');
   await caller.waitFor('response', (e) => e.request === 'BYE');
   const inboundCallId = final.headers?.['call-id'];
-  await sleep(100);
+  await delay(100);
   const inbound = cdrs.filter((c) => c.callId === inboundCallId).map((c) => [c.kind, c.source, c.extra ?? ''].join(' '));
   t.same(inbound, ['attempt network ', 'start application uas', 'stop network normal-release'], 'inbound call: attempt, start (uas), stop');
 
@@ -141,7 +142,7 @@ t.test('cdr:attempt, cdr:start and cdr:stop reach the app that subscribed, for i
   const callee = await NetSipPeer.start(t, { role: 'uas', timeout_s: 10 });
   const dialog = (await within(srf.createUAC(callee.uri(callee.port), { localSdp: sdp('out') }), 5000, 'createUAC')) as Dialog;
   await destroy(dialog);
-  await sleep(100);
+  await delay(100);
   const outboundCallId = dialog.sip.callId;
   const outbound = cdrs.filter((c) => c.callId === outboundCallId).map((c) => [c.kind, c.source, c.extra ?? ''].join(' '));
   t.same(outbound, ['attempt application ', 'start network uac', 'stop application normal-release'], 'outbound call: attempt, start (uac), stop');
@@ -150,7 +151,7 @@ t.test('cdr:attempt, cdr:start and cdr:stop reach the app that subscribed, for i
   // Rejected: call-rejected.
   const busy = await NetSipPeer.start(t, { role: 'uas', final: 486, timeout_s: 10 });
   await srf.createUAC(busy.uri(busy.port), { localSdp: sdp('busy') }).catch(() => undefined);
-  await sleep(100);
+  await delay(100);
   t.ok(cdrs.some((c) => c.kind === 'stop' && c.extra === 'call-rejected'), 'a rejected call stops with call-rejected');
 });
 

@@ -5,8 +5,9 @@
 import { createSocket } from 'node:dgram';
 import t from 'tap';
 import type Srf from 'drachtio-srf';
-import { connectApp, deferred, destroy, sdp, sendResponse, sleep, srfRequest, startDrachtio, tagOf, within, type Dialog } from '../../helpers/drachtio-harness';
+import { connectApp, destroy, sdp, sendResponse, srfRequest, startDrachtio, tagOf, type Dialog } from '../../helpers/drachtio-harness';
 import { NetSipPeer, netSipMissing } from '../../helpers/drachtio-peer';
+import { deferred, delay, within } from '../../helpers/wait';
 
 const skip = netSipMissing();
 
@@ -96,7 +97,7 @@ t.test('createUAC rejected with 486: SipError 486, and the ACK srf sends for it 
     (e: unknown) => e,
   )) as SipErrorLike | undefined;
   t.equal(err?.status, 486, 'createUAC rejects with the status');
-  await new Promise((resolve) => setTimeout(resolve, 500));
+  await delay(500);
   t.equal(peer.received(486, 'INVITE').length, 0, '(sanity: Net::SIP is the UAS)');
   t.equal(peer.receivedRequests('ACK').length, 1, 'exactly one ACK reached Net::SIP');
   t.equal(sut.server.dialogCount, 0, 'no dialog');
@@ -124,7 +125,7 @@ t.test('the app CANCELs its INVITE after 180: Net::SIP gets CANCEL, createUAC re
   const cancels = peer.receivedRequests('CANCEL');
   t.equal(cancels.length, 1, 'Net::SIP got one CANCEL');
   t.equal(cancels[0]?.headers?.cseq?.split(' ')[0], invite?.get('CSeq').split(' ')[0], 'with the INVITE CSeq number');
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  await delay(300);
   t.equal(peer.receivedRequests('ACK').length, 1, 'the 487 was ACKed once');
 });
 
@@ -170,7 +171,7 @@ t.test('a wrong password: the second challenge is delivered to the app and creat
     'createUAC',
   )) as SipErrorLike | undefined;
   t.ok(err?.status === 401 || err?.status === 403, `createUAC rejects (${err?.status})`);
-  await sleep(300);
+  await delay(300);
   t.equal(peer.receivedRequests('INVITE').length, 2, 'srf retried once only');
 });
 

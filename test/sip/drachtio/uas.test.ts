@@ -3,9 +3,10 @@
 // the app); CANCEL before the answer; the engine's own BYE when the caller never ACKs.
 import t from 'tap';
 import type Srf from 'drachtio-srf';
-import { connectApp, deferred, destroy, sdp, sendResponse, sleep, startDrachtio, tagOf, within, type Dialog } from '../../helpers/drachtio-harness';
+import { connectApp, destroy, sdp, sendResponse, startDrachtio, tagOf, type Dialog } from '../../helpers/drachtio-harness';
 import { UdpSipPeer, header } from '../../helpers/drachtio-wire';
 import { NetSipPeer, netSipMissing } from '../../helpers/drachtio-peer';
+import { deferred, delay, within } from '../../helpers/wait';
 
 const skip = netSipMissing();
 
@@ -217,7 +218,7 @@ t.test('a caller that never ACKs the 200: after 64*T1 the engine sends BYE and t
   // Answer the BYE; the app must not have answered anything itself.
   const via = header(bye!, 'Via')!;
   peer.send([`SIP/2.0 200 OK`, `Via: ${via}`, `From: ${header(bye!, 'From')}`, `To: ${header(bye!, 'To')}`, `Call-ID: ${callId}`, `CSeq: ${header(bye!, 'CSeq')}`, 'Content-Length: 0', '', ''].join('\r\n'), port);
-  await sleep(200);
+  await delay(200);
   t.equal(peer.matching(/^BYE /).length, 1, 'one BYE: our 200 stopped its retransmissions');
   t.equal(sut.server.dialogCount, 0, 'the engine forgot the dialog');
   t.ok(stops.includes('system-initiated-termination'), `cdr:stop with system-initiated-termination (${stops.join(', ')})`);
@@ -254,7 +255,7 @@ t.test('a CANCEL that crosses the 200: answered 200 with no effect on the call (
   peer.send([...lines('CANCEL'), 'Content-Length: 0', '', ''].join('\r\n'), port);
   const [cancelResponse] = await peer.waitForMatch((m) => header(m, 'CSeq') === '1 CANCEL');
   t.match(cancelResponse?.split('\r\n')[0], /^SIP\/2\.0 200 /, 'the CANCEL is answered 200');
-  await sleep(300);
+  await delay(300);
   t.equal(peer.matching(/^BYE /).length, 0, 'no BYE: the call stands');
   t.equal(peer.matching(/^SIP\/2\.0 487/).length, 0, 'no 487');
   t.notOk(destroyed, 'the Dialog lives');

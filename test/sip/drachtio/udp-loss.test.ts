@@ -3,9 +3,10 @@
 // retransmit, and the apps see every request exactly once.
 import t from 'tap';
 import type Srf from 'drachtio-srf';
-import { connectApp, deferred, destroy, sdp, sleep, startDrachtio, within, type Dialog } from '../../helpers/drachtio-harness';
+import { connectApp, destroy, sdp, startDrachtio, type Dialog } from '../../helpers/drachtio-harness';
 import { NetSipPeer, netSipMissing } from '../../helpers/drachtio-peer';
 import { UdpRelay } from '../../helpers/drachtio-udp-relay';
+import { deferred, delay, within } from '../../helpers/wait';
 
 const skip = netSipMissing();
 
@@ -84,6 +85,6 @@ t.test('the app calls Net::SIP through a lossy relay: lost INVITE, ACK and BYE a
   t.equal(relay.count('toPeer', 'BYE', 'dropped'), 1);
   t.ok(relay.count('toPeer', 'BYE', 'passed') >= 1, 'the engine retransmitted the BYE (Timer E)');
   await callee.waitFor('in_dialog', (e) => e.method === 'BYE');
-  await sleep(200);
+  await delay(200);
   t.equal(callee.all('in_dialog').filter((e) => e.method === 'BYE').length, 1, 'Net::SIP handled one BYE');
 });

@@ -6,6 +6,7 @@ import t, { type Test } from 'tap';
 import type Srf from 'drachtio-srf';
 import { connectApp, SECRET, sendResponse, srfRequest, startDrachtio, type DrachtioUnderTest } from '../../helpers/drachtio-harness';
 import { UdpSipPeer, WireClient, header } from '../../helpers/drachtio-wire';
+import { delay } from '../../helpers/wait';
 
 function request(method: string, sut: DrachtioUnderTest, peer: UdpSipPeer, extra: { callId?: string; fromTag?: string; toTag?: string; cseq?: number } = {}): string {
   const enginePort = sut.engine.port('udp');
@@ -172,7 +173,7 @@ t.test('requests for unknown dialogs get 481; a stray ACK gets nothing; the engi
   t.match(cancelled?.split('\r\n')[0], /^SIP\/2\.0 481 /, 'CANCEL matching no INVITE: 481');
   const ackCallId = randomUUID();
   peer.send(request('ACK', sut, peer, { callId: ackCallId, toTag: 'nothing' }), port);
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  await delay(300);
   t.equal(peer.received.filter((m) => header(m, 'Call-ID') === ackCallId).length, 0, 'a stray ACK is absorbed silently');
   await stillServing(t, sut, peer, 'after the 481s');
 });

@@ -1,10 +1,11 @@
 import { connect as netConnect } from 'node:net';
 import t, { type Test } from 'tap';
 import { startEngine } from '../../helpers/sip-engine';
-import { RawPacket, RawStreamPeer, RawUdpPeer, RawWsPeer, delay, isFinal } from '../../helpers/raw-peer';
+import { RawPacket, RawStreamPeer, RawUdpPeer, RawWsPeer, isFinal } from '../../helpers/raw-peer';
 import { rawRequest } from '../../helpers/raw-sip';
 import { makeSelfSignedCert } from '../../helpers/raw-tls';
 import { Prng, badInputs, framed } from '../../helpers/raw-bad-input';
+import { delay } from '../../helpers/wait';
 
 /**
  * Garbage, truncated and mutated messages at every transport. Whatever arrives, the engine must stay up,

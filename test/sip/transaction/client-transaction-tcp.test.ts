@@ -2,8 +2,9 @@ import t from 'tap';
 import type { ClientTransaction } from '../../../src/sip/index';
 import { SipRequest, type SipResponse } from '../../../src/sip/message/index';
 import { startEngine } from '../../helpers/sip-engine';
-import { Inbox, RawTcpServer, delay, waitFor } from '../../helpers/raw-peer';
+import { Inbox, RawTcpServer } from '../../helpers/raw-peer';
 import { rawResponse, uniqueId } from '../../helpers/raw-sip';
+import { delay, waitFor } from '../../helpers/wait';
 
 /** Client transactions over TCP, a reliable transport: no retransmission timers, one connection per peer. */
 const TIMERS = { t1: 50, t2: 400, t4: 500 };

@@ -4,9 +4,10 @@ import {
 } from '../../../src/sip/index';
 import { SipRequest, type SipResponse } from '../../../src/sip/message/index';
 import { startEngine } from '../../helpers/sip-engine';
-import { Inbox, RawUdpPeer, closedTcpPort, delay, isRequest, type RawPacket } from '../../helpers/raw-peer';
+import { Inbox, RawUdpPeer, closedTcpPort, isRequest, type RawPacket } from '../../helpers/raw-peer';
 import { rawResponse, uniqueId } from '../../helpers/raw-sip';
 import { gaps } from '../../helpers/raw-transaction-user';
+import { delay } from '../../helpers/wait';
 
 function outgoingInvite(target: string): SipRequest {
   return new SipRequest('INVITE', target, [

@@ -2,9 +2,10 @@ import t, { type Test } from 'tap';
 import { TransactionState, type InviteServerTransaction, type ServerTransaction } from '../../../src/sip/index';
 import { createResponse, type SipRequest } from '../../../src/sip/message/index';
 import { startEngine } from '../../helpers/sip-engine';
-import { RawUdpPeer, delay, isResponse, waitFor } from '../../helpers/raw-peer';
+import { RawUdpPeer, isResponse } from '../../helpers/raw-peer';
 import { rawAck, rawCancel, rawRequest, newBranch, tagOf, SDP } from '../../helpers/raw-sip';
 import { RecordingUser, gaps } from '../../helpers/raw-transaction-user';
+import { delay, waitFor } from '../../helpers/wait';
 
 /** t1 = 20 ms: Timer G 20, 40, 80, 160 (T2), ...; Timers H and L 64*T1 = 1280 ms; Timer I = T4 = 500 ms. */
 const TIMERS = { t1: 20, t2: 160, t4: 500 };

@@ -4,9 +4,10 @@ import {
 } from '../../../src/sip/index';
 import { SipRequest, type SipResponse } from '../../../src/sip/message/index';
 import { startEngine } from '../../helpers/sip-engine';
-import { Inbox, RawUdpPeer, closedTcpPort, delay, isRequest, waitFor } from '../../helpers/raw-peer';
+import { Inbox, RawUdpPeer, closedTcpPort, isRequest } from '../../helpers/raw-peer';
 import { rawResponse, uniqueId } from '../../helpers/raw-sip';
 import { gaps, median } from '../../helpers/raw-transaction-user';
+import { delay, waitFor } from '../../helpers/wait';
 
 /** T1 = 25 ms, T2 = 100 ms: Timer E 25, 50, 100, 100, ...; Timer F 64*T1 = 1600 ms; Timer K = T4 = 500 ms. */
 const TIMERS = { t1: 25, t2: 100, t4: 500 };

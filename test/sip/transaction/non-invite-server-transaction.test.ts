@@ -2,9 +2,10 @@ import t from 'tap';
 import { TransactionState } from '../../../src/sip/index';
 import { createResponse } from '../../../src/sip/message/index';
 import { startEngine } from '../../helpers/sip-engine';
-import { RawStreamPeer, RawUdpPeer, delay, isResponse, waitFor } from '../../helpers/raw-peer';
+import { RawStreamPeer, RawUdpPeer, isResponse } from '../../helpers/raw-peer';
 import { newBranch, rawRequest } from '../../helpers/raw-sip';
 import { RecordingUser } from '../../helpers/raw-transaction-user';
+import { delay, waitFor } from '../../helpers/wait';
 
 /** Timer J = 64*T1 = 1280 ms over UDP. */
 const TIMERS = { t1: 20, t2: 160, t4: 200 };

@@ -3,8 +3,9 @@ import t from 'tap';
 import { SipRequest, createResponse } from '../../../src/sip/message/index';
 import type { ServerTransaction, TransactionUser } from '../../../src/sip/index';
 import { startEngine, TEST_LIMITS } from '../../helpers/sip-engine';
-import { Inbox, RawPacket, RawStreamPeer, delay, isFinal } from '../../helpers/raw-peer';
+import { Inbox, RawPacket, RawStreamPeer, isFinal } from '../../helpers/raw-peer';
 import { rawRequest } from '../../helpers/raw-sip';
+import { delay } from '../../helpers/wait';
 
 const TIMERS = { t1: 50, t2: 400, t4: 500 };
 

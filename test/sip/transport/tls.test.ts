@@ -4,6 +4,7 @@ import { startEngine } from '../../helpers/sip-engine';
 import { RawStreamPeer, RawWsPeer, isFinal } from '../../helpers/raw-peer';
 import { rawRequest } from '../../helpers/raw-sip';
 import { makeSelfSignedCert } from '../../helpers/raw-tls';
+import { delay } from '../../helpers/wait';
 
 const TIMERS = { t1: 50, t2: 400, t4: 500 };
 const cert = makeSelfSignedCert(t.testdir());
@@ -40,7 +41,7 @@ t.test('TLS: pipelined and partial messages are framed inside the TLS stream', a
   const all = Buffer.concat([a, b, c]);
   const cut = a.length + b.length + 17;
   await peer.write(all.subarray(0, cut));
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  await delay(50);
   await peer.write(all.subarray(cut));
   const got = [];
   for (let i = 0; i < 3; i++) got.push((await peer.inbox.next(isFinal, 2000, `response ${i + 1}`)).callId);
