@@ -1,4 +1,4 @@
-import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { createSocket, type Socket } from 'node:dgram';
 
 /** toServer: from the client (whoever sends to `port` first) to the server; toClient: back. */
 export type Direction = 'toServer' | 'toClient';
@@ -22,21 +22,25 @@ interface DropRule {
  * A UDP relay on 127.0.0.1 between one SIP client and one server, that drops the datagrams it is told to:
  * how the tests make packet loss happen on purpose. Datagrams sent to `port` go to the server from the
  * relay's second socket (`serverSidePort`); datagrams the server sends there go back to the last client
- * address seen. Every datagram is recorded, forwarded or dropped.
+ * address seen (or the one `setClient` named before the client sent anything). Every datagram is recorded,
+ * forwarded or dropped.
+ *
+ * To put it in both directions of a dialog, the client uses `port` as its outgoing proxy and advertises
+ * `serverSidePort` as its Contact: the server's requests then come back through the relay too.
  */
 export class UdpRelay {
   readonly records: RelayRecord[] = [];
   readonly #front: Socket;
   readonly #back: Socket;
   readonly #rules: DropRule[] = [];
-  #client: RemoteInfo | undefined;
+  #client: { address: string; port: number } | undefined;
   #closed = false;
 
   private constructor(front: Socket, back: Socket, readonly server: { address: string; port: number }) {
     this.#front = front;
     this.#back = back;
     front.on('message', (bytes, rinfo) => {
-      this.#client = rinfo;
+      this.#client = { address: rinfo.address, port: rinfo.port };
       this.#pass('toServer', bytes, () => back.send(bytes, server.port, server.address));
     });
     back.on('message', (bytes) => {
@@ -72,6 +76,11 @@ export class UdpRelay {
     return this.#back.address().port;
   }
 
+  /** Where datagrams from the server go, when the client has not sent first. */
+  setClient(port: number, address = '127.0.0.1'): void {
+    this.#client = { address, port };
+  }
+
   /** Drops the next `count` datagrams of that kind ("INVITE", "200 INVITE", "200 BYE") going that way. */
   drop(direction: Direction, kind: string, count = 1): this {
     this.#rules.push({ direction, kind, remaining: count });
@@ -83,10 +92,15 @@ export class UdpRelay {
     return this.records.filter((r) => r.direction === direction && r.kind === kind && (dropped === undefined || r.dropped === dropped));
   }
 
-  /** One line per datagram, for failure messages. */
+  /** How many datagrams of that kind went that way: all of them, or only the dropped or the passed ones. */
+  count(direction: Direction, kind: string, which: 'all' | 'dropped' | 'passed' = 'all'): number {
+    return this.seen(direction, kind, which === 'all' ? undefined : which === 'dropped').length;
+  }
+
+  /** Every datagram, in order, for failure messages. */
   describe(): string {
     const t0 = this.records[0]?.at ?? 0;
-    return this.records.map((r) => `+${r.at - t0}ms ${r.direction} ${r.kind}${r.dropped ? ' DROPPED' : ''}`).join('\n');
+    return this.records.map((r) => `+${r.at - t0}ms ${r.direction} ${r.kind}${r.dropped ? ' DROPPED' : ''}`).join(', ');
   }
 
   close(): void {

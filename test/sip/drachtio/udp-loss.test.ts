@@ -5,7 +5,7 @@ import t from 'tap';
 import type Srf from 'drachtio-srf';
 import { connectApp, destroy, sdp, startDrachtio, type Dialog } from '../../helpers/drachtio-harness';
 import { NetSipPeer, netSipMissing } from '../../helpers/drachtio-peer';
-import { UdpRelay } from '../../helpers/drachtio-udp-relay';
+import { UdpRelay } from '../../helpers/peers/udp-relay';
 import { deferred, delay, within } from '../../helpers/wait';
 
 const skip = netSipMissing();
@@ -13,7 +13,7 @@ const skip = netSipMissing();
 t.test('Net::SIP calls through a lossy relay: lost INVITE, 200, BYE and 200-to-BYE are all retransmitted; the app sees each once', { skip }, async (t) => {
   const sut = await startDrachtio(t, { t1: 100 });
   const relay = await UdpRelay.start(t, { address: '127.0.0.1', port: sut.engine.port('udp') });
-  relay.drop('toEngine', 'INVITE').drop('toPeer', '200 INVITE').drop('toEngine', 'BYE').drop('toPeer', '200 BYE');
+  relay.drop('toServer', 'INVITE').drop('toClient', '200 INVITE').drop('toServer', 'BYE').drop('toClient', '200 BYE');
   const seen: string[] = [];
   const destroyed = deferred();
   await connectApp(t, sut, (srf) => {
@@ -31,8 +31,8 @@ t.test('Net::SIP calls through a lossy relay: lost INVITE, 200, BYE and 200-to-B
   const peer = new NetSipPeer(t, {
     role: 'call',
     to: sut.uri(),
-    outgoing_proxy: `sip:127.0.0.1:${relay.peerSidePort}`,
-    contact: `sip:netsip@127.0.0.1:${relay.engineSidePort}`,
+    outgoing_proxy: `sip:127.0.0.1:${relay.port}`,
+    contact: `sip:netsip@127.0.0.1:${relay.serverSidePort}`,
     actions: [{ do: 'wait', ms: 200 }, { do: 'bye' }],
     timeout_s: 20,
   });
@@ -43,14 +43,14 @@ t.test('Net::SIP calls through a lossy relay: lost INVITE, 200, BYE and 200-to-B
   await within(destroyed.promise, 5000, 'destroy');
   t.same(seen, ['INVITE', 'ACK', 'BYE'], 'the app saw INVITE, ACK and BYE once each');
 
-  t.equal(relay.count('toEngine', 'INVITE', 'dropped'), 1, relay.describe());
-  t.ok(relay.count('toEngine', 'INVITE', 'passed') >= 1, 'Net::SIP retransmitted the lost INVITE');
-  t.equal(relay.count('toPeer', '200 INVITE', 'dropped'), 1);
-  t.ok(relay.count('toPeer', '200 INVITE', 'passed') >= 1, 'the engine retransmitted the lost 200 (RFC 3261 §13.3.1.4)');
-  t.equal(relay.count('toEngine', 'BYE', 'dropped'), 1);
-  t.ok(relay.count('toEngine', 'BYE', 'passed') >= 2, 'Net::SIP retransmitted the BYE, twice: once for the lost BYE, once for the lost 200');
-  t.equal(relay.count('toPeer', '200 BYE', 'dropped'), 1);
-  t.ok(relay.count('toPeer', '200 BYE', 'passed') >= 1, 'the engine answered the retransmitted BYE from its transaction');
+  t.equal(relay.count('toServer', 'INVITE', 'dropped'), 1, relay.describe());
+  t.ok(relay.count('toServer', 'INVITE', 'passed') >= 1, 'Net::SIP retransmitted the lost INVITE');
+  t.equal(relay.count('toClient', '200 INVITE', 'dropped'), 1);
+  t.ok(relay.count('toClient', '200 INVITE', 'passed') >= 1, 'the engine retransmitted the lost 200 (RFC 3261 §13.3.1.4)');
+  t.equal(relay.count('toServer', 'BYE', 'dropped'), 1);
+  t.ok(relay.count('toServer', 'BYE', 'passed') >= 2, 'Net::SIP retransmitted the BYE, twice: once for the lost BYE, once for the lost 200');
+  t.equal(relay.count('toClient', '200 BYE', 'dropped'), 1);
+  t.ok(relay.count('toClient', '200 BYE', 'passed') >= 1, 'the engine answered the retransmitted BYE from its transaction');
   t.equal(await peer.finished(), 0);
 });
 
@@ -60,30 +60,30 @@ t.test('the app calls Net::SIP through a lossy relay: lost INVITE, ACK and BYE a
   const callee = await NetSipPeer.start(t, {
     role: 'uas',
     user: 'bob',
-    outgoing_proxy: `sip:127.0.0.1:${relay.peerSidePort}`,
-    contact: `sip:bob@127.0.0.1:${relay.engineSidePort}`,
+    outgoing_proxy: `sip:127.0.0.1:${relay.port}`,
+    contact: `sip:bob@127.0.0.1:${relay.serverSidePort}`,
     timeout_s: 20,
   });
-  relay.setPeer(callee.port);
-  relay.drop('toPeer', 'INVITE').drop('toPeer', 'ACK').drop('toPeer', 'BYE');
+  relay.setClient(callee.port);
+  relay.drop('toClient', 'INVITE').drop('toClient', 'ACK').drop('toClient', 'BYE');
   const { srf } = await connectApp(t, sut);
-  const dialog = (await within(srf.createUAC(`sip:bob@127.0.0.1:${relay.engineSidePort}`, { localSdp: sdp('offer') }), 8000, 'createUAC')) as Dialog;
+  const dialog = (await within(srf.createUAC(`sip:bob@127.0.0.1:${relay.serverSidePort}`, { localSdp: sdp('offer') }), 8000, 'createUAC')) as Dialog;
   t.ok(dialog.id, 'createUAC resolved despite the lost INVITE');
-  t.equal(relay.count('toPeer', 'INVITE', 'dropped'), 1, relay.describe());
-  t.ok(relay.count('toPeer', 'INVITE', 'passed') >= 1, 'the engine retransmitted the INVITE (Timer A)');
+  t.equal(relay.count('toClient', 'INVITE', 'dropped'), 1, relay.describe());
+  t.ok(relay.count('toClient', 'INVITE', 'passed') >= 1, 'the engine retransmitted the INVITE (Timer A)');
   await callee.waitFor('request', (e) => e.method === 'INVITE');
   t.equal(callee.all('request', 'INVITE').length, 1, 'Net::SIP took one call');
 
   await callee.waitFor('established', undefined, 8000);
-  t.equal(relay.count('toPeer', 'ACK', 'dropped'), 1);
-  t.ok(relay.count('toPeer', 'ACK', 'passed') >= 1, 'the engine ACKed the retransmitted 200 again (RFC 3261 §13.2.2.4), through the same path');
-  t.equal(relay.count('toEngine', '200 INVITE'), 2, 'one retransmission of the 200 was enough: it was ACKed at once, not after the transaction ended');
+  t.equal(relay.count('toClient', 'ACK', 'dropped'), 1);
+  t.ok(relay.count('toClient', 'ACK', 'passed') >= 1, 'the engine ACKed the retransmitted 200 again (RFC 3261 §13.2.2.4), through the same path');
+  t.equal(relay.count('toServer', '200 INVITE'), 2, 'one retransmission of the 200 was enough: it was ACKed at once, not after the transaction ended');
 
   const modified = deferred<Srf.SrfRequest>();
   dialog.on('destroy', (bye: Srf.SrfRequest) => modified.resolve(bye));
   await within(destroy(dialog), 8000, 'destroy');
-  t.equal(relay.count('toPeer', 'BYE', 'dropped'), 1);
-  t.ok(relay.count('toPeer', 'BYE', 'passed') >= 1, 'the engine retransmitted the BYE (Timer E)');
+  t.equal(relay.count('toClient', 'BYE', 'dropped'), 1);
+  t.ok(relay.count('toClient', 'BYE', 'passed') >= 1, 'the engine retransmitted the BYE (Timer E)');
   await callee.waitFor('in_dialog', (e) => e.method === 'BYE');
   await delay(200);
   t.equal(callee.all('in_dialog').filter((e) => e.method === 'BYE').length, 1, 'Net::SIP handled one BYE');
