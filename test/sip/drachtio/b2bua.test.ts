@@ -3,7 +3,7 @@
 import t, { type Test } from 'tap';
 import type Srf from 'drachtio-srf';
 import { connectApp, destroy, startDrachtio, tagOf, type Dialog, type DrachtioUnderTest } from '../../helpers/drachtio-harness';
-import { NetSipPeer, netSipMissing, type PeerConfig } from '../../helpers/drachtio-peer';
+import { NetSipPeer, netSipMissing, type PeerConfig } from '../../helpers/peers/net-sip-peer';
 import { deferred, delay, within } from '../../helpers/wait';
 
 const skip = netSipMissing();

@@ -4,7 +4,7 @@
 import t from 'tap';
 import type Srf from 'drachtio-srf';
 import { connectApp, sendResponse, startDrachtio, type DrachtioUnderTest } from '../../helpers/drachtio-harness';
-import { NetSipPeer, netSipMissing } from '../../helpers/drachtio-peer';
+import { NetSipPeer, netSipMissing } from '../../helpers/peers/net-sip-peer';
 import digestAuth = require('drachtio-mw-digest-auth');
 import registrationParser = require('drachtio-mw-registration-parser');
 

@@ -6,7 +6,7 @@ import { createSocket } from 'node:dgram';
 import t from 'tap';
 import type Srf from 'drachtio-srf';
 import { connectApp, destroy, sdp, sendResponse, srfRequest, startDrachtio, tagOf, type Dialog } from '../../helpers/drachtio-harness';
-import { NetSipPeer, netSipMissing } from '../../helpers/drachtio-peer';
+import { NetSipPeer, netSipMissing } from '../../helpers/peers/net-sip-peer';
 import { deferred, delay, within } from '../../helpers/wait';
 
 const skip = netSipMissing();

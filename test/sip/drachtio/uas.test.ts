@@ -5,7 +5,7 @@ import t from 'tap';
 import type Srf from 'drachtio-srf';
 import { connectApp, destroy, sdp, sendResponse, startDrachtio, tagOf, type Dialog } from '../../helpers/drachtio-harness';
 import { UdpSipPeer, header } from '../../helpers/drachtio-wire';
-import { NetSipPeer, netSipMissing } from '../../helpers/drachtio-peer';
+import { NetSipPeer, netSipMissing } from '../../helpers/peers/net-sip-peer';
 import { deferred, delay, within } from '../../helpers/wait';
 
 const skip = netSipMissing();

@@ -4,7 +4,7 @@
 import t from 'tap';
 import type Srf from 'drachtio-srf';
 import { connectApp, destroy, sdp, startDrachtio, type Dialog } from '../../helpers/drachtio-harness';
-import { NetSipPeer, netSipMissing } from '../../helpers/drachtio-peer';
+import { NetSipPeer, netSipMissing } from '../../helpers/peers/net-sip-peer';
 import { UdpRelay } from '../../helpers/peers/udp-relay';
 import { deferred, delay, within } from '../../helpers/wait';
 

@@ -3,13 +3,13 @@
 import t, { type Test } from 'tap';
 import { InviteClientTransaction, KNOWN_METHODS, TransactionState, type InviteServerTransaction } from '../../../src/sip/index';
 import { EngineUac } from '../../helpers/peers/engine-uac';
-import { NetSipPeer, netSipMissing, type PeerEvent } from '../../helpers/peers/net-sip-peer';
+import { NetSipPeer, netSipMissing } from '../../helpers/peers/net-sip-peer';
 import { TestUas, waitForState, type TestUasOptions } from '../../helpers/peers/test-uas';
 import { UdpRelay } from '../../helpers/peers/udp-relay';
 import { startEngine } from '../../helpers/sip-engine';
 
 // Every test is skipped, with the reason, where Net::SIP cannot run.
-const skip = netSipMissing() ?? false;
+const skip = netSipMissing();
 
 type Engine = Awaited<ReturnType<typeof startEngine>>;
 
@@ -24,11 +24,6 @@ function target(engine: Engine, proto: 'udp' | 'tcp', port = engine.port(proto))
   return `sip:onecc@127.0.0.1:${port}${proto === 'tcp' ? ';transport=tcp' : ''}`;
 }
 
-/** The packets Net::SIP's leg received that are responses with that code to that method. */
-function received(peer: NetSipPeer, code: number, method: string): PeerEvent[] {
-  return peer.all('received').filter((e) => e.code === code && e.headers?.cseq?.endsWith(` ${method}`));
-}
-
 /** Net::SIP joins repeated headers with ", "; a Via value has no comma of its own here. */
 function splitVias(joined: string | undefined): string[] {
   return (joined ?? '').split(/\s*,\s*/).filter((v) => v.length > 0);
@@ -41,7 +36,7 @@ function tag(header: string | undefined): string | undefined {
 for (const proto of ['udp', 'tcp'] as const) {
   t.test(`${proto}: Net::SIP's OPTIONS gets the engine's own 200 when no application is attached`, { skip }, async (t) => {
     const engine = await startEngine(t);
-    const peer = new NetSipPeer(t, { role: 'options', proto, to: target(engine, proto), timeout_s: 10 });
+    const peer = new NetSipPeer(t, { role: 'request', method: 'OPTIONS', proto, to: target(engine, proto), timeout_s: 10 });
     const res = await peer.waitFor('response', (e) => e.request === 'OPTIONS');
     t.equal(res.code, 200);
     t.equal(res.errno, 0);
@@ -56,7 +51,7 @@ for (const proto of ['udp', 'tcp'] as const) {
 
   t.test(`${proto}: Net::SIP's OPTIONS reaches the application, which answers 200 with Allow`, { skip }, async (t) => {
     const { engine, uas } = await engineWithUas(t);
-    const peer = new NetSipPeer(t, { role: 'options', proto, to: target(engine, proto), timeout_s: 10 });
+    const peer = new NetSipPeer(t, { role: 'request', method: 'OPTIONS', proto, to: target(engine, proto), timeout_s: 10 });
     const res = await peer.waitFor('response', (e) => e.request === 'OPTIONS');
     t.equal(res.code, 200);
     t.match(res.headers?.allow, /INVITE.*ACK.*CANCEL.*BYE.*OPTIONS/);
@@ -69,7 +64,7 @@ for (const proto of ['udp', 'tcp'] as const) {
 
   t.test(`${proto}: Net::SIP calls the engine: 180, 200 with SDP, ACK to the TU, BYE 200`, { skip }, async (t) => {
     const { engine, uas } = await engineWithUas(t);
-    const peer = new NetSipPeer(t, { role: 'call', proto, to: target(engine, proto), hold_ms: 300, timeout_s: 15 });
+    const peer = new NetSipPeer(t, { role: 'call', proto, to: target(engine, proto), actions: [{ do: 'wait', ms: 300 }, { do: 'bye' }], timeout_s: 15 });
     const final = await peer.waitFor('final');
     t.equal(final.status, 'OK', 'Net::SIP accepted the answer');
     t.equal(final.code, 200);
@@ -124,7 +119,7 @@ for (const proto of ['udp', 'tcp'] as const) {
 
   t.test(`${proto}: Net::SIP cancels before answer: 200 to CANCEL, 487 to INVITE, its ACK absorbed`, { skip }, async (t) => {
     const { engine, uas } = await engineWithUas(t, { invite: 'ring' });
-    const peer = new NetSipPeer(t, { role: 'cancel', proto, to: target(engine, proto), linger_ms: 700, timeout_s: 15 });
+    const peer = new NetSipPeer(t, { role: 'call', cancel_on_ring: true, proto, to: target(engine, proto), linger_ms: 700, timeout_s: 15 });
     const cancelled = await uas.waitFor('cancel');
     const tx = uas.seen.find((s) => s.kind === 'request' && s.method === 'INVITE');
     const inviteTx = (tx?.kind === 'request' ? tx.tx : undefined) as InviteServerTransaction | undefined;
@@ -152,7 +147,7 @@ for (const proto of ['udp', 'tcp'] as const) {
 
   t.test(`${proto}: the engine cancels its INVITE to a ringing Net::SIP: 487 arrives`, { skip }, async (t) => {
     const engine = await startEngine(t);
-    const peer = new NetSipPeer(t, { role: 'uas', proto, ring: true, timeout_s: 20 });
+    const peer = new NetSipPeer(t, { role: 'uas', proto, never_answer: true, timeout_s: 20 });
     const ready = await peer.waitFor('ready');
     const uac = new EngineUac(engine, { protocol: proto, target: { address: '127.0.0.1', port: ready.port! } });
     const invite = uac.invite();
@@ -185,7 +180,7 @@ t.test('udp loss: the first INVITE to the engine is lost; Net::SIP retransmits; 
   const uas = new TestUas(engine, { contact: () => `<sip:uas@127.0.0.1:${relay.port}>` });
   t.teardown(() => uas.close());
   relay.drop('toServer', 'INVITE');
-  const peer = new NetSipPeer(t, { role: 'call', proto: 'udp', to: target(engine, 'udp', relay.port), hold_ms: 100, timeout_s: 15 });
+  const peer = new NetSipPeer(t, { role: 'call', proto: 'udp', to: target(engine, 'udp', relay.port), actions: [{ do: 'wait', ms: 100 }, { do: 'bye' }], timeout_s: 15 });
   const final = await peer.waitFor('final', undefined, 8000);
   t.equal(final.code, 200, 'the call was answered', { relay: relay.describe() });
   t.equal(relay.seen('toServer', 'INVITE', true).length, 1, 'the relay dropped one INVITE');
@@ -201,7 +196,7 @@ t.test('udp loss: the first 200 to the INVITE is lost; the engine retransmits it
   const uas = new TestUas(engine, { contact: () => `<sip:uas@127.0.0.1:${relay.port}>` });
   t.teardown(() => uas.close());
   relay.drop('toClient', '200 INVITE');
-  const peer = new NetSipPeer(t, { role: 'call', proto: 'udp', to: target(engine, 'udp', relay.port), hold_ms: 1500, timeout_s: 15 });
+  const peer = new NetSipPeer(t, { role: 'call', proto: 'udp', to: target(engine, 'udp', relay.port), actions: [{ do: 'wait', ms: 1500 }, { do: 'bye' }], timeout_s: 15 });
   const final = await peer.waitFor('final', undefined, 8000);
   t.equal(final.code, 200, 'the call was answered', { relay: relay.describe() });
   const [dropped] = relay.seen('toClient', '200 INVITE', true);
@@ -210,7 +205,7 @@ t.test('udp loss: the first 200 to the INVITE is lost; the engine retransmits it
   t.ok(passed.length >= 1, 'a retransmitted 200 got through');
   const gap = passed[0]!.at - dropped!.at;
   t.ok(gap >= 450 && gap <= 1400, `the 2xx was retransmitted about T1 = 500 ms later (Timer G), took ${gap} ms`);
-  t.equal(received(peer, 200, 'INVITE').length, passed.length, 'Net::SIP got every 200 the relay let through');
+  t.equal(peer.received(200, 'INVITE').length, passed.length, 'Net::SIP got every 200 the relay let through');
   const ack = await uas.waitFor('ack');
   t.equal(ack.invite?.awaitingAck, false);
   await peer.waitFor('response', (e) => e.request === 'BYE');
