@@ -1,4 +1,4 @@
-import type { InviteServerTransaction, ServerTransaction, TransactionUser } from '../../src/sip/index';
+import type { ClientTransaction, InviteServerTransaction, ServerTransaction, TransactionUser } from '../../src/sip/index';
 import type { SipRequest, SipResponse } from '../../src/sip/message/index';
 import type { IncomingMessage } from '../../src/sip/transport/index';
 import { Inbox } from './raw-peer';
@@ -50,4 +50,16 @@ export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** The client transaction's `timeout` or `transportError`, and how long after this call it came; rejects after `ms`. */
+export function waitEvent<T>(tx: ClientTransaction, event: 'timeout' | 'transportError', ms: number): Promise<{ value: T; after: number }> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${event} within ${ms} ms`)), ms);
+    tx.once(event, (value) => {
+      clearTimeout(timer);
+      resolve({ value: value as T, after: Date.now() - started });
+    });
+  });
 }

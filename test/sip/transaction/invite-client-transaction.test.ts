@@ -1,12 +1,12 @@
 import t, { type Test } from 'tap';
 import {
-  InviteClientTransaction, SipTimeoutError, SipTransportError, TransactionState, type ClientTransaction,
+  InviteClientTransaction, SipTimeoutError, SipTransportError, TransactionState,
 } from '../../../src/sip/index';
 import { SipRequest, type SipResponse } from '../../../src/sip/message/index';
 import { startEngine } from '../../helpers/sip-engine';
 import { Inbox, RawUdpPeer, closedTcpPort, isRequest, type RawPacket } from '../../helpers/raw-peer';
 import { rawResponse, uniqueId } from '../../helpers/raw-sip';
-import { gaps } from '../../helpers/raw-transaction-user';
+import { gaps, waitEvent } from '../../helpers/raw-transaction-user';
 import { delay } from '../../helpers/wait';
 
 function outgoingInvite(target: string): SipRequest {
@@ -32,17 +32,6 @@ async function inviteToPeer(t: Test, timers: { t1: number; t2: number; t4: numbe
   const reply = (to: RawPacket, status: number, reason: string, toTag?: string): Promise<void> =>
     peer.send(rawResponse(status, reason, to, { toTag }), engine.port('udp'));
   return { engine, peer, tx, responses, reply, request, startedAt };
-}
-
-function waitEvent<T>(tx: ClientTransaction, event: 'timeout' | 'transportError', ms: number): Promise<{ value: T; after: number }> {
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ${event} within ${ms} ms`)), ms);
-    tx.once(event, (value) => {
-      clearTimeout(timer);
-      resolve({ value: value as T, after: Date.now() - started });
-    });
-  });
 }
 
 t.test('INVITE client transaction retransmits on Timer A with doubling intervals and stops on a 1xx', async (t) => {

@@ -1,12 +1,12 @@
 import t, { type Test } from 'tap';
 import {
-  NonInviteClientTransaction, SipTimeoutError, SipTransportError, TransactionState, type ClientTransaction,
+  NonInviteClientTransaction, SipTimeoutError, SipTransportError, TransactionState,
 } from '../../../src/sip/index';
 import { SipRequest, type SipResponse } from '../../../src/sip/message/index';
 import { startEngine } from '../../helpers/sip-engine';
 import { Inbox, RawUdpPeer, closedTcpPort, isRequest } from '../../helpers/raw-peer';
 import { rawResponse, uniqueId } from '../../helpers/raw-sip';
-import { gaps, median } from '../../helpers/raw-transaction-user';
+import { gaps, median, waitEvent } from '../../helpers/raw-transaction-user';
 import { delay, waitFor } from '../../helpers/wait';
 
 /** T1 = 25 ms, T2 = 100 ms: Timer E 25, 50, 100, 100, ...; Timer F 64*T1 = 1600 ms; Timer K = T4 = 500 ms. */
@@ -32,21 +32,10 @@ async function optionsToPeer(t: Test) {
   return { engine, peer, tx, responses, startedAt };
 }
 
-function once<T>(tx: ClientTransaction, event: 'timeout' | 'transportError', ms: number): Promise<{ value: T; after: number }> {
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ${event} within ${ms} ms`)), ms);
-    tx.once(event, (value) => {
-      clearTimeout(timer);
-      resolve({ value: value as T, after: Date.now() - started });
-    });
-  });
-}
-
 t.test('non-INVITE client transaction retransmits on Timer E, doubling up to T2, and times out on Timer F', async (t) => {
   const { peer, tx, startedAt } = await optionsToPeer(t);
   t.ok(tx instanceof NonInviteClientTransaction);
-  const { value: err, after } = await once<SipTimeoutError>(tx, 'timeout', 4000);
+  const { value: err, after } = await waitEvent<SipTimeoutError>(tx, 'timeout', 4000);
   t.ok(err instanceof SipTimeoutError);
   t.match(err.message, /Timer F/);
   t.ok(after >= 1560 && after < 2300, `Timer F after 64*T1 = 1600 ms (${after} ms)`);
@@ -96,7 +85,7 @@ t.test('non-INVITE client transaction to a TCP port that refuses the connection:
   const port = await closedTcpPort();
   const tx = engine.transactions.sendRequest(outgoing('MESSAGE', `sip:peer@127.0.0.1:${port};transport=tcp`));
   t.teardown(() => tx.close());
-  const { value: err, after } = await once<SipTransportError>(tx, 'transportError', 3000);
+  const { value: err, after } = await waitEvent<SipTransportError>(tx, 'transportError', 3000);
   t.ok(err instanceof SipTransportError);
   t.match(err.message, /cannot connect to tcp:127\.0\.0\.1/);
   t.ok(after < 1000, `at once, not after Timer F (${after} ms)`);
