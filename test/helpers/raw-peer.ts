@@ -230,7 +230,7 @@ export class RawUdpPeer {
 
 /**
  * A TCP or TLS client that writes raw bytes and cuts what comes back into messages by the empty line and
- * Content-Length. A bare CRLF before a message is counted as a keepalive pong (RFC 5626 §3.5.1).
+ * Content-Length (cutMessages). A bare CRLF before a message is counted as a keepalive pong (RFC 5626 §3.5.1).
  */
 export class RawStreamPeer {
   readonly inbox = new Inbox<RawPacket>();
@@ -239,7 +239,7 @@ export class RawStreamPeer {
   pongs = 0;
   readonly closed: Promise<void>;
   #isClosed = false;
-  #buffer = Buffer.alloc(0);
+  #buffer: Buffer = Buffer.alloc(0);
 
   private constructor(readonly socket: Socket) {
     this.closed = new Promise((resolve) => {
@@ -308,21 +308,31 @@ export class RawStreamPeer {
 
   #onData(chunk: Buffer): void {
     this.received = Buffer.concat([this.received, chunk]);
-    this.#buffer = Buffer.concat([this.#buffer, chunk]);
-    for (;;) {
-      while (this.#buffer.length >= 2 && this.#buffer[0] === 0x0d && this.#buffer[1] === 0x0a) {
-        this.pongs++;
-        this.#buffer = this.#buffer.subarray(2);
-      }
-      const end = this.#buffer.indexOf('\r\n\r\n');
-      if (end < 0) return;
-      const head = this.#buffer.toString('latin1', 0, end);
-      const m = /^(?:content-length|l)[ \t]*:[ \t]*([0-9]+)/im.exec(head);
-      const total = end + 4 + (m ? Number(m[1]) : 0);
-      if (this.#buffer.length < total) return;
-      this.inbox.push(new RawPacket(Buffer.from(this.#buffer.subarray(0, total)), Date.now()));
-      this.#buffer = this.#buffer.subarray(total);
+    this.#buffer = cutMessages(
+      Buffer.concat([this.#buffer, chunk]),
+      (bytes) => this.inbox.push(new RawPacket(bytes, Date.now())),
+      () => this.pongs++,
+    );
+  }
+}
+
+/**
+ * Cuts the whole messages off the front of a stream's bytes, by the empty line and Content-Length (compact
+ * form too), and returns what is left. A bare CRLF before a message is a keepalive (`onKeepalive`).
+ */
+function cutMessages(buffer: Buffer, onMessage: (bytes: Buffer) => void, onKeepalive: () => void = () => undefined): Buffer {
+  for (;;) {
+    while (buffer.length >= 2 && buffer[0] === 0x0d && buffer[1] === 0x0a) {
+      onKeepalive();
+      buffer = buffer.subarray(2);
     }
+    const end = buffer.indexOf('\r\n\r\n');
+    if (end < 0) return buffer;
+    const m = /^(?:content-length|l)[ \t]*:[ \t]*([0-9]+)/im.exec(buffer.toString('latin1', 0, end));
+    const total = end + 4 + (m ? Number(m[1]) : 0);
+    if (buffer.length < total) return buffer;
+    onMessage(Buffer.from(buffer.subarray(0, total)));
+    buffer = buffer.subarray(total);
   }
 }
 
@@ -415,19 +425,9 @@ export class RawTcpServer {
   #adopt(socket: Socket): void {
     const connection = this.sockets.push(socket) - 1;
     socket.on('error', () => undefined);
-    let buffer = Buffer.alloc(0);
+    let buffer: Buffer = Buffer.alloc(0);
     socket.on('data', (chunk: Buffer) => {
-      buffer = Buffer.concat([buffer, chunk]);
-      for (;;) {
-        while (buffer.length >= 2 && buffer[0] === 0x0d && buffer[1] === 0x0a) buffer = buffer.subarray(2);
-        const end = buffer.indexOf('\r\n\r\n');
-        if (end < 0) return;
-        const m = /^(?:content-length|l)[ \t]*:[ \t]*([0-9]+)/im.exec(buffer.toString('latin1', 0, end));
-        const total = end + 4 + (m ? Number(m[1]) : 0);
-        if (buffer.length < total) return;
-        this.inbox.push({ packet: new RawPacket(Buffer.from(buffer.subarray(0, total)), Date.now()), socket, connection });
-        buffer = buffer.subarray(total);
-      }
+      buffer = cutMessages(Buffer.concat([buffer, chunk]), (bytes) => this.inbox.push({ packet: new RawPacket(bytes, Date.now()), socket, connection }));
     });
   }
 }
