@@ -49,7 +49,8 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
       const engine = sip;
       await engine.start();
       closers.push(() => engine.close());
-      drachtio = new DrachtioServer(engine.transactions, { host: wire.host, port: wire.port, secret: wire.secret, logger });
+      const served = wire.tls.cert !== null && wire.tls.key !== null ? { cert: readFileSync(wire.tls.cert), key: readFileSync(wire.tls.key) } : undefined;
+      drachtio = new DrachtioServer(engine.transactions, { host: wire.host, port: wire.port, secret: wire.secret, tls: served, logger });
       const server = drachtio;
       engine.setApplication(server);
       await server.start();
@@ -57,7 +58,14 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
     }
     // Embedded or not, the application talks to SIP only through drachtio-srf: that is what lets a real
     // drachtio-server replace the engine by configuration alone.
-    const srf = await connectSipApplication({ host: wire.host, port: drachtio?.port ?? wire.port, secret: wire.secret, logger });
+    const useTls = wire.tls.ca !== null || (config.sip.engine === 'embedded' && wire.tls.cert !== null);
+    const srf = await connectSipApplication({
+      host: wire.host,
+      port: drachtio?.port ?? wire.port,
+      secret: wire.secret,
+      tls: useTls ? { ca: wire.tls.ca === null ? undefined : readFileSync(wire.tls.ca) } : undefined,
+      logger,
+    });
     closers.push(() => srf.disconnect());
 
     const http = new HttpServer({ ...config.http, metrics, isReady: () => ready, logger });

@@ -80,6 +80,11 @@ export const configSchema = object('onecc configuration', {
       host: string('host', 'address the embedded engine listens on, or the external drachtio-server to connect to'),
       port: port('drachtio admin port (9022 is drachtio-server\'s)'),
       secret: string('text', 'shared secret applications authenticate with'),
+      tls: object('TLS on the drachtio connection (off while all three are null)', {
+        cert: nullable(string('path', 'certificate (PEM file path) the embedded engine serves drachtio over TLS with; needs key')),
+        key: nullable(string('path', 'private key (PEM file path) for cert')),
+        ca: nullable(string('path', 'CA (PEM file path) onecc verifies the drachtio server with; set alone, onecc connects over TLS to an external drachtio-server')),
+      }),
     }),
     listen: list(
       object('one SIP listener', {
@@ -160,6 +165,12 @@ export function crossKeyIssues(config: OneccConfig): ConfigIssue[] {
       reason: `must be less than sip.timers.t2 (${timers.t2}) (got ${timers.t1})`,
       also: [{ path: ['sip', 'timers', 't2'], reason: `must be greater than sip.timers.t1 (${timers.t1}) (got ${timers.t2})` }],
     });
+  }
+  const wireTls = config.sip.drachtio.tls;
+  if ((wireTls.cert === null) !== (wireTls.key === null)) {
+    // Reported against the one that was set: that is the key the user just wrote.
+    const [set, missing] = wireTls.cert === null ? ['key', 'cert'] : ['cert', 'key'];
+    issues.push({ path: ['sip', 'drachtio', 'tls', set], reason: `needs sip.drachtio.tls.${missing} too: cert and key go together` });
   }
   const seen = new Map<string, number>();
   listen.forEach((l, i) => {

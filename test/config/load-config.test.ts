@@ -136,7 +136,7 @@ t.test('an unknown key is rejected at its own line', async (t) => {
   const file = siteFile(t, 'sip:\n  timers:\n    t1: 400\n  timerz:\n    t1: 400\n');
   t.equal(
     configError(t, { file, env: {} }).message,
-    `${file}:4: sip.timerz: unknown key (expected one of: listen, tls, timers, limits, symmetricResponses, ` +
+    `${file}:4: sip.timerz: unknown key (expected one of: engine, drachtio, listen, tls, timers, limits, symmetricResponses, ` +
       'supportedOptionTags, userAgent)',
   );
 });
@@ -246,4 +246,11 @@ t.test('every problem is reported, each on its own line', async (t) => {
     'env ONECC_SIP__LIMITS__MAXHEADERS: sip.limits.maxHeaders: must be an integer from 1 to 10000 (got 0)',
     `${file}:2: http.host: must be an IPv4 or IPv6 address literal (got "example.org")`,
   ]);
+});
+
+t.test('a drachtio TLS certificate without its key is rejected', async (t) => {
+  t.match(
+    configError(t, { env: { ONECC_SIP__DRACHTIO__TLS__CERT: '/etc/onecc/drachtio.pem' } }).message,
+    /env ONECC_SIP__DRACHTIO__TLS__CERT: sip\.drachtio\.tls\.cert: needs sip\.drachtio\.tls\.key too/,
+  );
 });

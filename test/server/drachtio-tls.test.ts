@@ -1,0 +1,47 @@
+import t from 'tap';
+import { createSocket } from 'node:dgram';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfig } from '../../src/config/index';
+import { silentLogger } from '../../src/lib/index';
+import { startServer } from '../../src/server';
+import { makeSelfSignedCert } from '../helpers/raw-tls';
+
+function configWith(dir: string, tls: { cert?: string; key?: string; ca?: string }) {
+  const pem = makeSelfSignedCert(dir);
+  const files = { cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem'), ca: join(dir, 'ca.pem') };
+  writeFileSync(files.ca, tls.ca ?? pem.ca);
+  return loadConfig({
+    env: {
+      ONECC_SIP__LISTEN: '[{transport: udp, host: 127.0.0.1, port: 0}]',
+      ONECC_SIP__DRACHTIO__PORT: '0',
+      ONECC_HTTP__PORT: '0',
+      ONECC_SIP__DRACHTIO__TLS__CERT: files.cert,
+      ONECC_SIP__DRACHTIO__TLS__KEY: files.key,
+      ONECC_SIP__DRACHTIO__TLS__CA: files.ca,
+    },
+  });
+}
+
+t.test('with sip.drachtio.tls set, drachtio-srf reaches the embedded engine over TLS and calls flow through it', async (t) => {
+  const server = await startServer(configWith(t.testdir(), {}), silentLogger());
+  t.teardown(() => server.close());
+  const port = server.sip!.listeners[0]!.boundPort;
+  const socket = createSocket('udp4');
+  t.teardown(() => socket.close());
+  await new Promise<void>((done) => socket.bind(0, '127.0.0.1', () => done()));
+  const reply = new Promise<string>((done) => socket.once('message', (m) => done(m.toString())));
+  socket.send([
+    `OPTIONS sip:onecc@127.0.0.1:${port} SIP/2.0`, `Via: SIP/2.0/UDP 127.0.0.1:${socket.address().port};branch=z9hG4bK-tls-1`,
+    'From: <sip:probe@127.0.0.1>;tag=p', `To: <sip:onecc@127.0.0.1:${port}>`, 'Call-ID: drachtio-tls-1', 'CSeq: 1 OPTIONS',
+    'Content-Length: 0', '', '',
+  ].join('\r\n'), port, '127.0.0.1');
+  // The engine's own OPTIONS answer has no Accept header; this one comes from onecc's srf application.
+  t.match(await reply, /^SIP\/2\.0 200 OK\r\n[\s\S]*Accept: application\/sdp/);
+});
+
+t.test('an untrusted drachtio certificate stops the start with a clear error', async (t) => {
+  const other = makeSelfSignedCert(t.testdir());
+  const config = configWith(t.testdir(), { ca: other.ca });
+  await t.rejects(startServer(config, silentLogger()), /certificate|self[- ]signed|verify/i);
+});
