@@ -24,7 +24,8 @@ export function parseCSeq(value: string): CSeq {
 /**
  * What requests and responses share: ordered header fields (names as written, values unfolded), a body,
  * and typed views of the headers every layer needs. The typed views are parsed on first use and cached;
- * every header change goes through one door (#changed) that drops the cache.
+ * every header change goes through one door (#changed) that drops the cache. The views are read-only in
+ * effect: to change a header, clone the view, edit the clone and write it back (setHeader, setTopVia).
  */
 export abstract class SipMessage {
   readonly headers: HeaderField[];
