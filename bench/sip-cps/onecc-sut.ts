@@ -90,10 +90,12 @@ async function main(): Promise<void> {
     if (message.type === 'mark') loopDelay.reset();
     if (message.type === 'stats') {
       const ms = (ns: number): number => ns / 1e6;
+      const memory = process.memoryUsage();
       send({
         type: 'stats', ...counts,
         loopDelayMs: { p50: ms(loopDelay.percentile(50)), p99: ms(loopDelay.percentile(99)), max: ms(loopDelay.max) },
-        heapUsedMb: process.memoryUsage().heapUsed / 1048576,
+        heapUsedMb: memory.heapUsed / 1048576,
+        arrayBuffersMb: memory.arrayBuffers / 1048576,
       });
     }
   });

@@ -83,12 +83,16 @@ export function pssMb(pids: number[]): number {
   return kb / 1024;
 }
 
-/** CPU time the whole machine spent busy (all but idle and iowait) so far, in milliseconds, from /proc/stat. */
-export function machineBusyMs(): number {
+/**
+ * CPU time the whole machine has spent so far, in milliseconds, from /proc/stat: `busy` is all but idle and iowait
+ * (steal included: time the hypervisor gave to another guest), `steal` and `softirq` on their own.
+ */
+export function machineCpuMs(): { busy: number; steal: number; softirq: number } {
   const fields = readFileSync('/proc/stat', 'latin1').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
   // user nice system idle iowait irq softirq steal (guest time is already inside user).
   const busy = fields.slice(0, 8).reduce((sum, v, i) => (i === 3 || i === 4 ? sum : sum + v), 0);
-  return (busy * 1000) / TICKS_PER_SECOND;
+  const ms = (ticks: number): number => (ticks * 1000) / TICKS_PER_SECOND;
+  return { busy: ms(busy), steal: ms(fields[7] ?? 0), softirq: ms(fields[6] ?? 0) };
 }
 
 /**

@@ -65,7 +65,9 @@ export type SutMessage =
       errors: number;
       /** monitorEventLoopDelay (2 ms resolution) since the last mark: how long ready work waited for the loop. */
       loopDelayMs: { p50: number; p99: number; max: number };
+      /** process.memoryUsage() at the end of the window: V8 heap in use, and Buffer/ArrayBuffer memory outside it. */
       heapUsedMb: number;
+      arrayBuffersMb: number;
     };
 
 /** What run.ts says to an onecc process: 'mark' resets the loop-delay histogram, 'stats' asks for a SutMessage. */

@@ -12,9 +12,9 @@
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { existsSync, mkdtempSync } from 'node:fs';
-import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { availableParallelism, cpus, setPriority, tmpdir } from 'node:os';
 import path from 'node:path';
-import { cpuMs, machineBusyMs, peakRssMb, processTree, pssMb, udpDrops } from './proc-stats';
+import { cpuMs, machineCpuMs, peakRssMb, processTree, pssMb, udpDrops } from './proc-stats';
 import type { SutCommand, SutMessage, WorkerCommand, WorkerMessage, WorkerReport, WorkerSetup } from './protocol';
 
 type SutStats = Extract<SutMessage, { type: 'stats' }>;
@@ -39,6 +39,8 @@ const USAGE = `usage: node dist/bench/sip-cps/run.js [options]
   --sut-cpu-prof DIR       run onecc's process(es) under node --cpu-prof, profiles written to DIR
   --sut-node-arg ARG       pass ARG to node for onecc's process(es), e.g. --trace-gc (repeatable)
   --log-level LEVEL        onecc's log level (default warn)
+  --nice N                 run the servers and the generator at this nice value (e.g. -10: ahead of anything else on
+                           a shared machine; negative needs root); default: unchanged
 `;
 
 interface Options {
@@ -58,6 +60,7 @@ interface Options {
   kamailioChildren: number;
   sutCpuProf: string | undefined;
   sutNodeArgs: string[];
+  nice: number | undefined;
   logLevel: string;
 }
 
@@ -65,7 +68,7 @@ function parseOptions(argv: string[]): Options {
   const o: Options = {
     rate: 500, seconds: 60, saturationSeconds: 10, warmupSeconds: 3, probeSeconds: 1.5, maxConcurrency: 512, workers: 2,
     timeoutMs: 5000, holdMs: 0, app: 'embedded', skipFixed: false, skipSaturation: false, skipKamailio: false, kamailioChildren: 2,
-    sutCpuProf: undefined, sutNodeArgs: [], logLevel: 'warn',
+    sutCpuProf: undefined, sutNodeArgs: [], nice: undefined, logLevel: 'warn',
   };
   const numeric: Record<string, keyof Options> = {
     '--rate': 'rate', '--seconds': 'seconds', '--saturation-seconds': 'saturationSeconds', '--warmup-seconds': 'warmupSeconds',
@@ -89,7 +92,11 @@ function parseOptions(argv: string[]): Options {
     else if (arg === '--skip-kamailio') o.skipKamailio = true;
     else if (arg === '--sut-cpu-prof') o.sutCpuProf = path.resolve(argv[++i] ?? fail('--sut-cpu-prof needs a directory'));
     else if (arg === '--sut-node-arg') o.sutNodeArgs.push(argv[++i] ?? fail('--sut-node-arg needs an argument'));
-    else if (arg === '--log-level') o.logLevel = argv[++i] ?? fail('--log-level needs a level');
+    else if (arg === '--nice') {
+      const value = Number(argv[++i]);
+      if (!Number.isInteger(value) || value < -20 || value > 19) fail('--nice needs an integer from -20 to 19');
+      o.nice = value;
+    } else if (arg === '--log-level') o.logLevel = argv[++i] ?? fail('--log-level needs a level');
     else if (arg === '--help' || arg === '-h') {
       process.stdout.write(USAGE);
       process.exit(0);
@@ -114,8 +121,19 @@ const children = new Set<ChildProcess>();
 
 function track(child: ChildProcess): ChildProcess {
   children.add(child);
+  if (options.nice !== undefined && child.pid !== undefined) renice([child.pid]);
   child.once('exit', () => children.delete(child));
   return child;
+}
+
+function renice(pids: number[]): void {
+  for (const pid of pids) {
+    try {
+      setPriority(pid, options.nice!);
+    } catch (err) {
+      fail(`--nice ${options.nice}: ${(err as Error).message}`);
+    }
+  }
 }
 
 function killAll(): void {
@@ -287,12 +305,15 @@ async function startKamailio(binary: string): Promise<Target> {
     await stopChild(child);
     throw new Error(`kamailio did not come up: ${(err as Error).message}\n${log.slice(-20).join('\n')}`);
   }
-  const pids = processTree([child.pid!]);
+  // Kamailio forks its timer and worker processes as it starts; count whatever it has when asked.
+  const pids = (): number[] => processTree([child.pid!]);
+  await sleep(500);
+  if (options.nice !== undefined) renice(pids());
   return {
     name: 'kamailio',
-    description: `Kamailio ${kamailioVersion(binary)} stateless (sl_send_reply), UDP 127.0.0.1:${port}, -n ${options.kamailioChildren} (${pids.length} processes)`,
+    description: `Kamailio ${kamailioVersion(binary)} stateless (sl_send_reply), UDP 127.0.0.1:${port}, -n ${options.kamailioChildren} (${pids().length} processes)`,
     port,
-    pids: () => pids,
+    pids,
     close: () => stopChild(child),
   };
 }
@@ -404,11 +425,15 @@ interface PhaseResult {
   sutCpuUsPerCall: number;
   /** Busy CPU of the whole machine in the window less the generator's and the SUT's: anything else running. */
   otherCpuPct: number;
+  /** Of the machine's busy time: stolen by the hypervisor, and spent in softirq (packet delivery not charged to a process). */
+  stealCpuPct: number;
+  softirqCpuPct: number;
   sutRssPeakMb: number;
   sutPssPeakMb: number;
   /** onecc only: the worst event-loop delay of its process(es) in the window, and their own counts. */
   sutLoopDelayMs?: { p50: number; p99: number; max: number };
   sutHeapUsedMb?: number;
+  sutArrayBuffersMb?: number;
 }
 
 function latency(samplesUs: number[]): Latency {
@@ -428,7 +453,7 @@ async function runPhase(
     generator.load(load);
     await sleep(warmupS * 1000);
     const cpu0 = cpuMs(pids);
-    const busy0 = machineBusyMs();
+    const machine0 = machineCpuMs();
     const drops0 = udpDrops(target.port);
     const t0 = performance.now();
     target.mark?.();
@@ -436,7 +461,7 @@ async function runPhase(
     await sleep(windowS * 1000);
     const reportsPromise = generator.stop();
     const cpu1 = cpuMs(pids);
-    const busy1 = machineBusyMs();
+    const machine1 = machineCpuMs();
     const drops1 = udpDrops(target.port);
     const elapsedMs = performance.now() - t0;
     const sutStats = await target.stats?.();
@@ -472,7 +497,9 @@ async function runPhase(
       generatorCpuPctPerWorker: perWorkerCpu,
       sutCpuPct,
       sutCpuUsPerCall: completed > 0 ? ((cpu1 - cpu0) * 1000) / completed : NaN,
-      otherCpuPct: Math.max(0, ((busy1 - busy0) / elapsedMs) * 100 - generatorCpuPct - sutCpuPct),
+      otherCpuPct: Math.max(0, ((machine1.busy - machine0.busy) / elapsedMs) * 100 - generatorCpuPct - sutCpuPct),
+      stealCpuPct: ((machine1.steal - machine0.steal) / elapsedMs) * 100,
+      softirqCpuPct: ((machine1.softirq - machine0.softirq) / elapsedMs) * 100,
       sutRssPeakMb: peakRssMb(pids),
       sutPssPeakMb: Math.max(pssPeak, pssMb(pids)),
       sutLoopDelayMs: sutStats && {
@@ -481,6 +508,7 @@ async function runPhase(
         max: Math.max(...sutStats.map((x) => x.loopDelayMs.max)),
       },
       sutHeapUsedMb: sutStats && sutStats.reduce((sum, x) => sum + x.heapUsedMb, 0),
+      sutArrayBuffersMb: sutStats && sutStats.reduce((sum, x) => sum + x.arrayBuffersMb, 0),
     };
   } finally {
     clearInterval(sampler);
@@ -559,9 +587,11 @@ function compact(r: PhaseResult): object {
     teardownMs: { p50: round(r.teardown.p50, 3), p99: round(r.teardown.p99, 3), max: round(r.teardown.max, 3) },
     retransmitted: r.retransmitted, peerRequests: r.peerRequests, sutUdpDrops: r.sutUdpDrops, maxLagMs: round(r.maxLagMs, 1),
     generatorCpuPct: round(r.generatorCpuPct, 1), generatorCpuPctPerWorker: r.generatorCpuPctPerWorker.map((v) => round(v, 1)),
-    sutCpuPct: round(r.sutCpuPct, 1), sutCpuUsPerCall: round(r.sutCpuUsPerCall, 0), otherCpuPct: round(r.otherCpuPct, 1), sutRssPeakMb: round(r.sutRssPeakMb, 1), sutPssPeakMb: round(r.sutPssPeakMb, 1),
+    sutCpuPct: round(r.sutCpuPct, 1), sutCpuUsPerCall: round(r.sutCpuUsPerCall, 0), otherCpuPct: round(r.otherCpuPct, 1),
+    stealCpuPct: round(r.stealCpuPct, 1), softirqCpuPct: round(r.softirqCpuPct, 1), sutRssPeakMb: round(r.sutRssPeakMb, 1), sutPssPeakMb: round(r.sutPssPeakMb, 1),
     sutLoopDelayMs: r.sutLoopDelayMs && { p50: round(r.sutLoopDelayMs.p50), p99: round(r.sutLoopDelayMs.p99), max: round(r.sutLoopDelayMs.max) },
     sutHeapUsedMb: r.sutHeapUsedMb === undefined ? undefined : round(r.sutHeapUsedMb, 1),
+    sutArrayBuffersMb: r.sutArrayBuffersMb === undefined ? undefined : round(r.sutArrayBuffersMb, 1),
   };
 }
 
@@ -616,7 +646,8 @@ async function main(): Promise<void> {
   console.log(
     `generator: ${options.workers} process(es), call timeout ${options.timeoutMs} ms, hold ${options.holdMs} ms; ` +
       `fixed: ${options.rate} calls/s for ${options.seconds} s after ${options.warmupSeconds} s warm-up; ` +
-      `saturation: closed loop, search steps of ${options.probeSeconds} s, then ${options.saturationSeconds} s at the best`,
+      `saturation: closed loop, search steps of ${options.probeSeconds} s, then ${options.saturationSeconds} s at the best` +
+      (options.nice === undefined ? '' : `; servers and generator at nice ${options.nice}`),
   );
   console.log('latencies in ms; CPU in % of one core over the measured window (the machine has ' + `${CORES * 100}%)`);
 
@@ -662,7 +693,7 @@ async function main(): Promise<void> {
     t && { description: t.description, fixed: t.fixed && compact(t.fixed), saturation: t.saturation && compact(t.saturation), probes: t.probes.map(compact) };
   console.log(
     JSON.stringify({
-      bench: 'sip-cps', node: process.version, cores: CORES, app: options.app, workers: options.workers, rate: options.rate, seconds: options.seconds,
+      bench: 'sip-cps', node: process.version, cores: CORES, nice: options.nice, app: options.app, workers: options.workers, rate: options.rate, seconds: options.seconds,
       saturationSeconds: options.saturationSeconds, warmupSeconds: options.warmupSeconds, timeoutMs: options.timeoutMs, holdMs: options.holdMs,
       onecc: summary(onecc), kamailio: summary(kamailio), ratios, targets,
     }),
