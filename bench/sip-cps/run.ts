@@ -11,7 +11,7 @@
  */
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, setPriority, tmpdir } from 'node:os';
 import path from 'node:path';
 import { cpuMs, machineCpuMs, peakRssMb, processTree, pssMb, udpDrops } from './proc-stats';
@@ -118,9 +118,12 @@ const RUN_ID = Date.now().toString(36);
 // ---- child processes: every one is killed when we exit, however we exit ----------------------------------------
 
 const children = new Set<ChildProcess>();
+/** Children started in a process group of their own (Kamailio and the processes it forks): killed as a group. */
+const groups = new Set<ChildProcess>();
 
-function track(child: ChildProcess): ChildProcess {
+function track(child: ChildProcess, group = false): ChildProcess {
   children.add(child);
+  if (group) groups.add(child);
   if (options.nice !== undefined && child.pid !== undefined) renice([child.pid]);
   child.once('exit', () => children.delete(child));
   return child;
@@ -131,13 +134,27 @@ function renice(pids: number[]): void {
     try {
       setPriority(pid, options.nice!);
     } catch (err) {
-      fail(`--nice ${options.nice}: ${(err as Error).message}`);
+      // A process that has just exited is no reason to stop; no permission is.
+      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') fail(`--nice ${options.nice}: ${(err as Error).message}`);
     }
   }
 }
 
+function kill(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  if (groups.has(child) && child.pid !== undefined) {
+    try {
+      process.kill(-child.pid, signal);
+      return;
+    } catch {
+      // The group is gone already; fall through to the process itself.
+    }
+  }
+  child.kill(signal);
+}
+
 function killAll(): void {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const child of children) kill(child, 'SIGKILL');
 }
 
 process.on('exit', killAll);
@@ -154,7 +171,7 @@ async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.kill(signal);
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  const timer = setTimeout(() => kill(child, 'SIGKILL'), graceMs);
   await exited;
   clearTimeout(timer);
 }
@@ -296,13 +313,14 @@ async function startKamailio(binary: string): Promise<Target> {
   const port = await freeUdpPort();
   const workdir = mkdtempSync(path.join(tmpdir(), 'sip-cps-kamailio-'));
   const args = ['-f', cfg, '-DD', '-E', '-n', String(options.kamailioChildren), '-m', '64', '-M', '8', '-l', `udp:127.0.0.1:${port}`, '-w', workdir, '-Y', workdir];
-  const child = track(spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] }));
+  const child = track(spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true }), true);
   const log: string[] = [];
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => log.push(...chunk.split('\n').filter(Boolean).slice(-20)));
   try {
     await waitForSip(port, 10_000);
   } catch (err) {
     await stopChild(child);
+    rmSync(workdir, { recursive: true, force: true });
     throw new Error(`kamailio did not come up: ${(err as Error).message}\n${log.slice(-20).join('\n')}`);
   }
   // Kamailio forks its timer and worker processes as it starts; count whatever it has when asked.
@@ -314,7 +332,10 @@ async function startKamailio(binary: string): Promise<Target> {
     description: `Kamailio ${kamailioVersion(binary)} stateless (sl_send_reply), UDP 127.0.0.1:${port}, -n ${options.kamailioChildren} (${pids().length} processes)`,
     port,
     pids,
-    close: () => stopChild(child),
+    close: async () => {
+      await stopChild(child);
+      rmSync(workdir, { recursive: true, force: true });
+    },
   };
 }
 
