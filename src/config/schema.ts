@@ -110,6 +110,7 @@ export const configSchema = object('onecc configuration', {
       partialMessageTimeoutMs: integer(100, 3_600_000, 'a stream connection that leaves a message unfinished this long is closed (slow drip)'),
       idleConnectionTimeoutMs: integer(1000, 86_400_000, 'an inbound TCP/WS connection with no traffic this long is closed'),
       maxConnections: integer(1, 1_000_000, 'most open inbound stream connections'),
+      udpReceiveBufferBytes: integer(65_536, 256 * 1024 * 1024, 'UDP socket receive buffer; the kernel caps it at net.core.rmem_max'),
     }),
     symmetricResponses: boolean('UDP responses go to the source ip:port of the request (as with rport) even without rport'),
     supportedOptionTags: list(string('token', 'option tag'), 0, 'Require: option tags the engine accepts; others get 420'),

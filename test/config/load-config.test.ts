@@ -40,6 +40,7 @@ t.test('defaults come from config/default.yaml and validate', async (t) => {
     partialMessageTimeoutMs: 10000,
     idleConnectionTimeoutMs: 300000,
     maxConnections: 10000,
+    udpReceiveBufferBytes: 4194304,
   });
   t.equal(config.sip.symmetricResponses, true);
   t.same(config.sip.supportedOptionTags, ['100rel', 'timer', 'replaces']);

@@ -390,10 +390,9 @@ export class DrachtioServer implements TransactionUser {
     tx.respond(response);
     const sent = response.toString();
     app.reply(msgId, `${sentReply(Buffer.byteLength(sent), incoming.remote.protocol, incoming.remote.address, incoming.remote.port, txnId, dlgId)}\r\n${sent}`);
-    if (status >= 200) {
-      clearTimeout(pending.timer);
-      if (request.method !== 'INVITE' || status >= 300) this.#servers.delete(txnId);
-    }
+    // Once answered, nothing is looked up by this transaction id again: drop it now rather than keep the
+    // parsed request for the 64*T1 the transaction lives on to absorb retransmissions.
+    if (status >= 200) this.#forgetServer(pending);
   }
 
   /**

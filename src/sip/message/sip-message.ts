@@ -189,8 +189,13 @@ export abstract class SipMessage {
     }
     if (!wroteLength) head += `Content-Length: ${this.body.length}\r\n`;
     head += '\r\n';
-    if (this.body.length === 0) return Buffer.from(head, 'utf8');
-    return Buffer.concat([Buffer.from(head, 'utf8'), this.body]);
+    // Not from Node's shared 8 KB pool: transactions keep these bytes for retransmission for up to 64*T1, and
+    // a pooled slice would pin its whole slab for that long.
+    const headLength = Buffer.byteLength(head, 'utf8');
+    const bytes = Buffer.allocUnsafeSlow(headLength + this.body.length);
+    bytes.write(head, 0, 'utf8');
+    this.body.copy(bytes, headLength);
+    return bytes;
   }
 
   #required(key: string): string {

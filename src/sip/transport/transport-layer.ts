@@ -178,6 +178,8 @@ export class TransportLayer {
       socket.bind(listen.port, listen.host, () => {
         socket.off('error', reject);
         socket.on('error', (err) => this.#log.error({ err }, 'UDP socket error'));
+        const { udpReceiveBufferBytes } = this.#options.limits;
+        if (udpReceiveBufferBytes !== undefined) socket.setRecvBufferSize(udpReceiveBufferBytes);
         const local = { address: listen.host, port: socket.address().port };
         this.#udp.push({ socket, local, family });
         socket.on('message', (bytes, rinfo) => {

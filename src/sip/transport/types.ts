@@ -32,6 +32,8 @@ export interface TransportLimits {
   partialMessageTimeoutMs: number;
   idleConnectionTimeoutMs: number;
   maxConnections: number;
+  /** SO_RCVBUF for UDP sockets; absent leaves the kernel default. */
+  udpReceiveBufferBytes?: number;
 }
 
 export interface Endpoint {
