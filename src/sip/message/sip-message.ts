@@ -118,6 +118,14 @@ export abstract class SipMessage {
     return first;
   }
 
+  /**
+   * Drops the parsed views and the header index; they are rebuilt if read again. For messages kept only
+   * to be retransmitted or matched, so that thousands of them in flight hold their text, not their parse.
+   */
+  releaseViews(): void {
+    this.#changed();
+  }
+
   get callId(): string {
     return this.#cached('call-id', () => {
       const value = this.getHeader('call-id');

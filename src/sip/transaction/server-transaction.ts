@@ -36,6 +36,8 @@ export abstract class ServerTransaction extends Transaction<ServerTransactionEve
     this.toTag ??= response.to.tag;
     this.lastResponse = response.toBuffer();
     this.resend();
+    // After the final response the transaction only absorbs retransmissions for 64*T1: keep the request's text.
+    if (response.status >= 200) this.request.releaseViews();
   }
 
   protected resend(): void {

@@ -37,7 +37,7 @@ export abstract class Transaction<Events extends TransactionEvents = Transaction
   readonly #timers = new Map<string, NodeJS.Timeout>();
   protected readonly durations: TimerDurations;
   protected readonly reliable: boolean;
-  protected readonly log: Logger;
+  #log: Logger | undefined;
 
   protected constructor(
     /** The key the layer matches by (RFC 3261 §17.1.3 / §17.2.3). */
@@ -51,7 +51,12 @@ export abstract class Transaction<Events extends TransactionEvents = Transaction
     this.#state = initial;
     this.reliable = isReliable(remote.protocol);
     this.durations = timerDurations(context.timers, this.reliable);
-    this.log = context.logger.child({ tx: id, method: request.method });
+  }
+
+  /** A child logger made on first use: most transactions never log, and tens of thousands live at once. */
+  protected get log(): Logger {
+    this.#log ??= this.context.logger.child({ tx: this.id, method: this.request.method });
+    return this.#log;
   }
 
   get state(): TransactionState {
