@@ -43,7 +43,7 @@ t.test('defaults come from config/default.yaml and validate', async (t) => {
     udpReceiveBufferBytes: 4194304,
   });
   t.equal(config.sip.symmetricResponses, true);
-  t.same(config.sip.supportedOptionTags, ['100rel', 'timer', 'replaces']);
+  t.same(config.sip.supportedOptionTags, ['replaces']);
   t.equal(config.sip.userAgent, 'onecc');
   t.same(config.http, { host: '127.0.0.1', port: 8080 });
 });

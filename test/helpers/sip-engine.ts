@@ -26,7 +26,7 @@ export async function startEngine(
     timers: { t1: 500, t2: 4000, t4: 5000 },
     limits: TEST_LIMITS,
     symmetricResponses: true,
-    supportedOptionTags: ['100rel', 'timer', 'replaces'],
+    supportedOptionTags: ['replaces'],
     userAgent: 'onecc-test',
     logger: silentLogger(),
     ...overrides,
