@@ -1,10 +1,10 @@
 import t from 'tap';
-import { createSocket } from 'node:dgram';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/index';
 import { silentLogger } from '../../src/lib/index';
 import { startServer } from '../../src/server';
+import { probeOptions } from '../helpers/options-probe';
 import { makeSelfSignedCert } from '../helpers/raw-tls';
 
 function configWith(dir: string, tls: { cert?: string; key?: string; ca?: string }) {
@@ -27,17 +27,8 @@ t.test('with sip.drachtio.tls set, drachtio-srf reaches the embedded engine over
   const server = await startServer(configWith(t.testdir(), {}), silentLogger());
   t.teardown(() => server.close());
   const port = server.sip!.listeners[0]!.boundPort;
-  const socket = createSocket('udp4');
-  t.teardown(() => socket.close());
-  await new Promise<void>((done) => socket.bind(0, '127.0.0.1', () => done()));
-  const reply = new Promise<string>((done) => socket.once('message', (m) => done(m.toString())));
-  socket.send([
-    `OPTIONS sip:onecc@127.0.0.1:${port} SIP/2.0`, `Via: SIP/2.0/UDP 127.0.0.1:${socket.address().port};branch=z9hG4bK-tls-1`,
-    'From: <sip:probe@127.0.0.1>;tag=p', `To: <sip:onecc@127.0.0.1:${port}>`, 'Call-ID: drachtio-tls-1', 'CSeq: 1 OPTIONS',
-    'Content-Length: 0', '', '',
-  ].join('\r\n'), port, '127.0.0.1');
   // The engine's own OPTIONS answer has no Accept header; this one comes from onecc's srf application.
-  t.match(await reply, /^SIP\/2\.0 200 OK\r\n[\s\S]*Accept: application\/sdp/);
+  t.match(await probeOptions(t, port, 'drachtio-tls-1'), /^SIP\/2\.0 200 OK\r\n[\s\S]*Accept: application\/sdp/);
 });
 
 t.test('an untrusted drachtio certificate stops the start with a clear error', async (t) => {

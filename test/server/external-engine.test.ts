@@ -1,8 +1,8 @@
 import t from 'tap';
-import { createSocket } from 'node:dgram';
 import { loadConfig } from '../../src/config/index';
 import { silentLogger } from '../../src/lib/index';
 import { startServer } from '../../src/server';
+import { probeOptions } from '../helpers/options-probe';
 import { DrachtioServer } from '../../src/sip/drachtio/index';
 import { startEngine } from '../helpers/sip-engine';
 
@@ -29,17 +29,8 @@ t.test('sip.engine external: onecc runs no engine and its application answers th
   t.equal(server.drachtio, undefined, 'no embedded drachtio listener');
 
   const port = engine.port('udp');
-  const socket = createSocket('udp4');
-  t.teardown(() => socket.close());
-  await new Promise<void>((done) => socket.bind(0, '127.0.0.1', () => done()));
-  const reply = new Promise<string>((done) => socket.once('message', (m) => done(m.toString())));
-  socket.send([
-    `OPTIONS sip:onecc@127.0.0.1:${port} SIP/2.0`, `Via: SIP/2.0/UDP 127.0.0.1:${socket.address().port};branch=z9hG4bK-ext-1`,
-    'From: <sip:probe@127.0.0.1>;tag=p', `To: <sip:onecc@127.0.0.1:${port}>`, 'Call-ID: external-engine-1', 'CSeq: 1 OPTIONS',
-    'Content-Length: 0', '', '',
-  ].join('\r\n'), port, '127.0.0.1');
   // The engine alone answers OPTIONS without Accept; this answer comes from onecc's application.
-  t.match(await reply, /^SIP\/2\.0 200 OK\r\n[\s\S]*Accept: application\/sdp/);
+  t.match(await probeOptions(t, port, 'external-engine-1'), /^SIP\/2\.0 200 OK\r\n[\s\S]*Accept: application\/sdp/);
 });
 
 t.test('sip.engine external with a wrong secret: onecc does not start, and says why', async (t) => {

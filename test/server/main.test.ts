@@ -1,8 +1,8 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { probeOptions } from '../helpers/options-probe';
 
 // Runs the compiled entry point exactly as `npm start` does; `npm test` builds dist/ before the tests run.
 const MAIN = resolve(__dirname, '../../dist/src/main.js');
@@ -48,18 +48,7 @@ t.test('onecc starts on its defaults, answers SIP OPTIONS and HTTP, counts the m
   t.same(await (await fetch(`${base}/health`)).json(), { status: 'ok' });
   t.equal((await fetch(`${base}/ready`)).status, 200);
 
-  const socket = createSocket('udp4');
-  t.teardown(() => socket.close());
-  const reply = new Promise<string>((done) => socket.once('message', (m) => done(m.toString())));
-  await new Promise<void>((done) => socket.bind(0, '127.0.0.1', () => done()));
-  const options = [
-    `OPTIONS sip:onecc@127.0.0.1:${udpPort} SIP/2.0`,
-    `Via: SIP/2.0/UDP 127.0.0.1:${socket.address().port};branch=z9hG4bK-main-1`,
-    'From: <sip:probe@127.0.0.1>;tag=p1', `To: <sip:onecc@127.0.0.1:${udpPort}>`, 'Call-ID: main-test-1', 'CSeq: 1 OPTIONS',
-    'Max-Forwards: 70', 'Content-Length: 0', '', '',
-  ].join('\r\n');
-  socket.send(options, udpPort, '127.0.0.1');
-  t.match(await reply, /^SIP\/2\.0 200 OK\r\n/);
+  t.match(await probeOptions(t, udpPort, 'main-test-1'), /^SIP\/2\.0 200 OK\r\n/);
 
   const metrics = await (await fetch(`${base}/metrics`)).text();
   t.match(metrics, /onecc_sip_messages_received_total\{transport="udp",kind="OPTIONS"\} 1/);
