@@ -5,7 +5,7 @@ set -euo pipefail
 
 # Debian packages. Later work adds to these lists; keep one package per word.
 RUNTIME_DEBS=(redis-server rtpengine-daemon)
-TEST_DEBS=(libnet-sip-perl baresip-core docker-compose)
+TEST_DEBS=(libnet-sip-perl baresip-core docker-compose openssl)
 NODE_MAJOR_MIN=20
 
 say() { echo "install-deps: $*"; }
