@@ -532,7 +532,7 @@ export class DrachtioServer implements TransactionUser {
     if (method === 'ACK') {
       dialog.state = DialogState.Confirmed;
       this.#transactions.sendStateless(request, { dest, connectionId: dialog.connectionId }).catch((err: unknown) => this.#log.debug({ err }, 'ACK not sent'));
-      dialog.lastAck = request.toBuffer();
+      dialog.lastAck = request.toRetainedBuffer();
       return this.#echoSent(app, msgId, request, dest.protocol, local.address, local.port, randomUUID(), dlgId);
     }
     if (method === 'INVITE') dialog.inviteSeq = request.cseq.seq;

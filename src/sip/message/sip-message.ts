@@ -184,6 +184,25 @@ export abstract class SipMessage {
 
   /** Serializes with a Content-Length that matches the body, whatever the field said before. */
   toBuffer(): Buffer {
+    const head = this.#head();
+    if (this.body.length === 0) return Buffer.from(head, 'utf8');
+    return Buffer.concat([Buffer.from(head, 'utf8'), this.body]);
+  }
+
+  /**
+   * The same bytes, not carved from Node's shared 8 KB pool: for bytes a transaction keeps for retransmission
+   * for up to 64*T1, where a pooled slice would pin its whole slab that long.
+   */
+  toRetainedBuffer(): Buffer {
+    const head = this.#head();
+    const headLength = Buffer.byteLength(head, 'utf8');
+    const bytes = Buffer.allocUnsafeSlow(headLength + this.body.length);
+    bytes.write(head, 0, 'utf8');
+    this.body.copy(bytes, headLength);
+    return bytes;
+  }
+
+  #head(): string {
     let head = `${this.startLine()}\r\n`;
     let wroteLength = false;
     for (const h of this.headers) {
@@ -196,14 +215,7 @@ export abstract class SipMessage {
       }
     }
     if (!wroteLength) head += `Content-Length: ${this.body.length}\r\n`;
-    head += '\r\n';
-    // Not from Node's shared 8 KB pool: transactions keep these bytes for retransmission for up to 64*T1, and
-    // a pooled slice would pin its whole slab for that long.
-    const headLength = Buffer.byteLength(head, 'utf8');
-    const bytes = Buffer.allocUnsafeSlow(headLength + this.body.length);
-    bytes.write(head, 0, 'utf8');
-    this.body.copy(bytes, headLength);
-    return bytes;
+    return `${head}\r\n`;
   }
 
   #required(key: string): string {

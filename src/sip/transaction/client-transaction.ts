@@ -19,7 +19,7 @@ export abstract class ClientTransaction extends Transaction<ClientTransactionEve
   protected constructor(id: string, request: SipRequest, remote: RemoteEndpoint, context: TransactionContext, initial: TransactionState, connectionId?: string) {
     super(id, request, remote, context, initial);
     this.connectionId = connectionId;
-    this.#bytes = request.toBuffer();
+    this.#bytes = request.toRetainedBuffer();
   }
 
   abstract start(): void;

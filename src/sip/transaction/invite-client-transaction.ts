@@ -67,7 +67,7 @@ export class InviteClientTransaction extends ClientTransaction {
         } else {
           this.#clearProgressTimers();
           this.setState(TransactionState.Completed);
-          this.#ackBytes = buildAckForFailure(this.request, response).toBuffer();
+          this.#ackBytes = buildAckForFailure(this.request, response).toRetainedBuffer();
           this.sendBytes(this.#ackBytes);
           this.startTimer('D', this.durations.D, () => this.terminate());
           this.safeEmit('response', response, incoming);

@@ -34,7 +34,7 @@ export abstract class ServerTransaction extends Transaction<ServerTransactionEve
   protected transmit(response: SipResponse): void {
     this.lastStatus = response.status;
     this.toTag ??= response.to.tag;
-    this.lastResponse = response.toBuffer();
+    this.lastResponse = response.toRetainedBuffer();
     this.resend();
     // After the final response the transaction only absorbs retransmissions for 64*T1: keep the request's text.
     if (response.status >= 200) this.request.releaseViews();

@@ -193,3 +193,13 @@ t.test('parseCSeq: leading zeros, LWS, range below 2**31', async (t) => {
     t.throws(() => parseCSeq(bad), SipSyntaxError, bad);
   }
 });
+
+t.test('toRetainedBuffer gives the same bytes as toBuffer, in a buffer of its own rather than a slice of the shared pool', async (t) => {
+  const message = parseMessage(Buffer.from(
+    'OPTIONS sip:a@example.com SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKr1\r\nFrom: <sip:b@example.com>;tag=1\r\n' +
+    'To: <sip:a@example.com>\r\nCall-ID: retained\r\nCSeq: 1 OPTIONS\r\nContent-Length: 4\r\n\r\nbody',
+  ), true);
+  const retained = message.toRetainedBuffer();
+  t.same(retained, message.toBuffer());
+  t.equal(retained.buffer.byteLength, retained.length, 'the buffer owns its whole ArrayBuffer');
+});
