@@ -1,5 +1,5 @@
 import {
-  SipParseError, SipRequest, SipResponse, findHeaderEnd, headerKey, readHeaderSection, type HeaderField, type SipMessageAny,
+  SipParseError, SipRequest, SipResponse, findHeaderEnd, formatHostPort, headerKey, readHeaderSection, type HeaderField, type SipMessageAny,
 } from '../message/index';
 import type { Endpoint, RemoteEndpoint } from '../transport/index';
 
@@ -34,13 +34,11 @@ export function appHeaders(message: SipMessageAny, also: readonly string[] = [])
 
 /** srf writes `sip:user@localhost`; the engine puts its own SIP address there (drachtio §7). */
 export function replaceLocalhost(value: string, local: Endpoint): string {
-  const host = local.address.includes(':') ? `[${local.address}]` : local.address;
-  return value.replace(/@localhost(?=[>;:]|$)(:[0-9]+)?/g, `@${host}:${local.port}`);
+  return value.replace(/@localhost(?=[>;:]|$)(:[0-9]+)?/g, `@${formatHostPort(local.address, local.port)}`);
 }
 
 export function defaultContact(local: Endpoint, protocol: string): string {
-  const host = local.address.includes(':') ? `[${local.address}]` : local.address;
-  return `<sip:${host}:${local.port};transport=${protocol}>`;
+  return `<sip:${formatHostPort(local.address, local.port)};transport=${protocol}>`;
 }
 
 /** drachtio §5.3: a body without Content-Type is SDP when it starts with v=0. */

@@ -3,7 +3,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { randomId, type Logger } from '../../lib/index';
 import { Dialog, DialogState, credentialsOf, dialogId } from '../dialog/index';
-import { NameAddr, SipUri, createResponse, parseUri, type SipMessageAny, type SipRequest, type SipResponse } from '../message/index';
+import { NameAddr, SipUri, createResponse, formatHostPort, parseUri, type SipMessageAny, type SipRequest, type SipResponse } from '../message/index';
 import {
   InviteClientTransaction, InviteServerTransaction, buildCancel, type ClientTransaction, type ServerTransaction, type TransactionLayer,
   type TransactionUser,
@@ -199,7 +199,7 @@ export class DrachtioServer implements TransactionUser {
   }
 
   #hostports(): string {
-    return this.#transport.listeners.map((l) => `${l.transport}/${l.host.includes(':') ? `[${l.host}]` : l.host}:${l.boundPort}`).join(',');
+    return this.#transport.listeners.map((l) => `${l.transport}/${formatHostPort(l.host, l.boundPort)}`).join(',');
   }
 
   get #transport(): TransportLayer {
@@ -439,7 +439,7 @@ export class DrachtioServer implements TransactionUser {
     const request = appRequest;
     request.uri = uri;
     const from = request.getHeader('from');
-    const fromAddr = from ? NameAddr.parse(replaceLocalhost(from, local)) : NameAddr.parse(`<sip:${hostPort(local)}>`);
+    const fromAddr = from ? NameAddr.parse(replaceLocalhost(from, local)) : NameAddr.parse(`<sip:${formatHostPort(local.address, local.port)}>`);
     fromAddr.tag ??= randomId();
     request.setHeader('From', fromAddr.toString());
     if (!request.hasHeader('to')) request.setHeader('To', `<${uri.toString()}>`);
@@ -602,10 +602,6 @@ export class DrachtioServer implements TransactionUser {
     if ((protocol === 'ws' || protocol === 'wss') && fallback) return fallback;
     return { protocol, address: uri.hostAddress, port: uri.port ?? (protocol === 'tls' ? 5061 : 5060) };
   }
-}
-
-function hostPort(local: { address: string; port: number }): string {
-  return `${local.address.includes(':') ? `[${local.address}]` : local.address}:${local.port}`;
 }
 
 /** RFC 4028 Session-Expires delta-seconds, 0 when absent or unreadable. */

@@ -1,5 +1,5 @@
 import type { Logger } from '../../lib/index';
-import { NameAddr, SipRequest, SipResponse, SipUri, createResponse, parseUri, type HeaderField } from '../message/index';
+import { NameAddr, SipRequest, SipResponse, SipUri, createResponse, formatHostPort, parseUri, type HeaderField } from '../message/index';
 import { InviteClientTransaction, type ClientTransaction, type ServerTransaction, type TransactionLayer } from '../transaction/index';
 import type { RemoteEndpoint, TransportLayer, TransportProtocol } from '../transport/index';
 import { parseAppSip, wireTime } from './app-message';
@@ -184,8 +184,7 @@ export class StatefulProxy {
     if (command.remainInDialog && (request.method === 'INVITE' || request.method === 'SUBSCRIBE')) {
       const protocol = endpointOf(target).protocol;
       const local = this.transactions.transport.localEndpoint(protocol);
-      const host = local.address.includes(':') ? `[${local.address}]` : local.address;
-      forwarded.prependHeader('Record-Route', new NameAddr(parseUri(`sip:${host}:${local.port};transport=${protocol};lr`)).toString());
+      forwarded.prependHeader('Record-Route', new NameAddr(parseUri(`sip:${formatHostPort(local.address, local.port)};transport=${protocol};lr`)).toString());
     }
     return forwarded;
   }

@@ -1,7 +1,7 @@
 export { SipParseError, SipSyntaxError, type RawMessage } from './errors';
 export { headerKey, canonicalHeaderName, type HeaderField } from './header-field';
 export { Params } from './params';
-export { SipUri, AbsoluteUri, parseUri, unescapeUriPart, type Uri } from './uri';
+export { SipUri, AbsoluteUri, parseUri, unescapeUriPart, formatHostPort, type Uri } from './uri';
 export { NameAddr } from './name-addr';
 export { Via, BRANCH_MAGIC_COOKIE } from './via';
 export { SipMessage, SipRequest, SipResponse, parseCSeq, type CSeq, type SipMessageAny } from './sip-message';

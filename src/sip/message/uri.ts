@@ -183,6 +183,12 @@ function parseSipUri(scheme: 'sip' | 'sips', rest: string, whole: string): SipUr
   return new SipUri(scheme, host, port, user, password, params, headers);
 }
 
+/** `host[:port]` as a URI or Via writes it: an IPv6 address goes in brackets. */
+export function formatHostPort(address: string, port?: number): string {
+  const host = address.includes(':') ? `[${address}]` : address;
+  return port === undefined ? host : `${host}:${port}`;
+}
+
 /** host [":" port], host being a name, an IPv4 address or an IPv6 reference in brackets. */
 export function parseHostPort(text: string, whole = text): { host: string; port?: number } {
   let host: string;

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { randomId, type Logger } from '../../lib/index';
-import { BRANCH_MAGIC_COOKIE, Params, SipUri, Via, createResponse, type SipRequest, type SipResponse } from '../message/index';
+import { BRANCH_MAGIC_COOKIE, Params, SipUri, Via, createResponse, formatHostPort, type SipRequest, type SipResponse } from '../message/index';
 import {
   viaTransport, type IncomingMessage, type RemoteEndpoint, type TransportLayer, type TransportProtocol, type TransportUser,
 } from '../transport/index';
@@ -185,8 +185,7 @@ export class TransactionLayer implements TransportUser {
   #addVia(request: SipRequest, protocol: TransportProtocol, remoteAddress: string): string {
     const local = this.transport.localEndpoint(protocol, isIP(remoteAddress) === 6 ? 6 : 4);
     const branch = `${BRANCH_MAGIC_COOKIE}${randomId(9)}`;
-    const host = isIP(local.address) === 6 ? `[${local.address}]` : local.address;
-    const via = new Via(viaTransport(protocol), host, local.port, new Params().set('branch', branch).set('rport'));
+    const via = new Via(viaTransport(protocol), formatHostPort(local.address), local.port, new Params().set('branch', branch).set('rport'));
     request.prependHeader('Via', via.toString());
     if (!request.hasHeader('max-forwards')) request.setHeader('Max-Forwards', '70');
     return branch;
