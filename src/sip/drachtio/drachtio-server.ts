@@ -8,7 +8,7 @@ import {
   InviteClientTransaction, InviteServerTransaction, buildCancel, type ClientTransaction, type ServerTransaction, type TransactionLayer,
   type TransactionUser,
 } from '../transaction/index';
-import type { IncomingMessage, RemoteEndpoint, TlsOptions, TransportLayer, TransportProtocol } from '../transport/index';
+import { endpointForUri, type IncomingMessage, type RemoteEndpoint, type TlsOptions, type TransportLayer, type TransportProtocol } from '../transport/index';
 import { AppConnection } from './app-connection';
 import { appHeaders, defaultContact, ensureContentType, parseAppSip, replaceLocalhost, sentReply, sipLeader } from './app-message';
 import { StatefulProxy, parseProxyCommand } from './stateful-proxy';
@@ -595,12 +595,9 @@ export class DrachtioServer implements TransactionUser {
       if (fallback) return fallback;
       throw new Error(`cannot route to ${uri.toString()}`);
     }
-    const param = uri.params.get('transport')?.toLowerCase();
-    const protocol: TransportProtocol =
-      param === 'tcp' || param === 'tls' || param === 'ws' || param === 'wss' || param === 'udp' ? param : uri.scheme === 'sips' ? 'tls' : fallback?.protocol ?? 'udp';
+    const dest = endpointForUri(uri, fallback?.protocol);
     // A WebSocket peer's Contact host is a made-up .invalid name: only its connection reaches it.
-    if ((protocol === 'ws' || protocol === 'wss') && fallback) return fallback;
-    return { protocol, address: uri.hostAddress, port: uri.port ?? (protocol === 'tls' ? 5061 : 5060) };
+    return (dest.protocol === 'ws' || dest.protocol === 'wss') && fallback ? fallback : dest;
   }
 }
 

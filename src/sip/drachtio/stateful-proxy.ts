@@ -1,7 +1,7 @@
 import type { Logger } from '../../lib/index';
 import { NameAddr, SipRequest, SipResponse, SipUri, createResponse, formatHostPort, parseUri, type HeaderField } from '../message/index';
 import { InviteClientTransaction, type ClientTransaction, type ServerTransaction, type TransactionLayer } from '../transaction/index';
-import type { RemoteEndpoint, TransportLayer, TransportProtocol } from '../transport/index';
+import { endpointForUri, type RemoteEndpoint, type TransportLayer } from '../transport/index';
 import { parseAppSip, wireTime } from './app-message';
 
 export interface ProxyCommand {
@@ -80,7 +80,7 @@ export class StatefulProxy {
       }
       if (!(uri instanceof SipUri)) return next();
       const forwarded = this.#forward(request, uri, maxForwards - 1, command);
-      const tx = this.transactions.sendRequest(forwarded, { dest: endpointOf(uri) });
+      const tx = this.transactions.sendRequest(forwarded, { dest: endpointForUri(uri) });
       live.add(tx);
       let finalTimer: NodeJS.Timeout | undefined;
       if (command.finalTimeoutMs && tx instanceof InviteClientTransaction) finalTimer = setTimeout(() => tx.cancel(), command.finalTimeoutMs);
@@ -172,7 +172,7 @@ export class StatefulProxy {
     const nextRoute = forwarded.routes[0];
     const target = nextRoute && nextRoute.uri instanceof SipUri && nextRoute.uri.params.has('lr') ? nextRoute.uri : forwarded.uri;
     if (!(target instanceof SipUri)) throw new Error('cannot route a non-SIP URI');
-    return { forwarded, dest: endpointOf(target) };
+    return { forwarded, dest: endpointForUri(target) };
   }
 
   #forward(request: SipRequest, target: SipUri, maxForwards: number, command: ProxyCommand): SipRequest {
@@ -182,18 +182,12 @@ export class StatefulProxy {
       if (!/^(via|route|record-route|max-forwards|call-id|cseq|from|to)$/i.test(h.name)) forwarded.setHeader(h.name, h.value);
     }
     if (command.remainInDialog && (request.method === 'INVITE' || request.method === 'SUBSCRIBE')) {
-      const protocol = endpointOf(target).protocol;
+      const protocol = endpointForUri(target).protocol;
       const local = this.transactions.transport.localEndpoint(protocol);
       forwarded.prependHeader('Record-Route', new NameAddr(parseUri(`sip:${formatHostPort(local.address, local.port)};transport=${protocol};lr`)).toString());
     }
     return forwarded;
   }
-}
-
-function endpointOf(uri: SipUri): RemoteEndpoint {
-  const param = uri.params.get('transport')?.toLowerCase();
-  const protocol: TransportProtocol = param === 'tcp' || param === 'tls' || param === 'ws' || param === 'wss' ? param : uri.scheme === 'sips' ? 'tls' : 'udp';
-  return { protocol, address: uri.hostAddress, port: uri.port ?? (protocol === 'tls' ? 5061 : 5060) };
 }
 
 /** §16.7 step 6: prefer 6xx, then the lowest class among 4xx/5xx/3xx; 503 counts as 500. */

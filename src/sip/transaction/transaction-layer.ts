@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import { randomId, type Logger } from '../../lib/index';
 import { BRANCH_MAGIC_COOKIE, Params, SipUri, Via, createResponse, formatHostPort, type SipRequest, type SipResponse } from '../message/index';
 import {
-  viaTransport, type IncomingMessage, type RemoteEndpoint, type TransportLayer, type TransportProtocol, type TransportUser,
+  endpointForUri, viaTransport, type IncomingMessage, type RemoteEndpoint, type TransportLayer, type TransportProtocol, type TransportUser,
 } from '../transport/index';
 import type { ClientTransaction } from './client-transaction';
 import { InviteClientTransaction } from './invite-client-transaction';
@@ -195,12 +195,12 @@ export class TransactionLayer implements TransportUser {
     const firstRoute = request.routes[0];
     const target = firstRoute && firstRoute.uri instanceof SipUri && firstRoute.uri.params.has('lr') ? firstRoute.uri : request.uri;
     if (!(target instanceof SipUri)) throw new Error(`cannot send to a ${target.scheme}: URI`);
-    const param = target.params.get('transport')?.toLowerCase();
-    let protocol: TransportProtocol = target.scheme === 'sips' ? 'tls' : param === 'tcp' || param === 'tls' || param === 'ws' || param === 'wss' ? param : 'udp';
-    if (target.scheme === 'sips' && param === 'wss') protocol = 'wss';
-    if (protocol === 'udp' && param === undefined && request.toBuffer().length > UDP_SIZE_LIMIT && this.transport.hasListener('tcp')) protocol = 'tcp';
-    const port = target.port ?? (protocol === 'tls' ? 5061 : 5060);
-    return { protocol, address: target.hostAddress, port };
+    const dest = endpointForUri(target);
+    const chosenByUri = target.params.has('transport');
+    if (dest.protocol === 'udp' && !chosenByUri && request.toBuffer().length > UDP_SIZE_LIMIT && this.transport.hasListener('tcp')) {
+      return { ...dest, protocol: 'tcp' };
+    }
+    return dest;
   }
 }
 
