@@ -491,13 +491,18 @@ export class DrachtioServer implements TransactionUser {
       if (response.status >= 200) finish();
     });
     const fail = (status: number, reason: string): void => {
-      const synthetic = createResponse(request, status, reason);
-      this.#deliver(app, synthetic, { message: synthetic, remote: dest, local: dest, receivedAt: Date.now(), bytes: 0 }, txnId, dlgId, false);
+      this.#deliverFailure(app, request, status, reason, dest, txnId, dlgId);
       if (request.method === 'INVITE') this.#uacOutcome.set(dlgId, status);
       finish();
     };
     tx.on('timeout', () => fail(408, 'Request Timeout'));
     tx.on('transportError', () => fail(503, 'Service Unavailable'));
+  }
+
+  /** drachtio §5.2: a timeout or transport error reaches the app as a 408 or 503 response, as if from the network. */
+  #deliverFailure(app: AppConnection, request: SipRequest, status: number, reason: string, dest: RemoteEndpoint, txnId: string, dlgId: string): void {
+    const synthetic = createResponse(request, status, reason);
+    this.#deliver(app, synthetic, { message: synthetic, remote: dest, local: dest, receivedAt: Date.now(), bytes: 0 }, txnId, dlgId, false);
   }
 
   #echoSent(app: AppConnection, msgId: string, request: SipRequest, protocol: TransportProtocol, address: string, port: number, txnId: string, dlgId: string): void {
@@ -545,13 +550,12 @@ export class DrachtioServer implements TransactionUser {
       this.#deliver(app, response, incoming, txnId, dlgId, false);
       if (response.status >= 200) this.#clients.delete(txnId);
     });
-    const fail = (status: number): void => {
-      const synthetic = createResponse(request, status);
-      this.#deliver(app, synthetic, { message: synthetic, remote: dest, local: dest, receivedAt: Date.now(), bytes: 0 }, txnId, dlgId, false);
+    const fail = (status: number, reason: string): void => {
+      this.#deliverFailure(app, request, status, reason, dest, txnId, dlgId);
       this.#clients.delete(txnId);
     };
-    tx.on('timeout', () => fail(408));
-    tx.on('transportError', () => fail(503));
+    tx.on('timeout', () => fail(408, 'Request Timeout'));
+    tx.on('transportError', () => fail(503, 'Service Unavailable'));
     if (method === 'BYE') {
       this.#forgetDialog(dlgId);
       this.#cdr('stop', 'application', request, 'normal-release');
