@@ -8,6 +8,8 @@ export {
   type LogLevel,
   type SipTransportName,
   type SipListenerConfig,
+  type MediaConfig,
+  type RtpengineConfig,
   type ConfigPath,
   type ConfigIssue,
   type SchemaNode,

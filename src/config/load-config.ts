@@ -10,6 +10,11 @@ export interface LoadConfigOptions {
   file?: string;
   /** Variables to read ONECC_* overrides from; defaults to process.env. */
   env?: Record<string, string | undefined>;
+  /**
+   * Checks that need knowledge the config layer does not have (queue expressions, prompt files), run on a
+   * configuration that is otherwise valid; their issues are reported with file and line like any other.
+   */
+  checks?: readonly ((config: OneccConfig) => readonly ConfigIssue[])[];
 }
 
 export const ENV_PREFIX = 'ONECC_';
@@ -58,7 +63,10 @@ export function loadConfig(opts: LoadConfigOptions = {}): OneccConfig {
   if (problems.length > 0) throw new ConfigError(problems);
   const issues = validateConfig(merged);
   if (issues.length > 0) throw new ConfigError(issues.map((issue) => origins.locate(issue)));
-  return merged as OneccConfig;
+  const config = merged as OneccConfig;
+  const checked = (opts.checks ?? []).flatMap((check) => check(config));
+  if (checked.length > 0) throw new ConfigError(checked.map((issue) => origins.locate(issue)));
+  return config;
 }
 
 function readYamlSource(file: string, name: string, rank: number): { value: Record<string, unknown>; source: Source } {

@@ -116,6 +116,37 @@ export const configSchema = object('onecc configuration', {
     supportedOptionTags: list(string('token', 'option tag'), 0, 'Require: option tags the engine accepts; others get 420'),
     userAgent: string('text', 'User-Agent / Server header value'),
   }),
+  media: object('the media plane: rtpengine, driven over its NG control protocol', {
+    engine: oneOf(['embedded', 'external'] as const, 'embedded: onecc starts, pings and restarts each rtpengine in media.rtpengines; external: onecc only connects to them'),
+    selection: oneOf(['least-loaded', 'hash'] as const, 'how a new call picks its rtpengine: fewest sessions, or a hash of the call id (stable across onecc nodes)'),
+    commandTimeoutMs: integer(50, 60_000, 'an NG command with no reply after this long fails the operation'),
+    rtpengines: list(
+      object('one rtpengine', {
+        host: string('ip', 'address of its NG control port'),
+        ngPort: port('NG control port (UDP)'),
+        interface: string('text', 'embedded: --interface value, the address media flows on (e.g. 203.0.113.5 or priv/10.0.0.5!203.0.113.5)'),
+        portMin: integer(1024, 65535, 'embedded: lowest RTP port'),
+        portMax: integer(1024, 65535, 'embedded: highest RTP port; must be above portMin'),
+      }),
+      1,
+      'the rtpengines calls are spread over',
+    ),
+    dtmf: object('where onecc receives DTMF events (rtpengine --dtmf-log-dest); set external rtpengines to send here', {
+      host: string('ip', 'local address to bind'),
+      port: port('local UDP port'),
+    }),
+    embedded: object('how onecc runs the rtpengines it starts (media.engine embedded)', {
+      binary: string('path', 'rtpengine executable'),
+      rtpTimeoutSeconds: integer(1, 86_400, 'rtpengine closes a call that received no RTP for this long (--timeout)'),
+      logLevel: integer(0, 7, 'rtpengine log level (syslog scale; 6 logs every call)'),
+      restartDelayMs: integer(0, 600_000, 'wait before restarting an rtpengine that exited'),
+    }),
+    recordingDir: string('path', 'directory call recordings (WAV) are written to; relative paths are relative to the working directory'),
+    prompts: object('audio prompts (8 kHz WAV) played by the IVR and queues', {
+      dir: string('path', 'directory with one sub-directory of WAV files per language; relative paths are relative to the working directory'),
+      languages: list(string('token', 'language tag, e.g. en or zh-TW'), 1, 'languages every prompt must exist in; the first is the default'),
+    }),
+  }),
   http: object('HTTP listener for /metrics, /health and the admin API', {
     host: string('ip', 'local address to bind (IPv4 or IPv6 literal)'),
     port: port('local port'),
@@ -142,6 +173,8 @@ export type OneccConfig = Infer<typeof configSchema>;
 export type LogLevel = (typeof logLevels)[number];
 export type SipTransportName = (typeof sipTransports)[number];
 export type SipListenerConfig = OneccConfig['sip']['listen'][number];
+export type MediaConfig = OneccConfig['media'];
+export type RtpengineConfig = MediaConfig['rtpengines'][number];
 
 /** A key path into the configuration, e.g. ['sip', 'listen', 1, 'port']. */
 export type ConfigPath = readonly (string | number)[];
@@ -188,6 +221,11 @@ export function crossKeyIssues(config: OneccConfig): ConfigIssue[] {
         reason: `a ${l.transport} listener needs sip.tls.cert and sip.tls.key (PEM file paths)`,
         also: [{ path: ['sip', 'tls'], reason: `cert and key are required by the ${l.transport} listener sip.listen[${i}]` }],
       });
+    }
+  });
+  config.media.rtpengines.forEach((engine, i) => {
+    if (engine.portMin >= engine.portMax) {
+      issues.push({ path: ['media', 'rtpengines', i, 'portMax'], reason: `must be above portMin (${engine.portMin}) (got ${engine.portMax})` });
     }
   });
   return issues;
