@@ -1,0 +1,345 @@
+import { TypedEmitter, type Logger } from '../../lib';
+import type { DtmfDigit } from '../dtmf/dtmf-listener';
+import { MediaError } from '../errors';
+import type { NgReply } from '../ng/ng-client';
+import type { Rtpengine } from '../rtpengine/rtpengine-pool';
+import { inspectSdp, type MediaProfile } from '../sdp/sdp';
+import { FALLBACK_CODECS, profileFlags, promptSinkSdp } from './negotiation';
+import { Playback, type PlaybackResult } from './playback';
+import { collectDigits, type CollectOptions, type CollectResult } from './collect-digits';
+import { CallRecording, type RecordingResult } from '../recording/call-recording';
+import { parseCallStats, type CallStats } from './call-stats';
+
+/** How a call ended from the media plane's point of view. */
+export type MediaCallEnd = 'closed' | 'rtpengine-lost';
+
+type CallEvents = {
+  dtmf: [digit: DtmfDigit];
+  /** rtpengine no longer has the call (restart, RTP timeout) or close() was called. */
+  ended: [reason: MediaCallEnd];
+};
+
+/** The tag onecc answers a one-leg call with while it plays prompts itself. */
+export const PROMPT_LEG = 'onecc-prompts';
+/** A loop long enough for any queue wait (rtpengine has no "forever"). */
+const MOH_REPEATS = 10_000;
+
+export interface MediaCallContext {
+  readonly engine: Rtpengine;
+  readonly logger: Logger;
+  readonly recordingDir: string;
+  /** rtpengine's own recording directory (pcaps), as seen by onecc. */
+  readonly rtpengineRecordingDir: string;
+  readonly onClosed: (call: MediaCall) => void;
+}
+
+/**
+ * One call on one rtpengine: its legs (rtpengine tags), prompts, digits, bridging, hold, recording and forks.
+ * Legs are named by the caller of this API (the voice layer uses SIP tags or its own names); each leg's profile
+ * (plain RTP or WebRTC) is read from its SDP and decides the flags the other side's SDP is produced with.
+ * Every method fails with a MediaError; close() is safe to call more than once and at any time.
+ */
+export class MediaCall extends TypedEmitter<CallEvents> {
+  readonly #profiles = new Map<string, MediaProfile>();
+  readonly #typeAhead = new Map<string, DtmfDigit[]>();
+  readonly #playbacks = new Map<string, Playback>();
+  readonly #forks = new Set<string>();
+  #lastOffer: { from: string; sdp: string } | undefined;
+  #recording: CallRecording | undefined;
+  #ended: MediaCallEnd | undefined;
+  #opened = false;
+
+  constructor(
+    readonly id: string,
+    private readonly ctx: MediaCallContext,
+  ) {
+    super(ctx.logger);
+  }
+
+  get rtpengine(): string {
+    return this.ctx.engine.id;
+  }
+
+  /** True once rtpengine holds state for this call (after the first offer). */
+  get opened(): boolean {
+    return this.#opened;
+  }
+
+  get ended(): MediaCallEnd | undefined {
+    return this.#ended;
+  }
+
+  legProfile(leg: string): MediaProfile | undefined {
+    return this.#profiles.get(leg);
+  }
+
+  /**
+   * `from` offers `sdp`; returns the SDP to send to the other side, which speaks `toProfile`. Throws
+   * INCOMPATIBLE_SDP (→ 488) when the SDP cannot be negotiated.
+   */
+  async offer(from: string, sdp: string, toProfile: MediaProfile): Promise<string> {
+    const summary = inspectSdp(sdp);
+    this.#profiles.set(from, summary.profile);
+    const reply = await this.#command('offer', {
+      'from-tag': from,
+      sdp,
+      ...profileFlags(toProfile),
+      codec: { transcode: FALLBACK_CODECS },
+      // Needed on offer and answer for play DTMF to work both ways (rtpengine notes §4).
+      flags: ['inject-DTMF', ...(toProfile === 'webrtc' ? ['generate-mid', 'strip-extmap'] : [])],
+    }, true);
+    this.#opened = true;
+    this.#lastOffer = { from, sdp };
+    return sdpOf(reply);
+  }
+
+  /**
+   * `to` answers the last offer of `from` with `sdp`; returns the SDP for `from`. Called again with another `to`,
+   * it moves `from`'s media to that leg (IVR → agent, agent → agent transfer) within the same call.
+   */
+  async answer(from: string, to: string, sdp: string): Promise<string> {
+    const summary = inspectSdp(sdp);
+    const fromProfile = this.#requireLeg(from);
+    this.#profiles.set(to, summary.profile);
+    const reply = await this.#command('answer', {
+      'from-tag': from,
+      'to-tag': to,
+      sdp,
+      ...profileFlags(fromProfile),
+      flags: ['inject-DTMF'],
+    });
+    return sdpOf(reply);
+  }
+
+  /**
+   * Answers `from`'s offer with onecc itself as the far end, so that prompts can be played to it and its digits
+   * read (IVR, queue). Returns the SDP for `from` (the 200 OK). A later answer() from an agent replaces this.
+   */
+  async answerWithPrompts(from: string): Promise<string> {
+    const offer = this.#lastOffer;
+    if (offer === undefined || offer.from !== from) {
+      throw new MediaError('CALL_CLOSED', `call ${this.id}: answerWithPrompts(${from}) needs an offer from ${from} first`);
+    }
+    const media = inspectSdp(offer.sdp).media.find((m) => m.kind === 'audio');
+    const te = media && [...media.codecs.entries()].find(([, name]) => name === 'TELEPHONE-EVENT')?.[0];
+    return this.answer(from, PROMPT_LEG, promptSinkSdp(media?.codecs ?? new Map(), te ?? 101));
+  }
+
+  /**
+   * Plays `files` (absolute paths on the rtpengine host) to `leg`, one after the other. With `bargeIn`, the first
+   * digit from `leg` stops it (the digit stays in the type-ahead buffer for collectDigits). `repeat` loops the list.
+   * A new play() to the same leg stops the previous one.
+   */
+  play(leg: string, files: readonly string[], opts: { bargeIn?: boolean; repeat?: number } = {}): Playback {
+    this.#requireLeg(leg);
+    void this.#playbacks.get(leg)?.cancel('replaced');
+    const playback = new Playback(leg, files, opts, (params) => this.#command('playMedia', params), (params) => this.#command('stopMedia', params));
+    this.#playbacks.set(leg, playback);
+    const typedAhead = this.#typeAhead.get(leg)?.[0];
+    // A digit typed before the prompt began interrupts it before it starts: callers who know the menu skip it.
+    if (opts.bargeIn && typedAhead !== undefined) void playback.interrupt(typedAhead.digit);
+    else playback.start();
+    void playback.done.finally(() => {
+      if (this.#playbacks.get(leg) === playback) this.#playbacks.delete(leg);
+    });
+    return playback;
+  }
+
+  /** Loops `file` to `leg` until stopPlayback, a new play() or hold ends it. */
+  startMusicOnHold(leg: string, file: string): Playback {
+    return this.play(leg, [file], { repeat: MOH_REPEATS });
+  }
+
+  async stopPlayback(leg: string): Promise<PlaybackResult | undefined> {
+    const playback = this.#playbacks.get(leg);
+    if (playback === undefined) return undefined;
+    await playback.cancel('stopped');
+    return playback.done;
+  }
+
+  /**
+   * Puts `leg` on hold in a bridged call: it hears `mohFile` and nothing of the other legs, and they hear nothing of
+   * it. Without the blocks rtpengine would mix the music with the other party's audio (notes §3).
+   */
+  async hold(leg: string, mohFile: string): Promise<void> {
+    this.#requireLeg(leg);
+    for (const other of this.#bridgedLegs(leg)) await this.#command('blockMedia', { 'from-tag': other });
+    await this.#command('blockMedia', { 'from-tag': leg });
+    const moh = this.startMusicOnHold(leg, mohFile);
+    await moh.started;
+  }
+
+  async unhold(leg: string): Promise<void> {
+    this.#requireLeg(leg);
+    await this.stopPlayback(leg);
+    await this.#command('unblockMedia', { 'from-tag': leg });
+    for (const other of this.#bridgedLegs(leg)) await this.#command('unblockMedia', { 'from-tag': other });
+  }
+
+  /** Digits from `leg` are still reported to onecc but no longer reach the other party (PINs, card numbers). */
+  async blockDtmf(leg: string): Promise<void> {
+    this.#requireLeg(leg);
+    await this.#command('blockDTMF', { 'from-tag': leg });
+  }
+
+  async unblockDtmf(leg: string): Promise<void> {
+    this.#requireLeg(leg);
+    await this.#command('unblockDTMF', { 'from-tag': leg });
+  }
+
+  /** Sends `digits` (RFC 4733) as if `leg` had pressed them: the other party receives them. */
+  async sendDtmf(leg: string, digits: string, durationMs = 200): Promise<void> {
+    this.#requireLeg(leg);
+    if (!/^[0-9*#A-D]+$/i.test(digits)) throw new MediaError('RTPENGINE_ERROR', `"${digits}" is not a DTMF digit string (0-9 * # A-D)`);
+    for (const code of digits) {
+      await this.#command('playDTMF', { 'from-tag': leg, code, duration: durationMs });
+      await new Promise((resolve) => setTimeout(resolve, durationMs + 60));
+    }
+  }
+
+  /** Collects digits from `leg`, starting with any typed ahead; see CollectOptions for when it stops. */
+  collectDigits(leg: string, opts: CollectOptions): Promise<CollectResult> {
+    this.#requireLeg(leg);
+    return collectDigits(this, leg, this.#typeAheadOf(leg), opts);
+  }
+
+  /** Forgets digits typed ahead on `leg` (before a menu that must not see earlier input). */
+  flushDigits(leg: string): void {
+    this.#typeAhead.delete(leg);
+  }
+
+  /** Starts recording the whole call; stopRecording() (or close()) writes the WAV. */
+  async startRecording(name: string = this.id): Promise<void> {
+    if (this.#recording !== undefined) throw new MediaError('RECORDING_FAILED', `call ${this.id} is already being recorded`);
+    const recording = new CallRecording(this.id, name, this.ctx.recordingDir, this.ctx.rtpengineRecordingDir, this.ctx.logger);
+    this.#recording = recording;
+    try {
+      await this.#command('startRecording', {});
+      recording.markStarted();
+    } catch (err) {
+      this.#recording = undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Stops the recording and writes `<recordingDir>/<name>.wav`: stereo, 8 kHz, left what `leftLeg` sent, right what
+   * `leftLeg` heard (the other party, prompts, music), so that both sides stay apart for quality review.
+   */
+  async stopRecording(leftLeg: string): Promise<RecordingResult> {
+    const recording = this.#recording;
+    if (recording === undefined) throw new MediaError('RECORDING_FAILED', `call ${this.id} is not being recorded`);
+    const ports = await this.#legPorts(leftLeg);
+    this.#recording = undefined;
+    await this.#command('stopRecording', {});
+    return recording.finish(ports);
+  }
+
+  /**
+   * Forks the audio `legs` send to a third party (supervisor listen-in, answering-machine detection, transcription):
+   * returns the fork's id and the SDP to offer it (one m=audio per leg, sendonly). Complete with answerFork().
+   */
+  async forkOffer(legs: readonly string[]): Promise<{ forkId: string; sdp: string }> {
+    for (const leg of legs) this.#requireLeg(leg);
+    const reply = await this.#command('subscribeRequest', { 'from-tags': [...legs], ...profileFlags('rtp') });
+    const forkId = String(reply['to-tag'] ?? '');
+    if (forkId === '') throw new MediaError('RTPENGINE_ERROR', `call ${this.id}: subscribe request returned no to-tag`);
+    this.#forks.add(forkId);
+    return { forkId, sdp: sdpOf(reply) };
+  }
+
+  /** The third party's answer (recvonly, one section per forked leg, with the offered telephone-event). */
+  async answerFork(forkId: string, sdp: string): Promise<void> {
+    inspectSdp(sdp);
+    await this.#command('subscribeAnswer', { 'to-tag': forkId, sdp });
+  }
+
+  async stopFork(forkId: string): Promise<void> {
+    if (!this.#forks.delete(forkId)) return;
+    await this.#command('unsubscribe', { 'to-tag': forkId });
+  }
+
+  /** Per-leg packet, loss, jitter and (where RTCP gave rtpengine enough) MOS figures. */
+  async stats(): Promise<CallStats> {
+    return parseCallStats(await this.#command('query', {}));
+  }
+
+  /**
+   * Ends the call on rtpengine and releases everything it held (playbacks, collectors, a running recording is
+   * finished). Never throws: an rtpengine that is gone has nothing left to delete.
+   */
+  async close(): Promise<void> {
+    if (this.#ended !== undefined) return;
+    for (const playback of this.#playbacks.values()) void playback.cancel('call-ended');
+    if (this.#recording !== undefined && this.#opened) {
+      const legs = [...this.#profiles.keys()];
+      await this.stopRecording(legs[0]!).catch((err) => this.ctx.logger.error({ err, callId: this.id }, 'recording could not be finished'));
+    }
+    if (this.#opened) {
+      await this.ctx.engine.ng.command('delete', { 'call-id': this.id }).catch((err: MediaError) => {
+        if (!/unknown call/i.test(String(err.context.reason ?? ''))) this.ctx.logger.warn({ err, callId: this.id }, 'rtpengine delete failed');
+      });
+    }
+    this.#end('closed');
+  }
+
+  /** The media service learned that rtpengine dropped the call. */
+  markLost(): void {
+    if (this.#ended !== undefined) return;
+    this.ctx.logger.warn({ callId: this.id, rtpengine: this.rtpengine }, 'rtpengine no longer has this call');
+    for (const playback of this.#playbacks.values()) void playback.cancel('call-ended');
+    this.#end('rtpengine-lost');
+  }
+
+  /** A digit rtpengine reported for this call (routed here by the media service). */
+  deliverDigit(digit: DtmfDigit): void {
+    if (this.#ended !== undefined) return;
+    this.#typeAheadOf(digit.leg).push(digit);
+    const playback = this.#playbacks.get(digit.leg);
+    if (playback?.bargeIn) void playback.interrupt(digit.digit);
+    this.safeEmit('dtmf', digit);
+  }
+
+  #end(reason: MediaCallEnd): void {
+    this.#ended = reason;
+    this.ctx.onClosed(this);
+    this.safeEmit('ended', reason);
+  }
+
+  #typeAheadOf(leg: string): DtmfDigit[] {
+    let buffer = this.#typeAhead.get(leg);
+    if (buffer === undefined) this.#typeAhead.set(leg, (buffer = []));
+    return buffer;
+  }
+
+  #requireLeg(leg: string): MediaProfile {
+    if (this.#ended !== undefined) throw new MediaError('CALL_CLOSED', `call ${this.id} has ended (${this.#ended})`);
+    const profile = this.#profiles.get(leg);
+    if (profile === undefined) throw new MediaError('CALL_CLOSED', `call ${this.id} has no leg "${leg}" (legs: ${[...this.#profiles.keys()].join(', ') || 'none'})`);
+    return profile;
+  }
+
+  #bridgedLegs(leg: string): string[] {
+    return [...this.#profiles.keys()].filter((other) => other !== leg);
+  }
+
+  async #legPorts(leg: string): Promise<{ legPort: number; peerPorts: number[] }> {
+    const reply = await this.#command('query', {});
+    const tags = (reply.tags ?? {}) as Record<string, { medias?: { streams?: { 'local port'?: number }[] }[] }>;
+    const portsOf = (tag: string) => (tags[tag]?.medias ?? []).flatMap((m) => (m.streams ?? []).map((s) => Number(s['local port'] ?? 0)).filter((p) => p > 0));
+    const legPort = portsOf(leg)[0];
+    if (legPort === undefined) throw new MediaError('RECORDING_FAILED', `call ${this.id}: rtpengine reports no port for leg ${leg}`);
+    return { legPort, peerPorts: Object.keys(tags).filter((t) => t !== leg).flatMap(portsOf) };
+  }
+
+  async #command(name: Parameters<Rtpengine['ng']['command']>[0], params: Record<string, unknown>, opening = false): Promise<NgReply> {
+    if (this.#ended !== undefined) throw new MediaError('CALL_CLOSED', `call ${this.id} has ended (${this.#ended})`);
+    if (!opening && !this.#opened) throw new MediaError('CALL_CLOSED', `call ${this.id} has no media yet: offer first`);
+    return this.ctx.engine.ng.command(name, { 'call-id': this.id, ...params });
+  }
+}
+
+function sdpOf(reply: NgReply): string {
+  if (typeof reply.sdp !== 'string') throw new MediaError('RTPENGINE_ERROR', 'rtpengine replied without an SDP');
+  return reply.sdp;
+}

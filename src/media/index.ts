@@ -1,0 +1,10 @@
+export { MediaService, type MediaServiceOptions } from './media-service';
+export { MediaCall, PROMPT_LEG, type MediaCallEnd } from './call/media-call';
+export type { Playback, PlaybackResult, PlaybackOutcome } from './call/playback';
+export type { CollectOptions, CollectResult } from './call/collect-digits';
+export type { CallStats, LegStats } from './call/call-stats';
+export type { RecordingResult } from './recording/call-recording';
+export type { DtmfDigit } from './dtmf/dtmf-listener';
+export { MediaError, type MediaErrorCode } from './errors';
+export { inspectSdp, type MediaProfile, type SdpSummary } from './sdp/sdp';
+export type { NgTimingObserver, NgCommand } from './ng/ng-client';
