@@ -4,7 +4,7 @@
 set -euo pipefail
 
 # Debian packages. Later work adds to these lists; keep one package per word.
-RUNTIME_DEBS=(redis-server rtpengine-daemon)
+RUNTIME_DEBS=(redis-server rtpengine-daemon espeak-ng sox)  # espeak-ng, sox: the prompts (build-prompts.sh)
 TEST_DEBS=(libnet-sip-perl baresip-core docker-compose openssl)
 NODE_MAJOR_MIN=20
 
@@ -47,17 +47,17 @@ done
 
 if (( ${#missing[@]} == 0 )); then
   say "Debian packages present: ${debs[*]}"
-  exit 0
-fi
-
-if (( EUID != 0 )); then
+elif (( EUID != 0 )); then
   say "missing Debian packages: ${missing[*]}" >&2
   say "install them as root, then run this again:" >&2
   say "  sudo apt-get update && sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
   exit 1
+else
+  say "installing Debian packages: ${missing[*]}"
+  apt-get update -q </dev/null
+  apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null
+  say "installed: ${missing[*]}"
 fi
 
-say "installing Debian packages: ${missing[*]}"
-apt-get update -q </dev/null
-apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null
-say "installed: ${missing[*]}"
+# Audio prompts from media/text (cached: only changed texts are spoken again).
+bash src/setup/build-prompts.sh
