@@ -1,0 +1,318 @@
+import { hasFreeSlot, occupancy, slotsHeld } from './capacity';
+import { IndexedHeap } from './indexed-heap';
+import { parseTargetExpression, type TargetExpression } from './target-expression';
+import {
+  channels,
+  type AgentRecord,
+  type CrossChannelRule,
+  type Decision,
+  type PerChannel,
+  type QueueDefinition,
+  type RoutingStrategy,
+  type TaskRecord,
+} from './types';
+
+/** A (queue, expression) pair tasks wait on and agents are matched against; its strategy is the queue's. */
+interface Target {
+  readonly queue: QueueDefinition;
+  readonly expression: TargetExpression;
+  /** Logged-in agents whose skills satisfy the expression, and those of them ready (not not-ready, not in wrap-up). */
+  eligible: number;
+  ready: number;
+  /** Over staffed eligible agents (presence ready, wrap-up included): slots per channel, and those holding work. */
+  readonly staffedSlots: PerChannel<number>;
+  readonly busySlots: PerChannel<number>;
+  /** Ready eligible agents with a free slot on the channel, best first by the queue's strategy. */
+  readonly agents: PerChannel<IndexedHeap<AgentEntry>>;
+  /** Waiting tasks on the channel, highest priority then oldest first. */
+  readonly tasks: PerChannel<IndexedHeap<TaskEntry>>;
+}
+
+interface AgentEligibility {
+  readonly profile: string;
+  readonly targets: Target[];
+  /** What the agent added to its targets' counters, so that exactly that is taken back on the next change. */
+  ready: boolean;
+  readonly staffed: PerChannel<number>;
+  readonly busy: PerChannel<number>;
+}
+
+interface AgentEntry {
+  readonly id: string;
+  /** Strategy keys, compared in order; lower is better. */
+  readonly primary: number;
+  readonly secondary: number;
+}
+
+interface TaskEntry {
+  readonly id: string;
+  readonly priority: number;
+  readonly enqueuedAt: number;
+  readonly owner: string;
+}
+
+export interface Match {
+  readonly agent: AgentRecord;
+  readonly task: TaskRecord;
+  readonly decision: Decision;
+}
+
+const agentBefore = (a: AgentEntry, b: AgentEntry) =>
+  a.primary !== b.primary ? a.primary < b.primary : a.secondary !== b.secondary ? a.secondary < b.secondary : a.id < b.id;
+const taskBefore = (a: TaskEntry, b: TaskEntry) =>
+  a.priority !== b.priority ? a.priority > b.priority : a.enqueuedAt !== b.enqueuedAt ? a.enqueuedAt < b.enqueuedAt : a.id < b.id;
+
+const perChannel = <T>(make: () => T): PerChannel<T> => ({ voice: make(), video: make(), chat: make(), email: make() });
+
+/**
+ * The matching policy and its indices. It mirrors the node's replica of agents and tasks (the engine reports every
+ * change through applyAgent/applyTask) and answers "best agent for this task" and "best task for this agent" from
+ * per-target heaps, so each decision costs O(log n) in the number of agents and tasks, plus one step per target.
+ */
+export class Router {
+  readonly #targets = new Map<string, Target>();
+  /** Targets each logged-in agent's skills satisfy; recomputed when the profile changes. */
+  readonly #agentTargets = new Map<string, AgentEligibility>();
+  #loggedIn = 0;
+
+  constructor(
+    queues: readonly QueueDefinition[],
+    private readonly rules: readonly CrossChannelRule[],
+  ) {
+    for (const queue of queues) {
+      this.#target(queue, queue.target);
+      for (const step of queue.escalation) if (step.action === 'relax' && step.value !== null) this.#target(queue, step.value);
+    }
+  }
+
+  /** Where the task may be matched, own queue (possibly relaxed) first, then widened queues. */
+  targetsOf(task: TaskRecord, queues: ReadonlyMap<string, QueueDefinition>): { target: Target; via: Decision['via'] }[] {
+    const own = queues.get(task.queue)!;
+    const result: { target: Target; via: Decision['via'] }[] = [{ target: this.#target(own, task.relaxedTarget ?? own.target), via: 'own-queue' }];
+    for (const name of task.widened) {
+      const queue = queues.get(name);
+      if (queue) result.push({ target: this.#target(queue, queue.target), via: 'widened' });
+    }
+    return result;
+  }
+
+  /** Keeps the indices in step with one agent's record (undefined: absent). `now` decides whether wrap-up is over. */
+  applyAgent(prev: AgentRecord | undefined, next: AgentRecord | undefined, now: number): void {
+    const id = (prev ?? next)!.id;
+    const before = this.#agentTargets.get(id);
+    if (before) {
+      this.#loggedIn--;
+      for (const t of before.targets) {
+        t.eligible--;
+        if (before.ready) t.ready--;
+        for (const c of channels) {
+          t.staffedSlots[c] -= before.staffed[c];
+          t.busySlots[c] -= before.busy[c];
+        }
+      }
+    }
+    let after = before;
+    if (!next || next.presence === 'logged-out') {
+      this.#agentTargets.delete(id);
+      after = undefined;
+    } else {
+      const profile = JSON.stringify([next.skills, next.languages]);
+      if (!before || before.profile !== profile) {
+        after = { profile, targets: [...this.#targets.values()].filter((t) => t.expression.matches(next)), ready: false, staffed: perChannel(() => 0), busy: perChannel(() => 0) };
+        this.#agentTargets.set(id, after);
+      }
+      this.#loggedIn++;
+      const ready = isReady(next, now);
+      const entry = after!;
+      entry.ready = ready;
+      const staffed = next.presence === 'ready';
+      const wrappingUp = next.wrapUpUntil > now;
+      for (const c of channels) {
+        entry.staffed[c] = staffed ? next.capacity[c] : 0;
+        entry.busy[c] = staffed ? (wrappingUp ? next.capacity[c] : Math.min(next.capacity[c], slotsHeld(next, c))) : 0;
+      }
+      for (const t of entry.targets) {
+        t.eligible++;
+        if (ready) t.ready++;
+        for (const c of channels) {
+          t.staffedSlots[c] += entry.staffed[c];
+          t.busySlots[c] += entry.busy[c];
+        }
+      }
+    }
+    if (before && before !== after) for (const t of before.targets) for (const c of channels) t.agents[c].delete(id);
+    if (!after || !next) return;
+    const ready = isReady(next, now);
+    for (const c of channels) {
+      const free = ready && hasFreeSlot(next, c, this.rules);
+      for (const t of after.targets) {
+        if (free) t.agents[c].upsert(agentEntry(t.queue.strategy, t.expression, next));
+        else t.agents[c].delete(id);
+      }
+    }
+  }
+
+  applyTask(prev: TaskRecord | undefined, next: TaskRecord | undefined, queues: ReadonlyMap<string, QueueDefinition>): void {
+    if (prev && prev.state === 'waiting') for (const { target } of this.targetsOf(prev, queues)) target.tasks[prev.channel].delete(prev.id);
+    if (next && next.state === 'waiting') {
+      const entry = { id: next.id, priority: next.priority, enqueuedAt: next.enqueuedAt, owner: next.owner };
+      for (const { target } of this.targetsOf(next, queues)) target.tasks[next.channel].upsert(entry);
+    }
+  }
+
+  /** The best agent for a waiting task, or null when no eligible agent has a free slot now. */
+  bestAgentFor(task: TaskRecord, agents: ReadonlyMap<string, AgentRecord>, queues: ReadonlyMap<string, QueueDefinition>, now: number): Match | null {
+    for (const { target, via } of this.targetsOf(task, queues)) {
+      const heap = target.agents[task.channel];
+      let declined = 0;
+      let chosen: AgentEntry | undefined;
+      let runnerUp: AgentEntry | undefined;
+      for (const entry of heap.ordered()) {
+        if (task.declinedBy.includes(entry.id)) {
+          declined++;
+          continue;
+        }
+        if (chosen) {
+          runnerUp = entry;
+          break;
+        }
+        chosen = entry;
+        if (task.declinedBy.length === 0 && heap.size === 1) break;
+      }
+      if (!chosen) continue;
+      const agent = agents.get(chosen.id)!;
+      return { agent, task, decision: this.#decision(target, via, task, agent, 'task-routable', declined, tieBreak(target.queue.strategy, chosen, runnerUp), now) };
+    }
+    return null;
+  }
+
+  /**
+   * The best waiting task (highest priority, then longest waiting) this agent may take now, among tasks `mine`
+   * accepts (the engine passes "owned by this node"), or null.
+   */
+  bestTaskFor(agent: AgentRecord, tasks: ReadonlyMap<string, TaskRecord>, queues: ReadonlyMap<string, QueueDefinition>, now: number, mine: (owner: string) => boolean): Match | null {
+    const eligible = this.#agentTargets.get(agent.id);
+    if (!eligible || !isReady(agent, now)) return null;
+    let best: { entry: TaskEntry; target: Target; others: number } | undefined;
+    for (const c of channels) {
+      if (!hasFreeSlot(agent, c, this.rules)) continue;
+      for (const target of eligible.targets) {
+        const heap = target.tasks[c];
+        let entry = heap.peek();
+        if (entry === undefined) continue;
+        if (!mine(entry.owner) || tasks.get(entry.id)!.declinedBy.includes(agent.id)) {
+          entry = undefined;
+          for (const candidate of heap.ordered()) {
+            if (mine(candidate.owner) && !tasks.get(candidate.id)!.declinedBy.includes(agent.id)) {
+              entry = candidate;
+              break;
+            }
+          }
+          if (entry === undefined) continue;
+        }
+        if (!best || taskBefore(entry, best.entry)) best = { entry, target, others: heap.size - 1 };
+      }
+    }
+    if (!best) return null;
+    const task = tasks.get(best.entry.id)!;
+    const via = this.targetsOf(task, queues).find((t) => t.target === best.target)?.via ?? 'own-queue';
+    const tie = `agent became available: highest priority (${task.priority}), then longest waiting (since ${task.enqueuedAt}) of the tasks it may take`;
+    return { agent, task, decision: this.#decision(best.target, via, task, agent, 'agent-available', 0, tie, now) };
+  }
+
+  #decision(target: Target, via: Decision['via'], task: TaskRecord, agent: AgentRecord, trigger: Decision['trigger'], declined: number, tie: string, now: number): Decision {
+    const free = target.agents[task.channel].size;
+    return {
+      at: now,
+      trigger,
+      step: task.step,
+      queue: target.queue.name,
+      expression: target.expression.source,
+      via,
+      strategy: target.queue.strategy,
+      considered: this.#loggedIn,
+      rejected: {
+        proficiency: this.#loggedIn - target.eligible,
+        state: target.eligible - target.ready,
+        capacity: target.ready - free,
+        declined,
+      },
+      agentId: agent.id,
+      tieBreak: tie,
+    };
+  }
+
+  #target(queue: QueueDefinition, source: string): Target {
+    const key = `${queue.name}\u0000${source}`;
+    let target = this.#targets.get(key);
+    if (!target) {
+      target = {
+        queue,
+        expression: parseTargetExpression(source),
+        eligible: 0,
+        ready: 0,
+        staffedSlots: perChannel(() => 0),
+        busySlots: perChannel(() => 0),
+        agents: perChannel(() => new IndexedHeap<AgentEntry>((e) => e.id, agentBefore)),
+        tasks: perChannel(() => new IndexedHeap<TaskEntry>((e) => e.id, taskBefore)),
+      };
+      this.#targets.set(key, target);
+    }
+    return target;
+  }
+
+  /** Slots of staffed agents eligible for the task's own target on its channel, and how many hold work: the wait estimate's N. */
+  slotsFor(task: TaskRecord, queues: ReadonlyMap<string, QueueDefinition>): { slots: number; busySlots: number } {
+    const { target } = this.targetsOf(task, queues)[0]!;
+    return { slots: target.staffedSlots[task.channel], busySlots: target.busySlots[task.channel] };
+  }
+
+  /** Agents eligible for a queue's own target, for snapshots. */
+  eligibleAgentIds(queue: QueueDefinition): string[] {
+    const target = this.#target(queue, queue.target);
+    return [...this.#agentTargets].filter(([, e]) => e.targets.includes(target)).map(([id]) => id);
+  }
+}
+
+/** Ready to be offered work: logged in, not not-ready, wrap-up over. */
+export function isReady(agent: AgentRecord, now: number): boolean {
+  return agent.presence === 'ready' && agent.wrapUpUntil <= now;
+}
+
+function idleKey(agent: AgentRecord): number {
+  return Math.max(agent.idleSince, agent.wrapUpUntil);
+}
+
+/** Sum of the agent's levels in the skills the expression names: the most-skilled key. */
+export function proficiency(agent: AgentRecord, expression: TargetExpression): number {
+  let sum = 0;
+  for (const skill of expression.skills) sum += agent.skills[skill] ?? 0;
+  return sum;
+}
+
+function agentEntry(strategy: RoutingStrategy, expression: TargetExpression, agent: AgentRecord): AgentEntry {
+  switch (strategy) {
+    case 'longest-idle':
+      return { id: agent.id, primary: idleKey(agent), secondary: 0 };
+    case 'most-skilled':
+      return { id: agent.id, primary: -proficiency(agent, expression), secondary: idleKey(agent) };
+    case 'round-robin':
+      return { id: agent.id, primary: agent.lastOfferAt, secondary: idleKey(agent) };
+    case 'least-occupied':
+      return { id: agent.id, primary: occupancy(agent), secondary: idleKey(agent) };
+  }
+}
+
+function tieBreak(strategy: RoutingStrategy, chosen: AgentEntry, next: AgentEntry | undefined): string {
+  const versus = (what: (e: AgentEntry) => string) => (next ? `; next best ${next.id}: ${what(next)}` : '; the only candidate');
+  switch (strategy) {
+    case 'longest-idle':
+      return `longest idle: idle since ${chosen.primary}${versus((e) => `idle since ${e.primary}`)}`;
+    case 'most-skilled':
+      return `most skilled (level sum ${-chosen.primary}), then longest idle (since ${chosen.secondary})${versus((e) => `level sum ${-e.primary}, idle since ${e.secondary}`)}`;
+    case 'round-robin':
+      return `round robin: last offered at ${chosen.primary}${versus((e) => `last offered at ${e.primary}`)}`;
+    case 'least-occupied':
+      return `least occupied (${(chosen.primary * 100).toFixed(0)} % of capacity in use), then longest idle${versus((e) => `${(e.primary * 100).toFixed(0)} % in use`)}`;
+  }
+}
