@@ -86,6 +86,22 @@ t.test('digits come out in order, each once, and a digit barges in on the prompt
   t.same(collected, { digits: '41229', reason: 'terminator' }, 'typed-ahead digits are collected up to the terminator');
 });
 
+t.test('in-band tones from a caller without telephone-event are detected as digits', async (t) => {
+  const caller = await RtpEndpoint.open({ telephoneEventPt: undefined });
+  const call = fx.media.openCall('inband');
+  t.teardown(async () => {
+    caller.close();
+    await call.close();
+  });
+  await call.offer('caller', caller.sdp(), 'rtp');
+  caller.useRemote(await call.answerWithPrompts('caller'));
+  const digits: string[] = [];
+  call.on('dtmf', (d) => digits.push(d.digit));
+  await caller.sendInbandDigits('507#');
+  t.ok(await waitFor(() => digits.length >= 4, 2000), `four digits detected (got ${digits.join('')})`);
+  t.equal(digits.join(''), '507#');
+});
+
 t.test('collectDigits stops on max digits or silence', async (t) => {
   const { caller, call } = await ivrCall('collect');
   t.teardown(async () => {

@@ -44,7 +44,8 @@ export class MediaCall extends TypedEmitter<CallEvents> {
   readonly #typeAhead = new Map<string, DtmfDigit[]>();
   readonly #playbacks = new Map<string, Playback>();
   readonly #forks = new Set<string>();
-  #lastOffer: { from: string; sdp: string } | undefined;
+  /** The last offer: who made it, and the SDP rtpengine produced from it for the other side. */
+  #lastOffer: { from: string; forwarded: string } | undefined;
   #recording: CallRecording | undefined;
   #ended: MediaCallEnd | undefined;
   #opened = false;
@@ -80,17 +81,21 @@ export class MediaCall extends TypedEmitter<CallEvents> {
   async offer(from: string, sdp: string, toProfile: MediaProfile): Promise<string> {
     const summary = inspectSdp(sdp);
     this.#profiles.set(from, summary.profile);
+    const sendsEvents = summary.media.some((m) => m.kind === 'audio' && [...m.codecs.values()].includes('TELEPHONE-EVENT'));
     const reply = await this.#command('offer', {
       'from-tag': from,
       sdp,
       ...profileFlags(toProfile),
-      codec: { transcode: FALLBACK_CODECS },
+      // Offering telephone-event on behalf of an offerer without it makes rtpengine detect its in-band tones and
+      // report them (and send them on as RFC 4733): old trunks and analog gateways dial menus with tones.
+      codec: { transcode: sendsEvents ? FALLBACK_CODECS : [...FALLBACK_CODECS, 'telephone-event'] },
       // Needed on offer and answer for play DTMF to work both ways (rtpengine notes §4).
       flags: ['inject-DTMF', ...(toProfile === 'webrtc' ? ['generate-mid', 'strip-extmap'] : [])],
     }, true);
     this.#opened = true;
-    this.#lastOffer = { from, sdp };
-    return sdpOf(reply);
+    const forwarded = sdpOf(reply);
+    this.#lastOffer = { from, forwarded };
+    return forwarded;
   }
 
   /**
@@ -120,9 +125,10 @@ export class MediaCall extends TypedEmitter<CallEvents> {
     if (offer === undefined || offer.from !== from) {
       throw new MediaError('CALL_CLOSED', `call ${this.id}: answerWithPrompts(${from}) needs an offer from ${from} first`);
     }
-    const media = inspectSdp(offer.sdp).media.find((m) => m.kind === 'audio');
+    // Answer with what rtpengine offered onward, so that its telephone-event type (digits) and G.711 are accepted.
+    const media = inspectSdp(offer.forwarded).media.find((m) => m.kind === 'audio');
     const te = media && [...media.codecs.entries()].find(([, name]) => name === 'TELEPHONE-EVENT')?.[0];
-    return this.answer(from, PROMPT_LEG, promptSinkSdp(media?.codecs ?? new Map(), te ?? 101));
+    return this.answer(from, PROMPT_LEG, promptSinkSdp(media?.codecs ?? new Map(), te));
   }
 
   /**

@@ -143,6 +143,32 @@ export class RtpEndpoint {
     this.#ts += steps * 160;
   }
 
+  /** Sends `digits` as in-band DTMF tones (dual sine in the audio, no RFC 4733), `toneMs` each, `gapMs` apart. */
+  async sendInbandDigits(digits: string, toneMs = 200, gapMs = 200): Promise<void> {
+    this.stopSending();
+    const rows = [697, 770, 852, 941];
+    const cols = [1209, 1336, 1477, 1633];
+    const keypad = ['123A', '456B', '789C', '*0#D'];
+    const law = this.audioPt === 0 ? 'mulaw' : 'alaw';
+    let n = 0;
+    for (const digit of digits) {
+      const row = keypad.findIndex((r) => r.includes(digit));
+      if (row < 0) throw new Error(`not a DTMF digit: ${digit}`);
+      const [f1, f2] = [rows[row]!, cols[keypad[row]!.indexOf(digit)]!];
+      for (const [ms, on] of [[toneMs, true], [gapMs, false]] as const) {
+        for (let p = 0; p < ms / 20; p++, n++) {
+          const samples = new Int16Array(160);
+          for (let i = 0; i < 160 && on; i++) {
+            const t = (n * 160 + i) / 8000;
+            samples[i] = Math.round(7000 * (Math.sin(2 * Math.PI * f1 * t) + Math.sin(2 * Math.PI * f2 * t)));
+          }
+          this.#send(this.audioPt, encodeG711(samples, law), false, 160);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      }
+    }
+  }
+
   /** Received packets of one payload type. */
   packets(pt: number): ReceivedPacket[] {
     return this.received.filter((p) => p.pt === pt);
