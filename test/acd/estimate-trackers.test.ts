@@ -1,30 +1,36 @@
 import t from 'tap';
 import { HandleTimeTracker, PatienceTracker, WaitErrorRecorder } from '../../src/acd/estimate/index';
 
-t.test('HandleTimeTracker: a sample one half-life older weighs half as much', async (t) => {
-  const tracker = new HandleTimeTracker(60_000);
+t.test('HandleTimeTracker: a handle time weighs half after halfLifeSamples newer ones', async (t) => {
+  const tracker = new HandleTimeTracker(2);
   t.equal(tracker.meanMs(), undefined, 'no data, no mean');
-  tracker.record(0, 100);
-  tracker.record(60_000, 200);
-  t.ok(Math.abs(tracker.meanMs()! - (0.5 * 100 + 200) / 1.5) < 1e-9, `mean ${tracker.meanMs()}`);
-  // A late report of something that ended at 0 again weighs 0.5.
-  tracker.record(0, 400);
-  t.ok(Math.abs(tracker.meanMs()! - (0.5 * 100 + 200 + 0.5 * 400) / 2) < 1e-9, `mean ${tracker.meanMs()}`);
+  tracker.record(100);
+  tracker.record(200);
+  const k = Math.SQRT1_2; // weight kept per newer sample
+  t.ok(Math.abs(tracker.meanMs()! - (k * 100 + 200) / (k + 1)) < 1e-9, `mean ${tracker.meanMs()}`);
+  tracker.record(400);
+  tracker.record(400);
+  // Three newer samples: 100 weighs k³, 200 (two newer) weighs exactly 0.5.
+  const want = (k ** 3 * 100 + 0.5 * 200 + k * 400 + 400) / (k ** 3 + 0.5 + k + 1);
+  t.ok(Math.abs(tracker.meanMs()! - want) < 1e-9, `mean ${tracker.meanMs()} vs ${want}`);
   // After many half-lives the old figures no longer count.
-  tracker.record(60_000 * 100, 1000);
+  for (let i = 0; i < 200; i++) tracker.record(1000);
   t.ok(Math.abs(tracker.meanMs()! - 1000) < 1e-9);
-  t.throws(() => tracker.record(0, -1), RangeError);
+  t.throws(() => tracker.record(-1), RangeError);
+  t.throws(() => new HandleTimeTracker(0), RangeError);
 });
 
 t.test('PatienceTracker: abandonments per unit of time waited', async (t) => {
   const tracker = new PatienceTracker();
   t.equal(tracker.ratePerMs(), undefined);
-  tracker.record(0, 30_000, false);
-  tracker.record(0, 50_000, true);
-  tracker.record(0, 20_000, true);
-  t.ok(Math.abs(tracker.ratePerMs()! - 2 / 100_000) < 1e-15, `rate ${tracker.ratePerMs()}`);
+  tracker.record(30_000, false);
+  tracker.record(50_000, true);
+  tracker.record(20_000, true);
+  const k = 2 ** (-1 / 1000);
+  const want = (k + 1) / (30_000 * k * k + 50_000 * k + 20_000);
+  t.ok(Math.abs(tracker.ratePerMs()! - want) < 1e-15, `rate ${tracker.ratePerMs()} vs ${want}`);
   const patient = new PatienceTracker();
-  patient.record(0, 10_000, false);
+  patient.record(10_000, false);
   t.equal(patient.ratePerMs(), 0);
 });
 
@@ -42,7 +48,7 @@ t.test('PatienceTracker recovers the rate of exponential patience from censored 
   for (let i = 0; i < 50_000; i++) {
     const patience = -90_000 * Math.log(random());
     const answerAt = 120_000 * random();
-    tracker.record(i, Math.min(patience, answerAt), patience < answerAt);
+    tracker.record(Math.min(patience, answerAt), patience < answerAt);
   }
   t.ok(Math.abs(tracker.ratePerMs()! * 90_000 - 1) < 0.03, `θ·90 s = ${tracker.ratePerMs()! * 90_000}`);
 });

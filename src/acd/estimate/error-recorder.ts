@@ -1,7 +1,9 @@
 /**
- * The measured error of wait predictions: for each answered task, the wait predicted for it (WaitEstimate.waitMs,
- * as published, typically at enqueue) against the wait it actually had. Plain data, so that the metrics layer can
- * export it (a Prometheus histogram takes `histogram` as it is: cumulative counts per upper bound, sum, count).
+ * The measured error of wait predictions: for each answered task, the wait predicted for it (typically at enqueue)
+ * against the wait it actually had. Record WaitEstimate.answeredWaitMs: only answered tasks have an actual wait, and
+ * waitMs (the wait if the caller stays) is longer by design when callers abandon. Plain data, so that the metrics
+ * layer can export it (a Prometheus histogram takes `histogram` as it is: cumulative counts per upper bound, sum,
+ * count).
  */
 
 /** Upper bounds (ms) of the error histogram's buckets; the error is actual − predicted, so negative = early. */
@@ -47,7 +49,7 @@ export class WaitErrorRecorder {
     this.#recent = new Float64Array(window);
   }
 
-  /** A task was answered after actualMs in queue; predictedMs is the wait that was published for it. */
+  /** A task was answered after actualMs in queue; predictedMs is the answered wait predicted for it. */
   record(predictedMs: number, actualMs: number): void {
     if (!(actualMs >= 0 && actualMs < Infinity)) throw new RangeError(`actualMs must be finite and ≥ 0 (got ${actualMs})`);
     if (predictedMs === Infinity) {

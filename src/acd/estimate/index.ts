@@ -5,7 +5,7 @@
  * Typical use by the engine, per queue (and channel): record every freed slot's handle time in a HandleTimeTracker
  * and every answered or abandoned task's time in queue in a PatienceTracker; to answer "how long for this task",
  * call estimateWait with the eligible slots, how many are busy, the tasks ahead, meanMs() and ratePerMs(); when the
- * task is answered, record the waitMs that was published for it and its actual wait in a WaitErrorRecorder.
+ * task is answered, record the answeredWaitMs predicted for it and its actual wait in a WaitErrorRecorder.
  */
 export { erlangA, erlangB, erlangC, type ErlangInput, type ErlangResult } from './erlang';
 export { estimateWait, estimateQueueWaits, type LiveWaitInput, type WaitEstimate } from './wait';

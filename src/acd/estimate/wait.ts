@@ -36,14 +36,14 @@ export interface LiveWaitInput {
 
 export interface WaitEstimate {
   /**
-   * Expected time from now until a slot takes this task, if the task waits that long: the figure to announce and
-   * the prediction to record in WaitErrorRecorder. 0 when a slot is free for it now; Infinity when no slot is
-   * staffed.
+   * Expected time from now until a slot takes this task, if the task waits that long: the figure to announce to a
+   * caller who stays. 0 when a slot is free for it now; Infinity when no slot is staffed.
    */
   waitMs: number;
   /**
-   * Expected wait given that the task is answered rather than abandoned. Shorter than waitMs when θ > 0, since
-   * answered tasks are the ones whose wait turned out short enough for their patience.
+   * Expected wait given that the task is answered rather than abandoned: the prediction to record in
+   * WaitErrorRecorder, which sees answered tasks only. Shorter than waitMs when θ > 0, since answered tasks are the
+   * ones whose wait turned out short enough for their patience; against answered waits waitMs is biased long.
    */
   answeredWaitMs: number;
   /** Probability that the task abandons before a slot takes it (with the same θ for it as for those ahead). */
