@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { ConfigError, loadConfig } from './config/index';
 import { createLogger } from './lib/index';
+import { checkPrompts } from './media/prompts/index';
 import { startServer } from './server';
 
 const USAGE = `usage: onecc [--config FILE]
@@ -36,7 +37,7 @@ async function main(): Promise<void> {
   const { configFile } = parseArgs(process.argv.slice(2));
   let config;
   try {
-    config = loadConfig({ file: configFile });
+    config = loadConfig({ file: configFile, checks: [checkPrompts] });
   } catch (err) {
     if (err instanceof ConfigError) fail(`invalid configuration:\n${err.message}`);
     throw err;
@@ -49,6 +50,8 @@ async function main(): Promise<void> {
       sip: server.sip?.listeners.map((l) => `${l.transport}:${l.host}:${l.boundPort}`),
       drachtio: server.drachtio?.port ?? config.sip.drachtio.port,
       http: server.http.port,
+      rtpengines: server.media.status().map((e) => e.id),
+      dtmf: server.media.dtmf.port,
     },
     'onecc started',
   );

@@ -4,6 +4,8 @@ import { connectSipApplication } from './channels/voice/index';
 import type { OneccConfig } from './config/index';
 import { HttpServer } from './http/index';
 import type { Logger } from './lib/index';
+import { MediaService } from './media/index';
+import { PromptLibrary } from './media/prompts/index';
 import { Metrics } from './metrics/index';
 import { DrachtioServer } from './sip/drachtio/index';
 import { SipEngine, type TlsOptions } from './sip/index';
@@ -14,6 +16,8 @@ export interface OneccServer {
   readonly sip: SipEngine | undefined;
   readonly drachtio: DrachtioServer | undefined;
   readonly srf: Srf;
+  readonly media: MediaService;
+  readonly prompts: PromptLibrary;
   readonly http: HttpServer;
   readonly metrics: Metrics;
   close(): Promise<void>;
@@ -28,6 +32,14 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
   };
   let ready = false;
   try {
+    // Every prompt is checked before anything starts: a missing file fails here, not in the middle of a call.
+    const prompts = PromptLibrary.load(config.media.prompts);
+    const media = await MediaService.start(
+      { ...config.media, observeCommand: (command, seconds, outcome) => metrics.mediaCommand(command, seconds, outcome) },
+      logger.child({ component: 'media' }),
+    );
+    closers.push(() => media.close());
+    metrics.reportMediaStatus(() => ({ engines: media.status(), openCalls: media.openCalls }));
     let sip: SipEngine | undefined;
     let drachtio: DrachtioServer | undefined;
     const { drachtio: wire } = config.sip;
@@ -68,7 +80,8 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
     });
     closers.push(() => srf.disconnect());
 
-    const http = new HttpServer({ ...config.http, metrics, isReady: () => ready, logger });
+    // Without an rtpengine that answers, calls cannot be served: not ready, so a balancer sends them elsewhere.
+    const http = new HttpServer({ ...config.http, metrics, isReady: () => ready && media.status().some((e) => e.healthy), logger });
     await http.start();
     closers.push(() => http.close());
     ready = true;
@@ -78,6 +91,8 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
       sip,
       drachtio,
       srf,
+      media,
+      prompts,
       http,
       metrics,
       close(): Promise<void> {

@@ -1,3 +1,4 @@
+import { createSocket } from 'node:dgram';
 import path from 'node:path';
 import { randomId, TypedEmitter, type Logger } from '../lib';
 import { MediaCall } from './call/media-call';
@@ -57,7 +58,11 @@ export class MediaService extends TypedEmitter<ServiceEvents> {
     const dtmf = await DtmfListener.listen(options.dtmf.host, options.dtmf.port, logger.child({ component: 'dtmf' }));
     const engines: Rtpengine[] = [];
     try {
-      for (const config of options.rtpengines) {
+      for (const configured of options.rtpengines) {
+        // An embedded engine asked for port 0 gets a free one (tests, several onecc instances on one host).
+        const config = options.engine === 'embedded' && configured.ngPort === 0
+          ? { ...configured, ngPort: await freeUdpPort(configured.host) }
+          : configured;
         const ng = new NgClient(config.host, config.ngPort, options.commandTimeoutMs, logger, options.observeCommand);
         const process = options.engine === 'embedded'
           ? new RtpengineProcess({
@@ -180,4 +185,16 @@ export class MediaService extends TypedEmitter<ServiceEvents> {
     call.markLost();
     this.safeEmit('call-lost', call);
   }
+}
+
+/** A UDP port free on `host` right now, for a process that binds it itself a moment later. */
+export async function freeUdpPort(host = '127.0.0.1'): Promise<number> {
+  const socket = createSocket(host.includes(':') ? 'udp6' : 'udp4');
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(0, host, () => resolve());
+  });
+  const { port } = socket.address();
+  await new Promise<void>((resolve) => socket.close(() => resolve()));
+  return port;
 }

@@ -1,19 +1,12 @@
 // Starts onecc's media service with its own embedded rtpengine on free loopback ports, for one test file.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createSocket } from 'node:dgram';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { silentLogger, type Logger } from '../../src/lib';
 import { MediaService, type MediaServiceOptions } from '../../src/media';
+import { freeUdpPort } from '../../src/media';
+export { freeUdpPort };
 import { encodeWav } from '../../src/media/recording/wav';
-
-export async function freeUdpPort(): Promise<number> {
-  const socket = createSocket('udp4');
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  const { port } = socket.address();
-  await new Promise<void>((resolve) => socket.close(() => resolve()));
-  return port;
-}
 
 export interface MediaFixture {
   readonly media: MediaService;

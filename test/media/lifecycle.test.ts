@@ -3,7 +3,7 @@
 // onecc cannot negotiate, and calls that end abnormally still leave nothing behind on rtpengine.
 import t from 'tap';
 import { createSocket } from 'node:dgram';
-import { freeUdpPort, startMedia } from '../helpers/media-service';
+import { startMedia } from '../helpers/media-service';
 import { RtpEndpoint } from '../helpers/rtp/rtp-endpoint';
 import { delay, waitFor } from '../helpers/wait';
 import { MediaError, MediaService } from '../../src/media';

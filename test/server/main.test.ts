@@ -33,11 +33,20 @@ t.test('a bad configuration file stops onecc at load with file, line, key and re
   t.match(proc.output(), `${file}:3: sip.timers.t1`);
 });
 
+t.test('a prompt file missing from media.prompts.dir stops the start with the key and the reason', async (t) => {
+  const dir = t.testdir({ en: {}, 'zh-TW': {}, 'zh-CN': {} });
+  const proc = run([], { ONECC_MEDIA__PROMPTS__DIR: dir });
+  t.equal(await proc.exited, 2);
+  t.match(proc.output(), /media\.prompts\.dir: \d+ en prompt file\(s\) missing: .*welcome\.wav/);
+});
+
 t.test('onecc starts on its defaults, answers SIP OPTIONS and HTTP, counts the message, and stops on SIGTERM', async (t) => {
   const proc = run([], {
     ONECC_SIP__LISTEN: '[{transport: udp, host: 127.0.0.1, port: 0}, {transport: tcp, host: 127.0.0.1, port: 0}]',
     ONECC_HTTP__PORT: '0',
     ONECC_SIP__DRACHTIO__PORT: '0',
+    ONECC_MEDIA__RTPENGINES: '[{host: 127.0.0.1, ngPort: 0, interface: 127.0.0.1, portMin: 30000, portMax: 30999}]',
+    ONECC_MEDIA__DTMF__PORT: '0',
   });
   t.teardown(() => proc.child.kill('SIGKILL'));
   await waitFor(() => proc.output().includes('onecc started'), 10_000, 'onecc started');
