@@ -122,7 +122,7 @@ export const configSchema = object('onecc configuration', {
     commandTimeoutMs: integer(50, 60_000, 'an NG command with no reply after this long fails the operation'),
     rtpengines: list(
       object('one rtpengine', {
-        host: string('ip', 'address of its NG control port'),
+        host: string('host', 'address or host name of its NG control port'),
         ngPort: port('NG control port (UDP)'),
         interface: string('text', 'embedded: --interface value, the address media flows on (e.g. 203.0.113.5 or priv/10.0.0.5!203.0.113.5)'),
         portMin: integer(1024, 65535, 'embedded: lowest RTP port'),
