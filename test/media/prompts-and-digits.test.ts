@@ -5,6 +5,8 @@ import path from 'node:path';
 import { startMedia, writeToneWav, type MediaFixture } from '../helpers/media-service';
 import { RtpEndpoint } from '../helpers/rtp/rtp-endpoint';
 import { delay, waitFor } from '../helpers/wait';
+import { loadConfig } from '../../src/config';
+import { PromptLibrary, positionAnnouncement } from '../../src/media/prompts';
 
 let fx: MediaFixture;
 let tone1s: string;
@@ -42,6 +44,30 @@ t.test('a prompt reaches the caller as real G.711 audio with the energy of the f
   // The tone is written at amplitude 10000: RMS 7071 before G.711; the caller's own 1-amplitude tone is not here.
   const rms = caller.rms(0);
   t.ok(rms > 5000 && rms < 9000, `decoded energy matches the file (RMS ${rms.toFixed(0)})`);
+});
+
+t.test('the shipped prompts play: a Mandarin queue announcement and the music on hold', async (t) => {
+  // The library the server loads (media/prompts, spoken by the setup step from media/text).
+  const prompts = PromptLibrary.load(loadConfig().media.prompts);
+  const { caller, call } = await ivrCall('shipped-prompts');
+  t.teardown(async () => {
+    caller.close();
+    await call.close();
+  });
+  const names = positionAnnouncement(3);
+  const expectedMs = prompts.totalDurationMs(names, 'zh-TW');
+  const result = await call.play('caller', prompts.resolveAll(names, 'zh-TW')).done;
+  t.equal(result.outcome, 'completed');
+  await delay(100);
+  const packets = caller.packets(0).length;
+  t.ok(Math.abs(packets - expectedMs / 20) <= 6 * names.length, `${packets} packets for ${expectedMs} ms of "${names.join(' + ')}"`);
+  t.ok(caller.rms(0) > 500, `speech energy (RMS ${caller.rms(0).toFixed(0)})`);
+  caller.clear();
+  const moh = call.startMusicOnHold('caller', prompts.musicOnHold);
+  await moh.started;
+  await delay(600);
+  await call.stopPlayback('caller');
+  t.ok(caller.packets(0).length >= 20 && caller.rms(0) > 100, `music reaches the caller (${caller.packets(0).length} packets)`);
 });
 
 t.test('prompts play in order, one after the other, and then the playback completes', async (t) => {
