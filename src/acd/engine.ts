@@ -82,6 +82,7 @@ type Draft = { agents: AgentRecord[]; tasks: TaskRecord[]; events: AcdEvent[] };
 
 const DAY_MS = 86_400_000;
 const COMMAND_ATTEMPTS = 8;
+const ENDED_VERSIONS_KEPT = 200_000;
 
 /**
  * The ACD: agents, queues, tasks and the offers between them, on a store shared by every onecc node.
@@ -109,6 +110,8 @@ export class AcdEngine extends TypedEmitter<AcdEngineEvents> {
 
   readonly #agents = new Map<string, AgentRecord>();
   readonly #tasks = new Map<string, TaskRecord>();
+  /** Version at which recently ended tasks ended, so that a late copy from the log does not bring one back. */
+  readonly #endedVersions = new Map<string, number>();
   /** Records applied locally whose commit has not succeeded yet. */
   readonly #speculative = new WeakSet<object>();
   readonly #taskTimers = new Map<string, TimerHandle>();
@@ -122,6 +125,8 @@ export class AcdEngine extends TypedEmitter<AcdEngineEvents> {
   readonly #inFlight = new Set<Promise<unknown>>();
   #leaseTimer: TimerHandle | undefined;
   #started = false;
+  readonly #revPrefix = `${randomId(6)}.`;
+  #revCounter = 0;
   #closed = false;
 
   constructor(options: AcdEngineOptions) {
@@ -175,7 +180,7 @@ export class AcdEngine extends TypedEmitter<AcdEngineEvents> {
       const prev = this.#agents.get(agentId);
       const capacity = { ...(profile.capacity ?? this.settings.defaultCapacity) };
       const base: AgentRecord = prev ?? {
-        id: agentId, v: 0, presence: 'logged-out', reason: null, skills: {}, languages: [], capacity,
+        id: agentId, v: 0, rev: '', presence: 'logged-out', reason: null, skills: {}, languages: [], capacity,
         reserved: { ...noTasks }, busy: { ...noTasks }, wrapUpUntil: 0, idleSince: now, lastOfferAt: 0,
       };
       for (const c of channels) {
@@ -246,7 +251,7 @@ export class AcdEngine extends TypedEmitter<AcdEngineEvents> {
       if (this.#tasks.has(id)) throw new AcdError(AcdErrorCode.duplicateTask, `task ${id} is already queued`, { taskId: id });
       const queue = this.#placeable(this.#queue(request.queue));
       const created: TaskRecord = {
-        id, v: 1, channel: request.channel, attributes: { ...request.attributes }, priority: request.priority ?? 0,
+        id, v: 1, rev: this.#nextRev(), channel: request.channel, attributes: { ...request.attributes }, priority: request.priority ?? 0,
         enqueuedAt: now, queue: queue.name, queuedAt: now, step: -1, widened: [], relaxedTarget: null, state: 'waiting',
         offer: null, agentId: null, acceptedAt: 0, declinedBy: [], owner: this.nodeId, decision: null, endedAt: 0, endReason: null,
       };
@@ -424,6 +429,16 @@ export class AcdEngine extends TypedEmitter<AcdEngineEvents> {
     for (let attempt = 1; ; attempt++) {
       const draft: Draft = { agents: [], tasks: [], events: [] };
       const result = build(this.#clock.now(), draft);
+      const violation = draft.agents.map((a) => ({ id: a.id, why: capacityViolation(a) })).find((a) => a.why !== null);
+      if (violation) {
+        // The replica can be briefly inconsistent while a change of ours that lost a race is in flight (a newer
+        // record from the log waits behind our unconfirmed one): let those settle, then build again.
+        if (attempt < COMMAND_ATTEMPTS && this.#inFlight.size > 0) {
+          await Promise.allSettled([...this.#inFlight]);
+          continue;
+        }
+        throw new AcdError(AcdErrorCode.wrongState, `agent ${violation.id}: ${violation.why}`, { agentId: violation.id });
+      }
       if (await this.#commit(draft, true)) return result;
       if (attempt === COMMAND_ATTEMPTS) {
         throw new AcdError(AcdErrorCode.contention, `gave up after ${attempt} conflicting attempts`, { agents: draft.agents.map((a) => a.id), tasks: draft.tasks.map((t) => t.id) });
@@ -437,17 +452,18 @@ export class AcdEngine extends TypedEmitter<AcdEngineEvents> {
    * decides whether the caller hears of it.
    */
   async #commit(draft: Draft, throwOnError: boolean): Promise<boolean> {
-    for (const agent of draft.agents) {
-      const violation = capacityViolation(agent);
-      if (violation) throw new AcdError(AcdErrorCode.wrongState, `agent ${agent.id}: ${violation}`, { agentId: agent.id });
-    }
+    if (draft.agents.some((a) => capacityViolation(a) !== null)) return false;
     const before = {
       agents: draft.agents.map((a) => this.#agents.get(a.id)),
       tasks: draft.tasks.map((t) => this.#tasks.get(t.id)),
     };
     for (const agent of draft.agents) this.#speculate(agent, () => this.#setAgent(agent));
     for (const task of draft.tasks) this.#speculate(task, () => this.#setTask(task));
-    const change: Change = { node: this.nodeId, ...draft };
+    const change: Change = {
+      node: this.nodeId,
+      ...draft,
+      bases: { agents: before.agents.map((a) => a?.rev ?? ''), tasks: before.tasks.map((t) => t?.rev ?? '') },
+    };
     const pending = this.#store.commit(change);
     this.#inFlight.add(pending);
     try {
@@ -470,6 +486,10 @@ export class AcdEngine extends TypedEmitter<AcdEngineEvents> {
       for (const agent of draft.agents) this.#speculative.delete(agent);
       for (const task of draft.tasks) this.#speculative.delete(task);
     }
+  }
+
+  #nextRev(): string {
+    return this.#revPrefix + (this.#revCounter++).toString(36);
   }
 
   #speculate(record: object, apply: () => void): void {
@@ -495,8 +515,11 @@ export class AcdEngine extends TypedEmitter<AcdEngineEvents> {
     }
     for (const task of change.tasks) {
       const local = this.#tasks.get(task.id);
-      const ended = task.state === 'completed' || task.state === 'abandoned';
-      if ((!local && !ended) || (local && (task.v > local.v || (task.v === local.v && this.#speculative.has(local))))) this.#setTask(task);
+      if (local) {
+        if (task.v > local.v || (task.v === local.v && this.#speculative.has(local))) this.#setTask(task);
+      } else if ((this.#endedVersions.get(task.id) ?? 0) < task.v) {
+        this.#setTask(task);
+      }
     }
     if (change.node !== this.nodeId) for (const event of change.events) this.#publish(event);
   }
@@ -529,11 +552,22 @@ export class AcdEngine extends TypedEmitter<AcdEngineEvents> {
   #setTask(next: TaskRecord | undefined, id = next!.id): void {
     const prev = this.#tasks.get(id);
     const ended = !next || next.state === 'completed' || next.state === 'abandoned';
-    if (ended) this.#tasks.delete(id);
-    else this.#tasks.set(id, next);
+    if (ended) {
+      this.#tasks.delete(id);
+      if (next) this.#rememberEnded(id, next.v);
+    } else {
+      this.#tasks.set(id, next);
+    }
     this.#router.applyTask(prev, ended ? undefined : next, this.#queues);
     this.#armTaskTimer(ended ? undefined : next, id);
     if (!ended && next.state === 'waiting' && next.owner === this.nodeId) this.#markDirty(this.#dirtyTasks, id);
+  }
+
+  #rememberEnded(id: string, v: number): void {
+    this.#endedVersions.delete(id);
+    this.#endedVersions.set(id, v);
+    // The log delivers within seconds; this many ended tasks cover far longer than that at any realistic rate.
+    if (this.#endedVersions.size > ENDED_VERSIONS_KEPT) this.#endedVersions.delete(this.#endedVersions.keys().next().value!);
   }
 
   /** Wrap-up over: the agent is routable again. Every node sees the same time, so each re-indexes on its own. */
@@ -663,7 +697,7 @@ export class AcdEngine extends TypedEmitter<AcdEngineEvents> {
       }
     }
     if (taken.length === 0) return;
-    const updated = { ...next, v: task.v + 1 };
+    const updated = { ...next, v: task.v + 1, rev: this.#nextRev() };
     draft.tasks.push(updated);
     for (const step of taken) {
       draft.events.push({ type: 'task-escalated', node: this.nodeId, at: now, task: updated, step });
@@ -709,7 +743,7 @@ export class AcdEngine extends TypedEmitter<AcdEngineEvents> {
 
   #putAgent(draft: Draft, agent: AgentRecord, patch: Partial<AgentRecord>): void {
     const now = this.#clock.now();
-    const next: AgentRecord = { ...agent, ...patch, v: agent.v + 1 };
+    const next: AgentRecord = { ...agent, ...patch, v: agent.v + 1, rev: this.#nextRev() };
     draft.agents.push(next);
     const before = agentState(agent, now);
     const after = agentState(next, now);
@@ -718,7 +752,7 @@ export class AcdEngine extends TypedEmitter<AcdEngineEvents> {
 
   /** Adds the task's next version to the draft, and the event `event` makes of it. */
   #putTask(draft: Draft, task: TaskRecord, patch: Partial<TaskRecord>, event?: (next: TaskRecord, at: number, node: string) => AcdEvent): TaskRecord {
-    const next: TaskRecord = { ...task, ...patch, v: task.v + 1 };
+    const next: TaskRecord = { ...task, ...patch, v: task.v + 1, rev: this.#nextRev() };
     draft.tasks.push(next);
     if (event) draft.events.push(event(next, this.#clock.now(), this.nodeId));
     return next;
@@ -761,11 +795,11 @@ export class AcdEngine extends TypedEmitter<AcdEngineEvents> {
     if (!this.#queues.has(task.queue)) return;
     const stats = this.#statsOf(task.queue, event.at);
     if (event.type === 'task-completed') {
-      stats.handleTimes.record(event.at, event.at - task.acceptedAt + this.settings.wrapUpSeconds[task.channel] * 1000);
+      stats.handleTimes.record(event.at - task.acceptedAt + this.settings.wrapUpSeconds[task.channel] * 1000);
       return;
     }
     const waited = event.at - task.enqueuedAt;
-    stats.patience.record(event.at, waited, event.type === 'task-abandoned');
+    stats.patience.record(waited, event.type === 'task-abandoned');
     const predicted = this.#predictedWait.get(task.id);
     this.#predictedWait.delete(task.id);
     if (event.type === 'task-abandoned') {

@@ -5,3 +5,4 @@ export { AcdError, AcdErrorCode, TargetExpressionError } from './errors';
 export { MemoryStore, type AcdStore, type Change, type CommitResult } from './store';
 export { parseTargetExpression, type TargetExpression } from './target-expression';
 export * from './types';
+export { RedisStore, type RedisStoreOptions } from './redis-store';

@@ -1,15 +1,17 @@
 import type { AcdEvent, AgentRecord, TaskRecord } from './types';
 
 /**
- * One atomic change: every record is written only if the stored version is still `v - 1` (0: must not exist yet).
- * A task record in state completed or abandoned is retired: removed from the live set and kept, for explain(), as
- * an ended task for a while.
+ * One atomic change: every record is written only if the stored revision is still the one it was based on
+ * (`bases`, same order; "" = must not exist yet). A task record in state completed or abandoned is retired: removed
+ * from the live set and kept, for explain(), as an ended task for a while.
  */
 export interface Change {
   readonly node: string;
   readonly agents: readonly AgentRecord[];
   readonly tasks: readonly TaskRecord[];
   readonly events: readonly AcdEvent[];
+  /** Absent in changes read back from the log, which are applied, not checked. */
+  readonly bases?: { readonly agents: readonly string[]; readonly tasks: readonly string[] };
 }
 
 /**
@@ -39,8 +41,8 @@ export interface AcdStore {
   close(): Promise<void>;
 }
 
-function storedVersion(map: ReadonlyMap<string, { v: number }>, id: string): number {
-  return map.get(id)?.v ?? 0;
+function storedRev(map: ReadonlyMap<string, { rev: string }>, id: string): string {
+  return map.get(id)?.rev ?? '';
 }
 
 /**
@@ -61,8 +63,8 @@ export class MemoryStore implements AcdStore {
 
   async commit(change: Change): Promise<CommitResult> {
     const fresh =
-      change.agents.every((a) => storedVersion(this.#agents, a.id) === a.v - 1) &&
-      change.tasks.every((t) => storedVersion(this.#tasks, t.id) === t.v - 1);
+      change.agents.every((a, i) => storedRev(this.#agents, a.id) === change.bases?.agents[i]) &&
+      change.tasks.every((t, i) => storedRev(this.#tasks, t.id) === change.bases?.tasks[i]);
     if (!fresh) {
       return {
         ok: false,

@@ -35,8 +35,10 @@ export type AgentState = 'logged-out' | 'available' | 'reserved' | 'busy' | 'wra
 
 export interface AgentRecord {
   readonly id: string;
-  /** Increases by one with every committed change; writes are checked against it (optimistic concurrency). */
+  /** Increases by one with every change: which of two copies is newer. */
   readonly v: number;
+  /** Unique to this version (writer + counter): a write is checked against the revision it was based on. */
+  readonly rev: string;
   readonly presence: Presence;
   /** Reason code while not-ready (e.g. "break", "rona"); null otherwise. */
   readonly reason: string | null;
@@ -105,6 +107,7 @@ export interface Offer {
 export interface TaskRecord {
   readonly id: string;
   readonly v: number;
+  readonly rev: string;
   readonly channel: Channel;
   readonly attributes: Readonly<Record<string, string>>;
   /** Higher is served first. */

@@ -1,0 +1,30 @@
+/**
+ * Every Redis key of the ACD. All share one hash tag, `{<tag>}`, so that each Lua script's keys live in one Redis
+ * Cluster slot; the tag also separates tenants (or test runs) on one Redis.
+ */
+export class AcdKeys {
+  readonly agents: string;
+  readonly agentRevisions: string;
+  readonly tasks: string;
+  readonly taskRevisions: string;
+  readonly log: string;
+  readonly sequence: string;
+  readonly nodes: string;
+  readonly #prefix: string;
+
+  constructor(tag: string) {
+    if (!/^[A-Za-z0-9_.-]+$/.test(tag)) throw new RangeError(`key tag must be letters, digits, _ . - (got "${tag}")`);
+    this.#prefix = `{${tag}}:acd:`;
+    this.agents = `${this.#prefix}agents`;
+    this.agentRevisions = `${this.#prefix}agent-revisions`;
+    this.tasks = `${this.#prefix}tasks`;
+    this.taskRevisions = `${this.#prefix}task-revisions`;
+    this.log = `${this.#prefix}log`;
+    this.sequence = `${this.#prefix}log-seq`;
+    this.nodes = `${this.#prefix}nodes`;
+  }
+
+  endedTask(id: string): string {
+    return `${this.#prefix}ended:${id}`;
+  }
+}

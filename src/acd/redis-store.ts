@@ -1,0 +1,183 @@
+import Redis, { type RedisOptions } from 'ioredis';
+import type { Logger } from '../lib/index';
+import { AcdKeys } from './keys';
+import { loadScripts, type AcdScripts } from './scripts';
+import type { AcdStore, Change, CommitResult } from './store';
+import type { AcdEvent, AgentRecord, TaskRecord } from './types';
+
+export interface RedisStoreOptions {
+  readonly redis: Pick<RedisOptions, 'host' | 'port' | 'password' | 'username' | 'db' | 'tls'>;
+  /** Hash tag of every key (`{onecc}:acd:...`): one tenant or deployment per tag. */
+  readonly keyTag: string;
+  /** The change log is trimmed to about this many entries; a node further behind reloads. Default 100,000. */
+  readonly logLength?: number;
+  /** How long ended tasks stay queryable (explain()). Default one day. */
+  readonly endedTaskRetentionSeconds?: number;
+  readonly logger: Logger;
+}
+
+/** Events travel with the records of their change; in the log they refer to them by position instead of copying. */
+type LoggedEvent = Omit<AcdEvent, 'task' | 'agent'> & { task?: number | TaskRecord; agent?: number | AgentRecord };
+
+const FOLLOW_BLOCK_MS = 1000;
+const FOLLOW_BATCH = 1000;
+
+/**
+ * ACD state in Redis: agents and tasks as JSON records with versions in hashes, written only by the commitChange
+ * script; a stream of committed changes, numbered, that every node follows; node leases in a sorted set.
+ */
+export class RedisStore implements AcdStore {
+  readonly shared = true;
+  readonly #keys: AcdKeys;
+  readonly #redis: Redis;
+  readonly #follower: Redis;
+  readonly #scripts: AcdScripts;
+  readonly #logLength: number;
+  readonly #retentionSeconds: number;
+  readonly #logger: Logger;
+  #lastId = '0-0';
+  #lastSeq = 0;
+  #following = false;
+  #closed = false;
+
+  constructor(options: RedisStoreOptions) {
+    this.#keys = new AcdKeys(options.keyTag);
+    this.#logger = options.logger;
+    // Commands queue while Redis is away and go out on reconnect; a change resent that way is recognised by the
+    // script (reply 2), so a lost reply never turns into a lost or doubled change.
+    this.#redis = new Redis({ ...options.redis, enableAutoPipelining: true, maxRetriesPerRequest: null, lazyConnect: false });
+    this.#follower = new Redis({ ...options.redis, maxRetriesPerRequest: null });
+    for (const connection of [this.#redis, this.#follower]) {
+      connection.on('error', (err) => this.#logger.warn({ err: err.message }, 'redis connection error'));
+    }
+    this.#scripts = loadScripts(this.#redis);
+    this.#logLength = options.logLength ?? 100_000;
+    this.#retentionSeconds = options.endedTaskRetentionSeconds ?? 86_400;
+  }
+
+  async load(): Promise<{ agents: AgentRecord[]; tasks: TaskRecord[] }> {
+    const k = this.#keys;
+    const replies = await this.#redis.multi().xrevrange(k.log, '+', '-', 'COUNT', 1).get(k.sequence).hvals(k.agents).hvals(k.tasks).exec();
+    const [last, seq, agents, tasks] = replies!.map(([err, value]) => {
+      if (err) throw err;
+      return value;
+    }) as [[string, string[]][], string | null, string[], string[]];
+    this.#lastId = last[0]?.[0] ?? '0-0';
+    this.#lastSeq = Number(seq ?? 0);
+    return { agents: agents.map((a) => JSON.parse(a) as AgentRecord), tasks: tasks.map((t) => JSON.parse(t) as TaskRecord) };
+  }
+
+  async commit(change: Change): Promise<CommitResult> {
+    const k = this.#keys;
+    const keys = [k.agents, k.agentRevisions, k.tasks, k.taskRevisions, k.log, k.sequence];
+    const args: (string | number)[] = [encodeChange(change), this.#logLength, this.#retentionSeconds, change.agents.length, change.tasks.length];
+    change.agents.forEach((agent, i) => args.push(agent.id, change.bases!.agents[i]!, agent.rev, JSON.stringify(agent)));
+    change.tasks.forEach((task, i) => {
+      const ends = task.state === 'completed' || task.state === 'abandoned';
+      args.push(task.id, change.bases!.tasks[i]!, task.rev, JSON.stringify(task), ends ? '1' : '0');
+      if (ends) keys.push(k.endedTask(task.id));
+    });
+    const reply = (await this.#scripts.commitChange(keys, args)) as (number | string)[];
+    if (reply[0] !== 0) return { ok: true };
+    const stored = reply.slice(1) as string[];
+    const parse = <R>(json: string | undefined): R | null => (json ? (JSON.parse(json) as R) : null);
+    return {
+      ok: false,
+      agents: new Map(change.agents.map((a, i) => [a.id, parse<AgentRecord>(stored[i])])),
+      tasks: new Map(change.tasks.map((t, i) => [t.id, parse<TaskRecord>(stored[change.agents.length + i])])),
+    };
+  }
+
+  follow(onChange: (change: Change) => void, resync: () => void): void {
+    if (this.#following) throw new Error('RedisStore.follow: already following');
+    this.#following = true;
+    void this.#followLoop(onChange, resync);
+  }
+
+  async #followLoop(onChange: (change: Change) => void, resync: () => void): Promise<void> {
+    while (!this.#closed) {
+      let batch: [string, [string, string[]][]][] | null;
+      try {
+        batch = (await this.#follower.xread('COUNT', FOLLOW_BATCH, 'BLOCK', FOLLOW_BLOCK_MS, 'STREAMS', this.#keys.log, this.#lastId)) as typeof batch;
+      } catch (err) {
+        if (this.#closed) return;
+        this.#logger.warn({ err: (err as Error).message }, 'reading the ACD change log failed; retrying');
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        continue;
+      }
+      for (const [id, fields] of batch?.[0]?.[1] ?? []) {
+        this.#lastId = id;
+        const seq = Number(fields[fields.indexOf('s') + 1]);
+        const gap = seq !== this.#lastSeq + 1;
+        this.#lastSeq = seq;
+        if (gap) {
+          this.#logger.warn({ seq }, 'ACD change log skipped entries (trimmed past this node); reloading');
+          resync();
+          continue;
+        }
+        try {
+          onChange(decodeChange(fields[fields.indexOf('p') + 1]!));
+        } catch (err) {
+          this.#logger.error({ err }, 'applying a logged ACD change failed');
+        }
+      }
+    }
+  }
+
+  async endedTask(id: string): Promise<TaskRecord | null> {
+    const json = (await this.#redis.hget(this.#keys.tasks, id)) ?? (await this.#redis.get(this.#keys.endedTask(id)));
+    return json === null ? null : (JSON.parse(json) as TaskRecord);
+  }
+
+  async renewLease(node: string, until: number): Promise<void> {
+    await this.#redis.zadd(this.#keys.nodes, until, node);
+  }
+
+  async expiredNodes(now: number): Promise<string[]> {
+    return this.#redis.zrangebyscore(this.#keys.nodes, '-inf', `(${now}`);
+  }
+
+  async forgetNode(node: string): Promise<void> {
+    await this.#redis.zrem(this.#keys.nodes, node);
+  }
+
+  /** Redis's count of commands processed, for benchmarks (INFO stats). */
+  async commandsProcessed(): Promise<number> {
+    const info = await this.#redis.info('stats');
+    return Number(/total_commands_processed:(\d+)/.exec(info)?.[1] ?? NaN);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#follower.disconnect();
+    await this.#redis.quit().catch(() => this.#redis.disconnect());
+  }
+}
+
+function encodeChange(change: Change): string {
+  const events: LoggedEvent[] = change.events.map((event) => {
+    const logged: LoggedEvent = { ...event } as LoggedEvent;
+    if ('task' in event) {
+      const i = change.tasks.indexOf(event.task);
+      if (i >= 0) logged.task = i;
+    }
+    if ('agent' in event) {
+      const i = change.agents.indexOf(event.agent);
+      if (i >= 0) logged.agent = i;
+    }
+    return logged;
+  });
+  return JSON.stringify({ node: change.node, agents: change.agents, tasks: change.tasks, events });
+}
+
+function decodeChange(json: string): Change {
+  const raw = JSON.parse(json) as { node: string; agents: AgentRecord[]; tasks: TaskRecord[]; events: LoggedEvent[] };
+  const events = raw.events.map((event) => {
+    const decoded = { ...event } as Record<string, unknown>;
+    if (typeof event.task === 'number') decoded.task = raw.tasks[event.task];
+    if (typeof event.agent === 'number') decoded.agent = raw.agents[event.agent];
+    return decoded as unknown as AcdEvent;
+  });
+  return { node: raw.node, agents: raw.agents, tasks: raw.tasks, events };
+}
