@@ -90,7 +90,12 @@ export class MediaCall extends TypedEmitter<CallEvents> {
       // report them (and send them on as RFC 4733): old trunks and analog gateways dial menus with tones.
       codec: { transcode: sendsEvents ? FALLBACK_CODECS : [...FALLBACK_CODECS, 'telephone-event'] },
       // Needed on offer and answer for play DTMF to work both ways (rtpengine notes §4).
-      flags: ['inject-DTMF', ...(toProfile === 'webrtc' ? ['generate-mid', 'strip-extmap'] : [])],
+      flags: [
+        'inject-DTMF',
+        ...(toProfile === 'webrtc' ? ['generate-mid'] : []),
+        // RTP header extensions are a browser matter; a trunk offered them might refuse the call.
+        ...(toProfile === 'webrtc' || summary.profile === 'webrtc' ? ['strip-extmap'] : []),
+      ],
     }, true);
     this.#opened = true;
     const forwarded = sdpOf(reply);
