@@ -67,6 +67,8 @@ export type GeneratorMessage =
       tickLagMaxMs: number;
       /** Ticks in the window where a leg had to send more than one packet to catch up. */
       catchUpTicks: number;
+      /** Packets legs did not send because the generator fell more than 60 ms behind (stalled by the machine). */
+      skippedPackets: number;
       /** Datagrams whose send reported an error. */
       sendErrors: number;
     };

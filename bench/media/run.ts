@@ -38,6 +38,10 @@ const USAGE = `usage: node dist/bench/media/run.js [options]
   --query-rate N          query (call stats) commands per second on random calls during the window (default 10)
   --recv-buffer BYTES     SO_RCVBUF asked for each generator socket (default 262144; capped at net.core.rmem_max)
   --port-min N            first port of rtpengine's range (default 12000; the range is 8 ports per call, >= 1000)
+  --control MODE          how calls are set up: api (default: onecc's MediaCall offer/answer, as the voice layer
+                          will) or, for comparison, NG commands sent straight to rtpengine: plain (offer/answer
+                          with only RTP/AVP and ICE remove), plain+transcode (plus MediaCall's codec transcode
+                          PCMU,PCMA), plain+inject-dtmf (plus MediaCall's inject-DTMF flag); plain modes play no prompts
   --rtpengine-log-level N rtpengine --log-level (default 5, as config/default.yaml)
   --log-level LEVEL       onecc's log level on stderr (default silent)
   --json                  also print one JSON line per run and one for the whole set
@@ -55,6 +59,7 @@ interface Options {
   queryRate: number;
   recvBuffer: number;
   portMin: number;
+  control: 'api' | 'plain' | 'plain+transcode' | 'plain+inject-dtmf';
   rtpengineLogLevel: number;
   logLevel: string;
   json: boolean;
@@ -63,7 +68,7 @@ interface Options {
 function parseOptions(argv: string[]): Options {
   const o: Options = {
     calls: [500], duration: 20, ramp: 50, settle: 2, workers: 2, tickMs: 10, codec: 'PCMU', playShare: 0.1,
-    queryRate: 10, recvBuffer: 262144, portMin: 12000, rtpengineLogLevel: 5, logLevel: 'silent', json: false,
+    queryRate: 10, recvBuffer: 262144, portMin: 12000, control: 'api', rtpengineLogLevel: 5, logLevel: 'silent', json: false,
   };
   const num = (name: string, v: string | undefined, min = 0): number => {
     const n = Number(v);
@@ -87,6 +92,9 @@ function parseOptions(argv: string[]): Options {
       case '--query-rate': o.queryRate = num('query-rate', v); i++; break;
       case '--recv-buffer': o.recvBuffer = Math.floor(num('recv-buffer', v)); i++; break;
       case '--port-min': o.portMin = Math.floor(num('port-min', v, 1024)); i++; break;
+      case '--control':
+        if (v !== 'api' && v !== 'plain' && v !== 'plain+transcode' && v !== 'plain+inject-dtmf') throw new Error('--control is api, plain, plain+transcode or plain+inject-dtmf');
+        o.control = v; i++; break;
       case '--rtpengine-log-level': o.rtpengineLogLevel = Math.floor(num('rtpengine-log-level', v)); i++; break;
       case '--log-level': o.logLevel = v ?? 'silent'; i++; break;
       case '--json': o.json = true; break;
@@ -95,6 +103,7 @@ function parseOptions(argv: string[]): Options {
     }
   }
   if (o.playShare > 1) throw new Error('--play-share is a fraction between 0 and 1');
+  if (o.control !== 'api') o.playShare = 0;
   return o;
 }
 
@@ -240,12 +249,13 @@ interface RunResult {
   cpu: { rtpengine: number; onecc: number; generators: number[]; other: number; machine: number; cores: number };
   rssMb: { rtpengine: number; rtpenginePeak: number; onecc: number; onecceHeap: number; generators: number[] };
   udpDrops: { rtpengine: number; generators: number };
-  tickLag: { p50: number; p99: number; max: number; catchUpTicks: number };
+  tickLag: { p50: number; p99: number; max: number; catchUpTicks: number; skippedPackets: number };
   sendErrors: number;
   loopDelayMs: { p99: number; max: number };
   rtpenginePacketRate: number;
   ng: NgStats[];
   sessionsAfter: number;
+  worstLegs: string[];
   deleted: number;
   loadavgBefore: number[];
   loadavgAfter: number[];
@@ -297,7 +307,7 @@ async function runOnce(o: Options, calls: number, run: number, scratch: string):
   // ---- ramp: open-loop, one call every 1/ramp s, each an offer (caller leg a) then an answer (callee leg b) ----
   const playEvery = o.playShare > 0 ? Math.max(1, Math.round(1 / o.playShare)) : Infinity;
   const isPlayCall = (i: number) => Number.isFinite(playEvery) && i % playEvery === playEvery - 1;
-  const open: (MediaCall | undefined)[] = new Array(calls);
+  const open: ({ close(): Promise<void>; stats(): Promise<unknown> } | undefined)[] = new Array(calls);
   const setupErrors: string[] = [];
   let up = 0;
   let stopPlay = false;
@@ -335,7 +345,28 @@ async function runOnce(o: Options, calls: number, run: number, scratch: string):
     const k = Math.floor(i / workers);
     const a = 2 * k;
     const b = 2 * k + 1;
-    const call = media.openCall(`bench-${run}-${i}`);
+    const id = `bench-${run}-${i}`;
+    if (o.control !== 'api') {
+      // The comparison modes: the same offer/answer as NG commands of our own, without MediaCall's flags (or with one).
+      const base = { 'call-id': id, ICE: 'remove', 'transport-protocol': 'RTP/AVP', 'rtcp-mux': ['demux'] };
+      const extra = o.control === 'plain+transcode' ? { codec: { transcode: ['PCMU', 'PCMA'] } } : o.control === 'plain+inject-dtmf' ? { flags: ['inject-DTMF'] } : {};
+      const handle = {
+        close: async () => void (await engine.ng.command('delete', { 'call-id': id }).catch(() => undefined)),
+        stats: () => engine.ng.command('query', { 'call-id': id }),
+      };
+      try {
+        const toB = String((await engine.ng.command('offer', { ...base, 'from-tag': 'a', sdp: sdpFor(g.ports[a]!, o.codec), ...extra })).sdp);
+        const toA = String((await engine.ng.command('answer', { ...base, 'from-tag': 'a', 'to-tag': 'b', sdp: sdpFor(g.ports[b]!, o.codec), ...(o.control === 'plain+inject-dtmf' ? extra : {}) })).sdp);
+        await g.start({ type: 'start', call: i, a, b, aRemotePort: audioPort(toA), bRemotePort: audioPort(toB), excluded: false });
+        open[i] = handle;
+        up++;
+      } catch (err) {
+        if (setupErrors.length < 5) setupErrors.push(`call ${i}: ${(err as Error).message}`);
+        await handle.close();
+      }
+      return;
+    }
+    const call = media.openCall(id);
     try {
       const toB = await call.offer('a', sdpFor(g.ports[a]!, o.codec), 'rtp');
       const toA = await call.answer('a', 'b', sdpFor(g.ports[b]!, o.codec));
@@ -379,7 +410,7 @@ async function runOnce(o: Options, calls: number, run: number, scratch: string):
   const drops0 = { rtpengine: udpDrops(isRtpenginePort), generators: udpDrops((p) => generatorPorts.has(p)) };
   let queryTimer: NodeJS.Timeout | undefined;
   if (o.queryRate > 0) {
-    const live = open.filter((c): c is MediaCall => c !== undefined);
+    const live = open.filter((c) => c !== undefined);
     queryTimer = setInterval(() => {
       const call = live[Math.floor(Math.random() * live.length)];
       if (call !== undefined) call.stats().catch(() => undefined);
@@ -419,6 +450,27 @@ async function runOnce(o: Options, calls: number, run: number, scratch: string):
   await Promise.all(generators.map((g) => g.request({ type: 'stop' }, 'stopped')));
   await sleep(500);
   const reports = await Promise.all(generators.map((g) => g.request({ type: 'report' }, 'report')));
+
+  // ---- the legs that lost most, with what rtpengine counted for their call (before it is deleted) ----
+  const worstLegs: string[] = [];
+  const ranked = reports.flatMap((r) => r.calls).filter((c) => !c.excluded)
+    .flatMap((c) => [{ c, dir: 'a→b', l: c.aToB }, { c, dir: 'b→a', l: c.bToA }])
+    .filter((x) => x.l.expected > 0 && x.l.received < x.l.expected * 0.99)
+    .sort((x, y) => x.l.received / x.l.expected - y.l.received / y.l.expected);
+  for (const { c, dir, l } of ranked.slice(0, 3)) {
+    let seen = '';
+    try {
+      const reply = await engine.ng.command('query', { 'call-id': `bench-${run}-${c.call}` });
+      const tags = (reply.tags ?? {}) as Record<string, { medias?: { streams?: { flags?: string[]; stats?: { packets?: number; errors?: number } }[] }[] }>;
+      seen = Object.entries(tags).map(([tag, t]) => {
+        const rtp = (t.medias ?? []).flatMap((m) => m.streams ?? []).filter((st) => (st.flags ?? []).includes('RTP'));
+        return `${tag}: in ${rtp.map((st) => st.stats?.packets ?? 0).join('+')} err ${rtp.map((st) => st.stats?.errors ?? 0).join('+')}`;
+      }).join(', ');
+    } catch (err) {
+      seen = (err as Error).message;
+    }
+    worstLegs.push(`call ${c.call} ${dir}: ${l.received}/${l.expected} in window; sent a ${c.sentA} b ${c.sentB}, heard a ${c.lifeReceivedA} b ${c.lifeReceivedB}; rtpengine query: ${seen}`);
+  }
 
   // ---- teardown at the ramp rate, then rtpengine must list nothing ----
   const closes: Promise<void>[] = [];
@@ -487,12 +539,13 @@ async function runOnce(o: Options, calls: number, run: number, scratch: string):
     cpu: { rtpengine: rtpengineCpu, onecc: oneccCpu, generators: genCpu, other: machine - rtpengineCpu - oneccCpu - sum(genCpu), machine, cores },
     rssMb: rss,
     udpDrops: { rtpengine: drops1.rtpengine - drops0.rtpengine, generators: drops1.generators - drops0.generators },
-    tickLag: { p50: Math.max(...reports.map((r) => r.tickLagP50Ms)), p99: Math.max(...lags), max: Math.max(...reports.map((r) => r.tickLagMaxMs)), catchUpTicks: sum(reports.map((r) => r.catchUpTicks)) },
+    tickLag: { p50: Math.max(...reports.map((r) => r.tickLagP50Ms)), p99: Math.max(...lags), max: Math.max(...reports.map((r) => r.tickLagMaxMs)), catchUpTicks: sum(reports.map((r) => r.catchUpTicks)), skippedPackets: sum(reports.map((r) => r.skippedPackets)) },
     sendErrors: sum(reports.map((r) => r.sendErrors)),
     loopDelayMs: { p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 },
     rtpenginePacketRate,
     ng,
     sessionsAfter,
+    worstLegs,
     deleted,
     loadavgBefore,
     loadavgAfter,
@@ -517,9 +570,10 @@ function printRun(r: RunResult, o: Options): void {
   w(`CPU         % of one core over the window (machine has ${r.cpu.cores * 100} %): rtpengine ${f(r.cpu.rtpengine)}   onecc ${f(r.cpu.onecc)}   generators ${f(r.cpu.generators.reduce((s, x) => s + x, 0))} (${r.cpu.generators.map((c) => f(c)).join(' + ')})   other ${f(r.cpu.other)}   machine ${f(r.cpu.machine)}`);
   w(`RSS MB      rtpengine ${f(r.rssMb.rtpengine)} (peak ${f(r.rssMb.rtpenginePeak)})   onecc ${f(r.rssMb.onecc)} (heap ${f(r.rssMb.onecceHeap)})   generators ${r.rssMb.generators.map((m) => f(m)).join(' + ')}`);
   w(`rtpengine   packet rate ${f(r.rtpenginePacketRate, 0)}/s (its own figure, expected ~${r.up * 100}/s);  UDP drops in window: rtpengine sockets ${r.udpDrops.rtpengine}, generator sockets ${r.udpDrops.generators}`);
-  w(`generator   send-timer lag p50 ${f(r.tickLag.p50, 2)} p99 ${f(r.tickLag.p99, 2)} max ${f(r.tickLag.max, 1)} ms, catch-up ticks ${r.tickLag.catchUpTicks}, send errors ${r.sendErrors}; SO_RCVBUF ${r.rcvbuf} SO_SNDBUF ${r.sndbuf} bytes`);
+  w(`generator   send-timer lag p50 ${f(r.tickLag.p50, 2)} p99 ${f(r.tickLag.p99, 2)} max ${f(r.tickLag.max, 1)} ms, catch-up ticks ${r.tickLag.catchUpTicks}, packets skipped after stalls > 60 ms ${r.tickLag.skippedPackets}, send errors ${r.sendErrors}; SO_RCVBUF ${r.rcvbuf} SO_SNDBUF ${r.sndbuf} bytes`);
   w(`onecc loop  event-loop delay p99 ${f(r.loopDelayMs.p99, 2)} max ${f(r.loopDelayMs.max, 1)} ms (window)`);
   w(`prompts     ${r.playCalls} calls, ${r.playOps} play/hold/unhold operations, ${r.playerPackets} packets from rtpengine's player received${r.playErrors.length > 0 ? `; errors: ${r.playErrors.join(' | ')}` : ''}`);
+  for (const leg of r.worstLegs) w(`worst leg   ${leg}`);
   w(`teardown    ${r.deleted} calls deleted at ${o.ramp}/s; rtpengine lists ${r.sessionsAfter} session(s) afterwards${r.sessionsAfter === 0 ? ' (ok)' : ' (LEAK)'}`);
   w(`loadavg     before ${r.loadavgBefore.map((l) => l.toFixed(2)).join(' ')}, at window end ${r.loadavgAfter.map((l) => l.toFixed(2)).join(' ')}`);
   w('');
@@ -551,7 +605,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     `media bench: calls ${o.calls.join(', ')} | window ${o.duration} s after a ramp at ${o.ramp} calls/s and ${o.settle} s settling | ` +
       `${o.codec} 20 ms, 50 pkt/s each way per call | ${o.workers} generator process(es), tick ${o.tickMs} ms, SO_RCVBUF asked ${o.recvBuffer} | ` +
-      `prompt/hold share ${o.playShare} | ${o.queryRate} query/s | rtpengine log level ${o.rtpengineLogLevel} | ${availableParallelism()} cores, node ${process.version}\n`,
+      `prompt/hold share ${o.playShare} | ${o.queryRate} query/s | control ${o.control} | rtpengine log level ${o.rtpengineLogLevel} | ${availableParallelism()} cores, node ${process.version}\n`,
   );
   const scratch = mkdtempSync(path.join(tmpdir(), 'onecc-bench-media-'));
   const results: RunResult[] = [];
