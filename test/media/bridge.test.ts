@@ -18,11 +18,11 @@ t.before(async () => {
 t.teardown(() => fx.close());
 
 /** Bridges a caller and an agent endpoint; both start streaming a tone (caller 440 Hz, agent 880 Hz). */
-async function bridged(name: string, callerPt: 0 | 8 = 0, agentPt: 0 | 8 = 0) {
+async function bridged(name: string, callerPt: 0 | 8 = 0, agentPt: 0 | 8 = 0, injectDtmf = false) {
   const caller = await RtpEndpoint.open({ audioPt: callerPt });
   const agent = await RtpEndpoint.open({ audioPt: agentPt });
   const call = fx.media.openCall(name);
-  agent.useRemote(await call.offer('caller', caller.sdp(), 'rtp'));
+  agent.useRemote(await call.offer('caller', caller.sdp(), 'rtp', { injectDtmf }));
   caller.useRemote(await call.answer('caller', 'agent', agent.sdp()));
   caller.startTone(440);
   agent.startTone(880);
@@ -114,7 +114,7 @@ t.test('hold: the held party hears music and nothing else; unhold restores the c
 });
 
 t.test('DTMF: blocked digits still reach onecc but not the agent; digits sent by onecc reach the other party', async (t) => {
-  const c = await bridged('dtmf-privacy');
+  const c = await bridged('dtmf-privacy', 0, 0, true);
   t.teardown(c.end);
   const reported: string[] = [];
   c.call.on('dtmf', (d) => reported.push(`${d.leg}:${d.digit}`));
@@ -129,6 +129,12 @@ t.test('DTMF: blocked digits still reach onecc but not the agent; digits sent by
   t.ok(await waitFor(() => c.agent.digits() === '3', 2000), `after unblock the agent gets the digit (${c.agent.digits()})`);
   await c.call.sendDtmf('agent', '95', 100);
   t.ok(await waitFor(() => c.caller.digits() === '95', 2000), `injected digits reach the caller (${c.caller.digits()})`);
+});
+
+t.test('sending digits needs a call offered with injectDtmf, and says so', async (t) => {
+  const c = await bridged('no-inject');
+  t.teardown(c.end);
+  await t.rejects(c.call.sendDtmf('agent', '1'), /offered without injectDtmf/);
 });
 
 t.test('a fork delivers one leg\'s audio to a third party, and stops', async (t) => {

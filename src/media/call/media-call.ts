@@ -49,6 +49,7 @@ export class MediaCall extends TypedEmitter<CallEvents> {
   #recording: CallRecording | undefined;
   #ended: MediaCallEnd | undefined;
   #opened = false;
+  #injectDtmf = false;
 
   constructor(
     readonly id: string,
@@ -76,9 +77,12 @@ export class MediaCall extends TypedEmitter<CallEvents> {
 
   /**
    * `from` offers `sdp`; returns the SDP to send to the other side, which speaks `toProfile`. Throws
-   * INCOMPATIBLE_SDP (→ 488) when the SDP cannot be negotiated.
+   * INCOMPATIBLE_SDP (→ 488) when the SDP cannot be negotiated. `injectDtmf` enables sendDtmf() on this call; it
+   * is off by default because it makes rtpengine decode and re-encode every packet (more than twice the CPU per
+   * call, and under load some legs went silent in bench/media).
    */
-  async offer(from: string, sdp: string, toProfile: MediaProfile): Promise<string> {
+  async offer(from: string, sdp: string, toProfile: MediaProfile, opts: { injectDtmf?: boolean } = {}): Promise<string> {
+    if (opts.injectDtmf) this.#injectDtmf = true;
     const summary = inspectSdp(sdp);
     this.#profiles.set(from, summary.profile);
     const sendsEvents = summary.media.some((m) => m.kind === 'audio' && [...m.codecs.values()].includes('TELEPHONE-EVENT'));
@@ -91,7 +95,7 @@ export class MediaCall extends TypedEmitter<CallEvents> {
       codec: { transcode: sendsEvents ? FALLBACK_CODECS : [...FALLBACK_CODECS, 'telephone-event'] },
       // Needed on offer and answer for play DTMF to work both ways (rtpengine notes §4).
       flags: [
-        'inject-DTMF',
+        ...this.#dtmfFlags(),
         ...(toProfile === 'webrtc' ? ['generate-mid'] : []),
         // RTP header extensions are a browser matter; a trunk offered them might refuse the call.
         ...(toProfile === 'webrtc' || summary.profile === 'webrtc' ? ['strip-extmap'] : []),
@@ -116,7 +120,7 @@ export class MediaCall extends TypedEmitter<CallEvents> {
       'to-tag': to,
       sdp,
       ...profileFlags(fromProfile),
-      flags: ['inject-DTMF'],
+      flags: this.#dtmfFlags(),
     });
     return sdpOf(reply);
   }
@@ -201,6 +205,9 @@ export class MediaCall extends TypedEmitter<CallEvents> {
   /** Sends `digits` (RFC 4733) as if `leg` had pressed them: the other party receives them. */
   async sendDtmf(leg: string, digits: string, durationMs = 200): Promise<void> {
     this.#requireLeg(leg);
+    if (!this.#injectDtmf) {
+      throw new MediaError('RTPENGINE_ERROR', `call ${this.id} was offered without injectDtmf: rtpengine would accept the digits and send nothing`);
+    }
     if (!/^[0-9*#A-D]+$/i.test(digits)) throw new MediaError('RTPENGINE_ERROR', `"${digits}" is not a DTMF digit string (0-9 * # A-D)`);
     for (const code of digits) {
       await this.#command('playDTMF', { 'from-tag': leg, code, duration: durationMs });
@@ -309,6 +316,11 @@ export class MediaCall extends TypedEmitter<CallEvents> {
     const playback = this.#playbacks.get(digit.leg);
     if (playback?.bargeIn) void playback.interrupt(digit.digit);
     this.safeEmit('dtmf', digit);
+  }
+
+  /** rtpengine's play DTMF needs the flag on the offer and the answer (notes §4), and does nothing without it. */
+  #dtmfFlags(): string[] {
+    return this.#injectDtmf ? ['inject-DTMF'] : [];
   }
 
   #end(reason: MediaCallEnd): void {

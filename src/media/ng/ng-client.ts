@@ -45,8 +45,9 @@ export class NgClient {
    * Sends one command and resolves with its reply. Rejects with RTPENGINE_TIMEOUT when rtpengine does not answer
    * within the configured time, and with RTPENGINE_ERROR (carrying rtpengine's error-reason) when it refuses.
    */
-  async command(name: NgCommand, params: Record<string, unknown> = {}, opts: { timeoutMs?: number } = {}): Promise<NgReply> {
+  async command(name: NgCommand, params: Record<string, unknown> = {}, opts: { timeoutMs?: number; unobserved?: boolean } = {}): Promise<NgReply> {
     if (this.#closed) throw new MediaError('CALL_CLOSED', `NG client for ${this.address} is closed`);
+    const observe = opts.unobserved ? undefined : this.observe;
     const started = process.hrtime.bigint();
     const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
     const timeoutMs = Math.min(opts.timeoutMs ?? this.timeoutMs, this.timeoutMs);
@@ -62,7 +63,7 @@ export class NgClient {
       ]);
     } catch (err) {
       const timedOut = /timeout/i.test(String((err as Error)?.message ?? err));
-      this.observe?.(name, seconds(), timedOut ? 'timeout' : 'error');
+      observe?.(name, seconds(), timedOut ? 'timeout' : 'error');
       throw timedOut
         ? new MediaError('RTPENGINE_TIMEOUT', `rtpengine ${this.address} did not answer "${name}" within ${timeoutMs} ms`, { rtpengine: this.address, command: name })
         : new MediaError('RTPENGINE_ERROR', `rtpengine ${this.address} "${name}" failed: ${String((err as Error)?.message ?? err)}`, { rtpengine: this.address, command: name }, { cause: err });
@@ -71,11 +72,11 @@ export class NgClient {
     }
     const reply = decodeStrings(raw) as NgReply;
     if (reply.result === 'error') {
-      this.observe?.(name, seconds(), 'error');
+      observe?.(name, seconds(), 'error');
       const reason = String(reply['error-reason'] ?? 'no reason given');
       throw new MediaError('RTPENGINE_ERROR', `rtpengine ${this.address} refused "${name}": ${reason}`, { rtpengine: this.address, command: name, reason });
     }
-    this.observe?.(name, seconds(), 'ok');
+    observe?.(name, seconds(), 'ok');
     return reply;
   }
 

@@ -142,7 +142,8 @@ export class RtpengineProcess extends TypedEmitter<ProcessEvents> {
         throw new MediaError('NO_RTPENGINE', `rtpengine ${this.ng.address} exited during start-up (see its log lines above)`);
       }
       try {
-        await this.ng.command('ping', {}, { timeoutMs: 100 });
+        // Pings before the process listens fail by design; they are not failures worth a metric.
+        await this.ng.command('ping', {}, { timeoutMs: 100, unobserved: true });
         return;
       } catch {
         if (Date.now() > deadline) {
