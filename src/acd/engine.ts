@@ -1,11 +1,12 @@
 import { InvalidStateError, randomId, silentLogger, TypedEmitter, type Logger } from '../lib/index';
 import { assertValidSettings, type AcdSettings } from './acd-settings';
-import { capacityViolation, hasFreeSlot, noTasks, slotsHeld } from './capacity';
+import { applyAgentOp, type AgentOp } from './agent-op';
+import { hasFreeSlot, noTasks, slotsHeld } from './capacity';
 import { SimulatedClock, systemClock, type AcdClock, type TimerHandle } from './clock';
 import { AcdError, AcdErrorCode } from './errors';
 import { estimateWait, HandleTimeTracker, PatienceTracker, WaitErrorRecorder, type WaitErrorSummary, type WaitEstimate } from './estimate/index';
 import { isReady, Router, type Match } from './router';
-import { MemoryStore, type AcdStore, type Change } from './store';
+import { MemoryStore, type AcdStore, type Change, type CommitResult } from './store';
 import {
   channels,
   type AcdEvent,
@@ -78,10 +79,15 @@ interface QueueStats {
   readonly waitErrors: WaitErrorRecorder;
 }
 
-type Draft = { agents: AgentRecord[]; tasks: TaskRecord[]; events: AcdEvent[] };
+/** A change being built: agents as operations and their expected results, tasks as new records, events. */
+type Draft = { agents: AgentRecord[]; agentOps: AgentOp[]; tasks: TaskRecord[]; events: AcdEvent[]; refused?: string };
+type AgentChange = Omit<AgentOp, 'id' | 'rev' | 'now'>;
+const newDraft = (): Draft => ({ agents: [], agentOps: [], tasks: [], events: [] });
 
 const DAY_MS = 86_400_000;
-const COMMAND_ATTEMPTS = 8;
+const COMMAND_ATTEMPTS = 20;
+/** How long a change whose outcome is unknown (connection lost before the reply) is resent before giving up. */
+const RESEND_FOR_MS = 30_000;
 const ENDED_VERSIONS_KEPT = 200_000;
 
 /**
@@ -142,6 +148,7 @@ export class AcdEngine extends TypedEmitter<AcdEngineEvents> {
     this.#skills = new Set(options.settings.skills);
     this.#languages = new Set(options.settings.languages);
     this.#router = new Router(options.settings.queues, options.settings.crossChannel);
+    this.#store.useRules(options.settings.crossChannel);
     this.#defaultHandleMs = options.defaultHandleMs ?? 180_000;
   }
 
@@ -188,11 +195,10 @@ export class AcdEngine extends TypedEmitter<AcdEngineEvents> {
           throw new AcdError(AcdErrorCode.invalidProfile, `agent ${agentId} holds ${slotsHeld(base, c)} ${c} tasks, more than the new capacity ${capacity[c]}`, { agentId });
         }
       }
-      const becomesReady = initial === 'ready' && (base.presence !== 'ready');
       this.#putAgent(draft, base, {
-        skills: { ...profile.skills }, languages: [...profile.languages], capacity,
-        presence: initial, reason: initial === 'ready' ? null : 'login',
-        idleSince: becomesReady ? now : base.idleSince,
+        create: prev ? undefined : base,
+        set: { skills: { ...profile.skills }, languages: [...profile.languages], capacity, presence: initial, reason: initial === 'ready' ? null : 'login' },
+        idleIfBecomesReady: true,
       });
       return draft.agents[0]!;
     });
@@ -206,12 +212,13 @@ export class AcdEngine extends TypedEmitter<AcdEngineEvents> {
         throw new AcdError(AcdErrorCode.wrongState, `agent ${agentId} is handling tasks; complete them before logging out`, { agentId });
       }
       const offers = [...this.#tasks.values()].filter((t) => t.state === 'offered' && t.offer?.agentId === agentId);
-      const reserved = { ...agent.reserved };
+      const reserved: Partial<Record<Channel, number>> = {};
       for (const task of offers) {
-        reserved[task.channel]--;
+        reserved[task.channel] = (reserved[task.channel] ?? 0) - 1;
         this.#putTask(draft, task, { state: 'waiting', offer: null }, (next, at, node) => ({ type: 'task-requeued', node, at, task: next, reason: `agent ${agentId} logged out` }));
       }
-      this.#putAgent(draft, agent, { presence: 'logged-out', reason: null, reserved, wrapUpUntil: 0, idleSince: now });
+      this.#putAgent(draft, agent, { set: { presence: 'logged-out', reason: null, wrapUpUntil: 0 }, reserved, requireNoBusy: true });
+      void now;
       return draft.agents[0]!;
     });
   }
@@ -221,8 +228,8 @@ export class AcdEngine extends TypedEmitter<AcdEngineEvents> {
     return this.#command((now, draft) => {
       const agent = this.#agent(agentId);
       if (agent.presence === 'logged-out') throw new AcdError(AcdErrorCode.wrongState, `agent ${agentId} is logged out`, { agentId });
-      const wasIdle = isReady(agent, now);
-      this.#putAgent(draft, agent, { presence: 'ready', reason: null, wrapUpUntil: 0, idleSince: wasIdle ? agent.idleSince : now });
+      void now;
+      this.#putAgent(draft, agent, { set: { presence: 'ready', reason: null, wrapUpUntil: 0 }, idleIfBecomesReady: true });
       return draft.agents[0]!;
     });
   }
@@ -232,7 +239,7 @@ export class AcdEngine extends TypedEmitter<AcdEngineEvents> {
     return this.#command((_now, draft) => {
       const agent = this.#agent(agentId);
       if (agent.presence === 'logged-out') throw new AcdError(AcdErrorCode.wrongState, `agent ${agentId} is logged out`, { agentId });
-      this.#putAgent(draft, agent, { presence: 'not-ready', reason });
+      this.#putAgent(draft, agent, { set: { presence: 'not-ready', reason } });
       return draft.agents[0]!;
     });
   }
@@ -270,10 +277,7 @@ export class AcdEngine extends TypedEmitter<AcdEngineEvents> {
     return this.#command((now, draft) => {
       const task = this.#offeredTo(taskId, agentId);
       const agent = this.#agent(agentId);
-      this.#putAgent(draft, agent, {
-        reserved: { ...agent.reserved, [task.channel]: agent.reserved[task.channel] - 1 },
-        busy: { ...agent.busy, [task.channel]: agent.busy[task.channel] + 1 },
-      });
+      this.#putAgent(draft, agent, { reserved: { [task.channel]: -1 }, busy: { [task.channel]: 1 } });
       const assignee = draft.agents[0]!;
       return this.#putTask(draft, task, { state: 'assigned', offer: null, agentId, acceptedAt: now }, (next, at, node) => ({ type: 'task-accepted', node, at, task: next, agent: assignee }));
     });
@@ -290,14 +294,8 @@ export class AcdEngine extends TypedEmitter<AcdEngineEvents> {
       const task = this.#task(taskId);
       if (task.state !== 'assigned') throw new AcdError(AcdErrorCode.wrongState, `task ${taskId} is ${task.state}, not assigned`, { taskId });
       const agent = this.#agent(task.agentId!);
-      const busy = { ...agent.busy, [task.channel]: agent.busy[task.channel] - 1 };
       const wrapUpMs = this.settings.wrapUpSeconds[task.channel] * 1000;
-      const free = channels.every((c) => busy[c] + agent.reserved[c] === 0);
-      this.#putAgent(draft, agent, {
-        busy,
-        wrapUpUntil: wrapUpMs > 0 ? Math.max(agent.wrapUpUntil, now + wrapUpMs) : agent.wrapUpUntil,
-        idleSince: free ? now : agent.idleSince,
-      });
+      this.#putAgent(draft, agent, { busy: { [task.channel]: -1 }, wrapUpAtLeast: wrapUpMs > 0 ? now + wrapUpMs : undefined, idleIfFree: true });
       const handler = draft.agents[0]!;
       return this.#putTask(draft, task, { state: 'completed', endedAt: now, endReason: 'completed' }, (next, at, node) => ({ type: 'task-completed', node, at, task: next, agent: handler }));
     });
@@ -427,19 +425,24 @@ export class AcdEngine extends TypedEmitter<AcdEngineEvents> {
   async #command<R>(build: (now: number, draft: Draft) => R): Promise<R> {
     this.#assertOpen();
     for (let attempt = 1; ; attempt++) {
-      const draft: Draft = { agents: [], tasks: [], events: [] };
+      const draft = newDraft();
       const result = build(this.#clock.now(), draft);
-      const violation = draft.agents.map((a) => ({ id: a.id, why: capacityViolation(a) })).find((a) => a.why !== null);
-      if (violation) {
+      if (draft.refused !== undefined) {
         // The replica can be briefly inconsistent while a change of ours that lost a race is in flight (a newer
         // record from the log waits behind our unconfirmed one): let those settle, then build again.
         if (attempt < COMMAND_ATTEMPTS && this.#inFlight.size > 0) {
           await Promise.allSettled([...this.#inFlight]);
           continue;
         }
-        throw new AcdError(AcdErrorCode.wrongState, `agent ${violation.id}: ${violation.why}`, { agentId: violation.id });
+        throw new AcdError(AcdErrorCode.wrongState, draft.refused, {});
       }
       if (await this.#commit(draft, true)) return result;
+      // Lost a race: the replica now holds the stored records, unless changes of ours based on older ones are still
+      // in flight; let them land so that the next attempt starts from what the store has.
+      if (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+      // On a hot record (an agent with many slots, written by several nodes) back off a little, at random, so that
+      // the retries of different writers spread out.
+      if (attempt > 2 && this.#store.shared) await new Promise((resolve) => setTimeout(resolve, Math.random() * attempt * 2));
       if (attempt === COMMAND_ATTEMPTS) {
         throw new AcdError(AcdErrorCode.contention, `gave up after ${attempt} conflicting attempts`, { agents: draft.agents.map((a) => a.id), tasks: draft.tasks.map((t) => t.id) });
       }
@@ -452,24 +455,29 @@ export class AcdEngine extends TypedEmitter<AcdEngineEvents> {
    * decides whether the caller hears of it.
    */
   async #commit(draft: Draft, throwOnError: boolean): Promise<boolean> {
-    if (draft.agents.some((a) => capacityViolation(a) !== null)) return false;
+    if (draft.refused !== undefined) return false;
     const before = {
       agents: draft.agents.map((a) => this.#agents.get(a.id)),
       tasks: draft.tasks.map((t) => this.#tasks.get(t.id)),
     };
     for (const agent of draft.agents) this.#speculate(agent, () => this.#setAgent(agent));
     for (const task of draft.tasks) this.#speculate(task, () => this.#setTask(task));
-    const change: Change = {
-      node: this.nodeId,
-      ...draft,
-      bases: { agents: before.agents.map((a) => a?.rev ?? ''), tasks: before.tasks.map((t) => t?.rev ?? '') },
-    };
-    const pending = this.#store.commit(change);
+    const change: Change = { node: this.nodeId, agents: draft.agents, agentOps: draft.agentOps, tasks: draft.tasks, events: draft.events, taskBases: before.tasks.map((t) => t?.rev ?? '') };
+    const pending = this.#commitSurely(change);
     this.#inFlight.add(pending);
     try {
       const result = await pending;
       if (result.ok) {
-        for (const event of draft.events) this.#publish(event);
+        // Agents as the store made them (other nodes' operations may have landed in between), events with them.
+        const committed = new Map<AgentRecord, AgentRecord>();
+        result.agents?.forEach((agent, i) => {
+          committed.set(draft.agents[i]!, agent);
+          if (this.#agents.get(agent.id) === draft.agents[i] || (this.#agents.get(agent.id)?.v ?? 0) <= agent.v) this.#setAgent(agent);
+        });
+        for (const event of draft.events) {
+          const agent = 'agent' in event ? committed.get(event.agent) : undefined;
+          this.#publish(agent ? ({ ...event, agent } as AcdEvent) : event);
+        }
         return true;
       }
       for (const [id, current] of result.agents) this.#adoptStored(this.#agents.get(id), current, (r) => this.#setAgent(r, id));
@@ -485,6 +493,23 @@ export class AcdEngine extends TypedEmitter<AcdEngineEvents> {
       this.#inFlight.delete(pending);
       for (const agent of draft.agents) this.#speculative.delete(agent);
       for (const task of draft.tasks) this.#speculative.delete(task);
+    }
+  }
+
+  /**
+   * The store's answer to the change, resending it while the outcome is unknown (the connection dropped before the
+   * reply): the store recognises a change it already wrote by its revisions, so resending never applies it twice.
+   */
+  async #commitSurely(change: Change): Promise<CommitResult> {
+    const deadline = Date.now() + RESEND_FOR_MS;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#store.commit(change);
+      } catch (err) {
+        if (this.#closed || Date.now() > deadline || (err instanceof Error && /CAPACITY/.test(err.message))) throw err;
+        this.#logger.warn({ err: (err as Error).message, attempt }, 'commit outcome unknown; resending');
+        await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 50 * attempt)));
+      }
     }
   }
 
@@ -613,8 +638,9 @@ export class AcdEngine extends TypedEmitter<AcdEngineEvents> {
 
   #reserve({ agent, task, decision }: Match, now: number): void {
     const offer = { id: randomId(), agentId: agent.id, node: this.nodeId, at: now, expiresAt: now + this.settings.offerTimeoutSeconds * 1000 };
-    const draft: Draft = { agents: [], tasks: [], events: [] };
-    this.#putAgent(draft, agent, { reserved: { ...agent.reserved, [task.channel]: agent.reserved[task.channel] + 1 }, lastOfferAt: now });
+    const draft = newDraft();
+    this.#putAgent(draft, agent, { reserved: { [task.channel]: 1 }, set: { lastOfferAt: now }, offer: task.channel });
+    if (draft.refused) return;
     const offeredTo = draft.agents[0]!;
     this.#putTask(draft, task, { state: 'offered', offer, decision }, (next, at, node) => ({ type: 'task-offered', node, at, task: next, agent: offeredTo }));
     // A lost race re-marks the task or agent through the replica update; a store error is retried a little later.
@@ -741,13 +767,20 @@ export class AcdEngine extends TypedEmitter<AcdEngineEvents> {
 
   // ---- building changes ---------------------------------------------------------------------------------------------
 
-  #putAgent(draft: Draft, agent: AgentRecord, patch: Partial<AgentRecord>): void {
+  /** Adds an operation on the agent, and its result on the record as this node has it, to the draft. */
+  #putAgent(draft: Draft, agent: AgentRecord, change: AgentChange): void {
     const now = this.#clock.now();
-    const next: AgentRecord = { ...agent, ...patch, v: agent.v + 1, rev: this.#nextRev() };
-    draft.agents.push(next);
+    const op: AgentOp = { ...change, id: agent.id, rev: this.#nextRev(), now };
+    const result = applyAgentOp(change.create ? undefined : agent, op, this.settings.crossChannel);
+    if (!result.ok) {
+      draft.refused ??= result.reason;
+      return;
+    }
+    draft.agentOps.push(op);
+    draft.agents.push(result.agent);
     const before = agentState(agent, now);
-    const after = agentState(next, now);
-    if (before !== after || agent.v === 0) draft.events.push({ type: 'agent-state-changed', node: this.nodeId, at: now, agent: next, state: after });
+    const after = agentState(result.agent, now);
+    if (before !== after || change.create) draft.events.push({ type: 'agent-state-changed', node: this.nodeId, at: now, agent: result.agent, state: after });
   }
 
   /** Adds the task's next version to the draft, and the event `event` makes of it. */
@@ -759,17 +792,17 @@ export class AcdEngine extends TypedEmitter<AcdEngineEvents> {
   }
 
   /** Drafts the agent's record with the task's offer slot given back (and `patch`); undefined if the agent is gone. */
-  #releaseOfferSlot(draft: Draft, task: TaskRecord, patch: Partial<AgentRecord> = {}): AgentRecord | undefined {
+  #releaseOfferSlot(draft: Draft, task: TaskRecord, set?: AgentChange['set']): AgentRecord | undefined {
     const agent = this.#agents.get(task.offer!.agentId);
     if (!agent) return undefined;
-    this.#putAgent(draft, agent, { ...patch, reserved: { ...agent.reserved, [task.channel]: agent.reserved[task.channel] - 1 } });
-    return draft.agents.at(-1)!;
+    this.#putAgent(draft, agent, { set, reserved: { [task.channel]: -1 } });
+    return draft.agents.at(-1);
   }
 
   /** The offered task goes back to its place; the agent's slot is freed (and on timeout, RONA: not-ready). */
   #withdrawOffer(draft: Draft, task: TaskRecord, reason: 'rejected' | 'timeout' | 'node-lost', patch: Partial<TaskRecord> = {}): TaskRecord {
     const agentId = task.offer!.agentId;
-    const agent = this.#releaseOfferSlot(draft, task, reason === 'timeout' ? { presence: 'not-ready', reason: this.settings.ronaReason } : {});
+    const agent = this.#releaseOfferSlot(draft, task, reason === 'timeout' ? { presence: 'not-ready', reason: this.settings.ronaReason } : undefined);
     const declinedBy = reason === 'node-lost' ? task.declinedBy : [...task.declinedBy, agentId];
     return this.#putTask(draft, task, { state: 'waiting', offer: null, declinedBy, ...patch }, (next, at, node) =>
       agent ? { type: 'task-rejected', node, at, task: next, agent, reason } : { type: 'task-requeued', node, at, task: next, reason: `offer to ${agentId} withdrawn (${reason})` },

@@ -4,7 +4,6 @@
  */
 export class AcdKeys {
   readonly agents: string;
-  readonly agentRevisions: string;
   readonly tasks: string;
   readonly taskRevisions: string;
   readonly log: string;
@@ -16,7 +15,6 @@ export class AcdKeys {
     if (!/^[A-Za-z0-9_.-]+$/.test(tag)) throw new RangeError(`key tag must be letters, digits, _ . - (got "${tag}")`);
     this.#prefix = `{${tag}}:acd:`;
     this.agents = `${this.#prefix}agents`;
-    this.agentRevisions = `${this.#prefix}agent-revisions`;
     this.tasks = `${this.#prefix}tasks`;
     this.taskRevisions = `${this.#prefix}task-revisions`;
     this.log = `${this.#prefix}log`;

@@ -3,7 +3,7 @@ import type { Logger } from '../lib/index';
 import { AcdKeys } from './keys';
 import { loadScripts, type AcdScripts } from './scripts';
 import type { AcdStore, Change, CommitResult } from './store';
-import type { AcdEvent, AgentRecord, TaskRecord } from './types';
+import type { AcdEvent, AgentRecord, CrossChannelRule, TaskRecord } from './types';
 
 export interface RedisStoreOptions {
   readonly redis: Pick<RedisOptions, 'host' | 'port' | 'password' | 'username' | 'db' | 'tls'>;
@@ -35,6 +35,7 @@ export class RedisStore implements AcdStore {
   readonly #logLength: number;
   readonly #retentionSeconds: number;
   readonly #logger: Logger;
+  #rulesJson = '[]';
   #lastId = '0-0';
   #lastSeq = 0;
   #following = false;
@@ -55,6 +56,10 @@ export class RedisStore implements AcdStore {
     this.#retentionSeconds = options.endedTaskRetentionSeconds ?? 86_400;
   }
 
+  useRules(rules: readonly CrossChannelRule[]): void {
+    this.#rulesJson = JSON.stringify(rules);
+  }
+
   async load(): Promise<{ agents: AgentRecord[]; tasks: TaskRecord[] }> {
     const k = this.#keys;
     const replies = await this.#redis.multi().xrevrange(k.log, '+', '-', 'COUNT', 1).get(k.sequence).hvals(k.agents).hvals(k.tasks).exec();
@@ -64,27 +69,28 @@ export class RedisStore implements AcdStore {
     }) as [[string, string[]][], string | null, string[], string[]];
     this.#lastId = last[0]?.[0] ?? '0-0';
     this.#lastSeq = Number(seq ?? 0);
-    return { agents: agents.map((a) => JSON.parse(a) as AgentRecord), tasks: tasks.map((t) => JSON.parse(t) as TaskRecord) };
+    return { agents: agents.map(parseAgent), tasks: tasks.map((t) => JSON.parse(t) as TaskRecord) };
   }
 
   async commit(change: Change): Promise<CommitResult> {
     const k = this.#keys;
-    const keys = [k.agents, k.agentRevisions, k.tasks, k.taskRevisions, k.log, k.sequence];
-    const args: (string | number)[] = [encodeChange(change), this.#logLength, this.#retentionSeconds, change.agents.length, change.tasks.length];
-    change.agents.forEach((agent, i) => args.push(agent.id, change.bases!.agents[i]!, agent.rev, JSON.stringify(agent)));
+    const keys = [k.agents, k.tasks, k.taskRevisions, k.log, k.sequence];
+    const ops = change.agentOps ?? [];
+    const args: (string | number)[] = [encodeChange(change), this.#logLength, this.#retentionSeconds, ops.length, change.tasks.length, this.#rulesJson];
+    for (const op of ops) args.push(op.id, JSON.stringify(op));
     change.tasks.forEach((task, i) => {
       const ends = task.state === 'completed' || task.state === 'abandoned';
-      args.push(task.id, change.bases!.tasks[i]!, task.rev, JSON.stringify(task), ends ? '1' : '0');
+      args.push(task.id, change.taskBases![i]!, task.rev, JSON.stringify(task), ends ? '1' : '0');
       if (ends) keys.push(k.endedTask(task.id));
     });
     const reply = (await this.#scripts.commitChange(keys, args)) as (number | string)[];
-    if (reply[0] !== 0) return { ok: true };
+    if (reply[0] === 1) return { ok: true, agents: (reply.slice(1) as string[]).map(parseAgent) };
+    if (reply[0] === 2) return { ok: true };
     const stored = reply.slice(1) as string[];
-    const parse = <R>(json: string | undefined): R | null => (json ? (JSON.parse(json) as R) : null);
     return {
       ok: false,
-      agents: new Map(change.agents.map((a, i) => [a.id, parse<AgentRecord>(stored[i])])),
-      tasks: new Map(change.tasks.map((t, i) => [t.id, parse<TaskRecord>(stored[change.agents.length + i])])),
+      agents: new Map(ops.map((op, i) => [op.id, stored[i] ? parseAgent(stored[i]) : null])),
+      tasks: new Map(change.tasks.map((t, i) => [t.id, stored[ops.length + i] ? (JSON.parse(stored[ops.length + i]!) as TaskRecord) : null])),
     };
   }
 
@@ -116,7 +122,7 @@ export class RedisStore implements AcdStore {
           continue;
         }
         try {
-          onChange(decodeChange(fields[fields.indexOf('p') + 1]!));
+          onChange(decodeChange(fields));
         } catch (err) {
           this.#logger.error({ err }, 'applying a logged ACD change failed');
         }
@@ -168,16 +174,25 @@ function encodeChange(change: Change): string {
     }
     return logged;
   });
-  return JSON.stringify({ node: change.node, agents: change.agents, tasks: change.tasks, events });
+  return JSON.stringify({ node: change.node, tasks: change.tasks, events });
 }
 
-function decodeChange(json: string): Change {
-  const raw = JSON.parse(json) as { node: string; agents: AgentRecord[]; tasks: TaskRecord[]; events: LoggedEvent[] };
+/** A log entry: s (sequence), p (the change, agents by position), a1..aN (the agents as committed). */
+function decodeChange(fields: string[]): Change {
+  const raw = JSON.parse(fields[fields.indexOf('p') + 1]!) as { node: string; tasks: TaskRecord[]; events: LoggedEvent[] };
+  const agents: AgentRecord[] = [];
+  for (let i = 0; i < fields.length; i += 2) if (/^a\d+$/.test(fields[i]!)) agents[Number(fields[i]!.slice(1)) - 1] = parseAgent(fields[i + 1]!);
   const events = raw.events.map((event) => {
     const decoded = { ...event } as Record<string, unknown>;
     if (typeof event.task === 'number') decoded.task = raw.tasks[event.task];
-    if (typeof event.agent === 'number') decoded.agent = raw.agents[event.agent];
+    if (typeof event.agent === 'number') decoded.agent = agents[event.agent];
     return decoded as unknown as AcdEvent;
   });
-  return { node: raw.node, agents: raw.agents, tasks: raw.tasks, events };
+  return { node: raw.node, agents, tasks: raw.tasks, events };
+}
+
+/** An agent record as Lua's cjson wrote it: an empty list comes back as an empty object. */
+function parseAgent(json: string): AgentRecord {
+  const agent = JSON.parse(json) as AgentRecord & { languages: unknown };
+  return Array.isArray(agent.languages) ? agent : { ...agent, languages: [] };
 }

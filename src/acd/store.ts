@@ -1,31 +1,37 @@
-import type { AcdEvent, AgentRecord, TaskRecord } from './types';
+import { applyAgentOp, type AgentOp } from './agent-op';
+import type { AcdEvent, AgentRecord, CrossChannelRule, TaskRecord } from './types';
 
 /**
- * One atomic change: every record is written only if the stored revision is still the one it was based on
- * (`bases`, same order; "" = must not exist yet). A task record in state completed or abandoned is retired: removed
- * from the live set and kept, for explain(), as an ended task for a while.
+ * One atomic change. Agents change by operations applied to them as stored (agent-op.ts); tasks are written only if
+ * the stored revision is still the one they were based on (`taskBases`, same order; "" = must not exist yet). A
+ * task in state completed or abandoned is retired: removed from the live set and kept, for explain(), a while.
  */
 export interface Change {
   readonly node: string;
+  /** The agents as the change leaves them: as drafted (to commit) or as committed (read back from the log). */
   readonly agents: readonly AgentRecord[];
+  /** The operations that make `agents`, same order; absent in changes read back from the log. */
+  readonly agentOps?: readonly AgentOp[];
   readonly tasks: readonly TaskRecord[];
+  readonly taskBases?: readonly string[];
+  /** An event's `agent`/`task` is the very record of `agents`/`tasks` when the change touches it. */
   readonly events: readonly AcdEvent[];
-  /** Absent in changes read back from the log, which are applied, not checked. */
-  readonly bases?: { readonly agents: readonly string[]; readonly tasks: readonly string[] };
 }
 
 /**
- * ok: written (or found already written, when a command is resent after a reconnect);
- * conflict: nothing written; `current` holds the stored version of every record of the change (null: absent).
+ * ok: written, `agents` as committed (absent when the change had been written already, by a resend); conflict:
+ * nothing written; `agents`/`tasks` hold the stored record of every one the change touches (null: absent).
  */
 export type CommitResult =
-  | { readonly ok: true }
+  | { readonly ok: true; readonly agents?: readonly AgentRecord[] }
   | { readonly ok: false; readonly agents: ReadonlyMap<string, AgentRecord | null>; readonly tasks: ReadonlyMap<string, TaskRecord | null> };
 
 /** Where the ACD's shared state lives: memory (one node, simulated time) or Redis (any number of nodes). */
 export interface AcdStore {
   /** True when other nodes may write too: the engine then keeps a lease and follows their changes. */
   readonly shared: boolean;
+  /** The cross-channel rules offers are checked against where the agents are stored. */
+  useRules(rules: readonly CrossChannelRule[]): void;
   load(): Promise<{ agents: AgentRecord[]; tasks: TaskRecord[] }>;
   commit(change: Change): Promise<CommitResult>;
   /**
@@ -55,24 +61,32 @@ export class MemoryStore implements AcdStore {
   readonly #tasks = new Map<string, TaskRecord>();
   readonly #ended = new Map<string, TaskRecord>();
 
+  #rules: readonly CrossChannelRule[] = [];
+
   constructor(private readonly endedTasksKept = 10_000) {}
+
+  useRules(rules: readonly CrossChannelRule[]): void {
+    this.#rules = rules;
+  }
 
   async load(): Promise<{ agents: AgentRecord[]; tasks: TaskRecord[] }> {
     return { agents: [...this.#agents.values()], tasks: [...this.#tasks.values()] };
   }
 
   async commit(change: Change): Promise<CommitResult> {
-    const fresh =
-      change.agents.every((a, i) => storedRev(this.#agents, a.id) === change.bases?.agents[i]) &&
-      change.tasks.every((t, i) => storedRev(this.#tasks, t.id) === change.bases?.tasks[i]);
-    if (!fresh) {
-      return {
-        ok: false,
-        agents: new Map(change.agents.map((a) => [a.id, this.#agents.get(a.id) ?? null])),
-        tasks: new Map(change.tasks.map((t) => [t.id, this.#tasks.get(t.id) ?? null])),
-      };
+    const conflict = (): CommitResult => ({
+      ok: false,
+      agents: new Map(change.agents.map((a) => [a.id, this.#agents.get(a.id) ?? null])),
+      tasks: new Map(change.tasks.map((t) => [t.id, this.#tasks.get(t.id) ?? null])),
+    });
+    if (!change.tasks.every((t, i) => storedRev(this.#tasks, t.id) === change.taskBases?.[i])) return conflict();
+    const agents: AgentRecord[] = [];
+    for (const op of change.agentOps ?? []) {
+      const result = applyAgentOp(this.#agents.get(op.id), op, this.#rules);
+      if (!result.ok) return conflict();
+      agents.push(result.agent);
     }
-    for (const agent of change.agents) this.#agents.set(agent.id, agent);
+    for (const agent of agents) this.#agents.set(agent.id, agent);
     for (const task of change.tasks) {
       if (task.state === 'completed' || task.state === 'abandoned') {
         this.#tasks.delete(task.id);
@@ -82,7 +96,7 @@ export class MemoryStore implements AcdStore {
         this.#tasks.set(task.id, task);
       }
     }
-    return { ok: true };
+    return { ok: true, agents };
   }
 
   follow(): void {
