@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { checkAcdConfig } from './acd/index';
 import { ConfigError, loadConfig } from './config/index';
 import { createLogger } from './lib/index';
 import { checkPrompts } from './media/prompts/index';
@@ -37,7 +38,7 @@ async function main(): Promise<void> {
   const { configFile } = parseArgs(process.argv.slice(2));
   let config;
   try {
-    config = loadConfig({ file: configFile, checks: [checkPrompts] });
+    config = loadConfig({ file: configFile, checks: [checkPrompts, (c) => checkAcdConfig(c.acd)] });
   } catch (err) {
     if (err instanceof ConfigError) fail(`invalid configuration:\n${err.message}`);
     throw err;

@@ -26,6 +26,8 @@ export interface AcdConfigSection extends AcdSettings {
   readonly endedTaskRetentionSeconds: number;
 }
 
+export const KEY_TAG = /^[A-Za-z0-9_.-]+$/;
+
 export interface AcdConfigIssue {
   readonly path: readonly (string | number)[];
   readonly reason: string;
@@ -37,8 +39,11 @@ export interface AcdConfigIssue {
  * of the wrong kind. Paths start at the configuration root (`acd.queues[2].target`), so the loader can name file
  * and line.
  */
-export function checkAcdConfig(acd: AcdSettings): AcdConfigIssue[] {
+export function checkAcdConfig(acd: AcdSettings & { readonly redis?: { readonly keyTag: string } }): AcdConfigIssue[] {
   const issues: AcdConfigIssue[] = [];
+  if (acd.redis && !KEY_TAG.test(acd.redis.keyTag)) {
+    issues.push({ path: ['acd', 'redis', 'keyTag'], reason: `must be letters, digits, _ . - (it goes inside a Redis hash tag) (got "${acd.redis.keyTag}")` });
+  }
   const vocabulary = { skills: new Set(acd.skills), languages: new Set(acd.languages) };
   const names = new Map<string, number>();
   acd.queues.forEach((queue, i) => {

@@ -1,3 +1,5 @@
+import { KEY_TAG } from './acd-settings';
+
 /**
  * Every Redis key of the ACD. All share one hash tag, `{<tag>}`, so that each Lua script's keys live in one Redis
  * Cluster slot; the tag also separates tenants (or test runs) on one Redis.
@@ -12,7 +14,7 @@ export class AcdKeys {
   readonly #prefix: string;
 
   constructor(tag: string) {
-    if (!/^[A-Za-z0-9_.-]+$/.test(tag)) throw new RangeError(`key tag must be letters, digits, _ . - (got "${tag}")`);
+    if (!KEY_TAG.test(tag)) throw new RangeError(`key tag must be letters, digits, _ . - (got "${tag}")`);
     this.#prefix = `{${tag}}:acd:`;
     this.agents = `${this.#prefix}agents`;
     this.tasks = `${this.#prefix}tasks`;

@@ -69,6 +69,17 @@ export const logLevels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 's
 export const sipTransports = ['udp', 'tcp', 'tls', 'ws', 'wss'] as const;
 
 const port = (description: string) => integer(0, 65535, `${description}; 0 picks a free port`);
+// The ACD's vocabulary; src/acd/types.ts has the same lists (config may not import acd; a test compares them).
+export const acdChannels = ['voice', 'video', 'chat', 'email'] as const;
+const acdStrategies = ['longest-idle', 'most-skilled', 'round-robin', 'least-occupied'] as const;
+const acdEscalationActions = ['relax', 'widen', 'raise-priority', 'overflow', 'offer-callback'] as const;
+const perChannel = (min: number, max: number, description: string, each: string) =>
+  object(description, {
+    voice: integer(min, max, `voice: ${each}`),
+    video: integer(min, max, `video: ${each}`),
+    chat: integer(min, max, `chat: ${each}`),
+    email: integer(min, max, `email: ${each}`),
+  });
 
 export const configSchema = object('onecc configuration', {
   log: object('logging', {
@@ -147,6 +158,55 @@ export const configSchema = object('onecc configuration', {
       languages: list(string('token', 'language tag, e.g. en or zh-TW'), 1, 'languages every prompt must exist in; the first is the default'),
     }),
   }),
+  acd: object('the ACD: skills-based routing of voice, video, chat and email to agents, its state in Redis', {
+    enabled: boolean('onecc runs the ACD (it needs the Redis at acd.redis)'),
+    redis: object('the Redis every onecc node shares ACD state through', {
+      host: string('host', 'Redis host'),
+      port: integer(1, 65535, 'Redis port'),
+      keyTag: string('token', 'hash tag of every ACD key ({tag}:acd:...): one per deployment or tenant on a shared Redis (Cluster-safe)'),
+    }),
+    skills: list(string('token', 'skill name'), 0, 'skills agents may have and target expressions may name'),
+    languages: list(string('token', 'language tag, e.g. en or zh-TW'), 0, 'languages agents may speak and target expressions may name (lang:TAG)'),
+    defaultCapacity: perChannel(0, 100, 'tasks an agent takes at once per channel, unless the agent\'s profile says otherwise', 'most tasks at once'),
+    crossChannel: list(
+      object('while the agent holds a task on one of whileOn, at most limits[channel] tasks of each channel in all', {
+        whileOn: list(oneOf(acdChannels, 'channel'), 1, 'channels that trigger the rule'),
+        limits: perChannel(0, 100, 'most tasks per channel while the rule applies (0: no new ones)', 'most tasks'),
+      }),
+      0,
+      'cross-channel rules, e.g. while on voice or video no new voice/video but up to 2 chats',
+    ),
+    wrapUpSeconds: perChannel(0, 3600, 'wrap-up after a task of that channel: the agent takes no task meanwhile', 'seconds'),
+    offerTimeoutSeconds: integer(1, 600, 'an offer not accepted within this goes to the next agent, and the agent goes not-ready (RONA)'),
+    ronaReason: string('token', 'not-ready reason code given to an agent whose offer timed out'),
+    nodeLeaseSeconds: integer(1, 600, 'a node that has not renewed its lease this long is dead: its offers are withdrawn, its tasks adopted'),
+    endedTaskRetentionSeconds: integer(60, 30 * 86_400, 'how long ended tasks stay queryable (why an offer went where it went)'),
+    queues: list(
+      object('one queue', {
+        name: string('token', 'queue name'),
+        target: string('text', 'which agents may take its tasks, e.g. billing >= 5 and lang:zh-TW (see the ACD section)'),
+        strategy: oneOf(acdStrategies, 'which eligible agent gets the task: longest idle; most skilled (sum of levels in the named skills) then longest idle; round robin; least occupied then longest idle'),
+        serviceLevel: object('service-level target: percent of tasks answered within seconds', {
+          percent: integer(1, 100, 'percent of tasks'),
+          seconds: integer(1, 86_400, 'answered within this many seconds'),
+        }),
+        maxWaitSeconds: integer(0, 86_400 * 7, 'a task waiting longer goes to fallback, or ends (max-wait) without one; 0: no limit'),
+        maxSize: integer(0, 1_000_000, 'a task arriving at a queue this full goes to fallback, or is refused without one; 0: no limit'),
+        fallback: nullable(string('token', 'queue for tasks over maxSize or maxWaitSeconds')),
+        escalation: list(
+          object('a step taken afterSeconds after the task entered the queue', {
+            afterSeconds: integer(1, 86_400 * 7, 'seconds after entering the queue; steps in increasing order'),
+            action: oneOf(acdEscalationActions, 'relax: target becomes value; widen: agents of queue value may take it too; raise-priority: add value; overflow: move to queue value (keeps enqueue time); offer-callback: ask the channel to offer a callback'),
+            value: nullable(string('text', 'what the action needs (expression, queue, integer); null for offer-callback')),
+          }),
+          0,
+          'escalation steps',
+        ),
+      }),
+      0,
+      'queues; names, expressions and queue references are checked at load',
+    ),
+  }),
   http: object('HTTP listener for /metrics, /health and the admin API', {
     host: string('ip', 'local address to bind (IPv4 or IPv6 literal)'),
     port: port('local port'),
@@ -175,6 +235,7 @@ export type SipTransportName = (typeof sipTransports)[number];
 export type SipListenerConfig = OneccConfig['sip']['listen'][number];
 export type MediaConfig = OneccConfig['media'];
 export type RtpengineConfig = MediaConfig['rtpengines'][number];
+export type AcdConfig = OneccConfig['acd'];
 
 /** A key path into the configuration, e.g. ['sip', 'listen', 1, 'port']. */
 export type ConfigPath = readonly (string | number)[];

@@ -1,5 +1,7 @@
 import t from 'tap';
-import { checkAcdConfig } from '../../src/acd/index';
+import { channels, checkAcdConfig } from '../../src/acd/index';
+import { loadConfig } from '../../src/config/index';
+import { acdChannels } from '../../src/config/schema';
 import { queue, settings } from './fixtures';
 
 t.test('the ACD config check names the queue, the key path and the reason', async (t) => {
@@ -31,4 +33,16 @@ t.test('the ACD config check names the queue, the key path and the reason', asyn
     ],
   );
   t.same(checkAcdConfig(settings([queue('billing', 'billing >= 5 and lang:en')])), []);
+});
+
+t.test('the config schema lists the same channels as the ACD', async (t) => {
+  t.same([...acdChannels], [...channels]);
+});
+
+t.test('config/default.yaml passes the ACD check, and a bad queue fails loadConfig with file, line, queue and reason', async (t) => {
+  t.same(checkAcdConfig(loadConfig({ env: {} }).acd), []);
+  const dir = t.testdir({ 'site.yaml': 'acd:\n  queues:\n    - name: vip\n      target: billing >= 5 and lang:xx\n      strategy: longest-idle\n      serviceLevel: { percent: 80, seconds: 20 }\n      maxWaitSeconds: 0\n      maxSize: 0\n      fallback: null\n      escalation: []\n' });
+  t.throws(() => loadConfig({ file: `${dir}/site.yaml`, env: {}, checks: [(c) => checkAcdConfig(c.acd)] }), {
+    message: new RegExp(`${dir}/site.yaml:4: acd.queues\\[0\\].target: queue "vip": unknown language "xx" at position 18`),
+  });
 });
