@@ -12,13 +12,14 @@ export type ParsedYaml =
  */
 export function parseYamlWithLines(text: string): ParsedYaml {
   const counter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false });
+  // prettyErrors is what fills in linePos; the excerpt it appends to the message is cut off below.
+  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: true });
   if (doc.errors.length > 0) {
     return {
       ok: false,
       errors: doc.errors.map((err) => ({
         ...(err.linePos ? { line: err.linePos[0].line } : {}),
-        reason: `YAML syntax error: ${err.message.split('\n')[0]}`,
+        reason: `YAML syntax error: ${err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`,
       })),
     };
   }
