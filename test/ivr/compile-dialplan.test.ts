@@ -156,3 +156,10 @@ t.test('a compiled dialplan is deeply frozen', async (t) => {
     (dialplan.nodes as Record<string, unknown>)['menu'] = null;
   }, TypeError);
 });
+
+t.test('every complete dialplan shown in dialplans/README.md validates', async (t) => {
+  const readme = readFileSync(path.resolve(__dirname, '../../dialplans/README.md'), 'utf8');
+  const examples = [...readme.matchAll(/```yaml\n(id: [\s\S]*?)```/g)].map((m) => m[1]!);
+  t.ok(examples.length > 0, 'the README shows a complete dialplan');
+  for (const example of examples) t.same(problems(example), [], example.split('\n')[0]);
+});
