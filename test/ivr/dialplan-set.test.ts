@@ -182,3 +182,9 @@ t.test('close() is idempotent, emits close once, stops reloading, and methods th
   t.throws(() => set.route('100'), InvalidStateError);
   t.throws(() => set.reload(), InvalidStateError);
 });
+
+t.test('a folder that cannot be read fails the load with a coded error naming it', async (t) => {
+  const dir = path.join(t.testdir(), 'missing');
+  const err = loadError(dir);
+  t.match(err.problems, [{ file: dir, reason: /cannot read: ENOENT/ }]);
+});

@@ -221,15 +221,23 @@ function isDialplanFile(name: string): boolean {
 
 /** file path (dir joined with the name) -> text, for every dialplan file in `dir`, in name order. */
 function readFolder(dir: string): Map<string, string> {
+  const unreadable = (file: string, err: unknown) =>
+    new DialplanError([{ file, path: '', reason: `cannot read: ${(err as Error).message}`, severity: 'error' }]);
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch (err) {
+    throw unreadable(dir, err);
+  }
   const texts = new Map<string, string>();
-  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+  for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
     if (!entry.isFile() || !isDialplanFile(entry.name)) continue;
     const file = path.join(dir, entry.name);
     try {
       texts.set(file, readFileSync(file, 'utf8'));
     } catch (err) {
       // Deleted between listing and reading: it is gone, as the next event will say.
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw unreadable(file, err);
     }
   }
   return texts;

@@ -59,8 +59,6 @@ export class FieldChecker {
     return obj[key];
   }
 
-  string(obj: Mapping, key: string, path: KeyPath, opts: { required: true; pattern?: RegExp; patternText?: string }): string | undefined;
-  string(obj: Mapping, key: string, path: KeyPath, opts?: { required?: boolean; pattern?: RegExp; patternText?: string }): string | undefined;
   string(obj: Mapping, key: string, path: KeyPath, opts: { required?: boolean; pattern?: RegExp; patternText?: string } = {}): string | undefined {
     const value = obj[key];
     if (value === undefined || value === null) {
