@@ -80,9 +80,9 @@ interface QueueStats {
 }
 
 /** A change being built: agents as operations and their expected results, tasks as new records, events. */
-type Draft = { agents: AgentRecord[]; agentOps: AgentOp[]; tasks: TaskRecord[]; events: AcdEvent[]; refused?: string };
+type Draft = { agents: AgentRecord[]; agentOps: AgentOp[]; agentBases: string[]; tasks: TaskRecord[]; events: AcdEvent[]; refused?: string };
 type AgentChange = Omit<AgentOp, 'id' | 'rev' | 'now'>;
-const newDraft = (): Draft => ({ agents: [], agentOps: [], tasks: [], events: [] });
+const newDraft = (): Draft => ({ agents: [], agentOps: [], agentBases: [], tasks: [], events: [] });
 
 const DAY_MS = 86_400_000;
 const COMMAND_ATTEMPTS = 20;
@@ -123,6 +123,8 @@ export class AcdEngine extends TypedEmitter<AcdEngineEvents> {
   readonly #taskTimers = new Map<string, TimerHandle>();
   readonly #wrapUpTimers = new Map<string, TimerHandle>();
   readonly #predictedWait = new Map<string, number>();
+  /** Waiting tasks per queue and channel, by priority: how many are ahead of a new task, without a scan. */
+  readonly #waitingByPriority = new Map<string, Map<number, number>>();
   readonly #stats = new Map<string, QueueStats>();
 
   readonly #dirtyTasks = new Set<string>();
@@ -263,7 +265,7 @@ export class AcdEngine extends TypedEmitter<AcdEngineEvents> {
         offer: null, agentId: null, acceptedAt: 0, declinedBy: [], owner: this.nodeId, decision: null, endedAt: 0, endReason: null,
       };
       // The prediction published for this task, made before it is routed: its error is measured when it is answered.
-      predicted = this.#estimate(created, this.#tasksAhead(created)).waitMs;
+      predicted = this.#estimate(created, this.#aheadOfNewTask(created)).waitMs;
       draft.tasks.push(created);
       draft.events.push({ type: 'task-created', node: this.nodeId, at: now, task: created });
       return created;
@@ -462,7 +464,10 @@ export class AcdEngine extends TypedEmitter<AcdEngineEvents> {
     };
     for (const agent of draft.agents) this.#speculate(agent, () => this.#setAgent(agent));
     for (const task of draft.tasks) this.#speculate(task, () => this.#setTask(task));
-    const change: Change = { node: this.nodeId, agents: draft.agents, agentOps: draft.agentOps, tasks: draft.tasks, events: draft.events, taskBases: before.tasks.map((t) => t?.rev ?? '') };
+    const change: Change = {
+      node: this.nodeId, agents: draft.agents, agentOps: draft.agentOps, agentBases: draft.agentBases, tasks: draft.tasks, events: draft.events,
+      taskBases: before.tasks.map((t) => t?.rev ?? ''),
+    };
     const pending = this.#commitSurely(change);
     this.#inFlight.add(pending);
     try {
@@ -471,8 +476,12 @@ export class AcdEngine extends TypedEmitter<AcdEngineEvents> {
         // Agents as the store made them (other nodes' operations may have landed in between), events with them.
         const committed = new Map<AgentRecord, AgentRecord>();
         result.agents?.forEach((agent, i) => {
-          committed.set(draft.agents[i]!, agent);
-          if (this.#agents.get(agent.id) === draft.agents[i] || (this.#agents.get(agent.id)?.v ?? 0) <= agent.v) this.#setAgent(agent);
+          const drafted = draft.agents[i]!;
+          committed.set(drafted, agent);
+          const local = this.#agents.get(agent.id);
+          // Usually the store made exactly what was drafted: then only the record object changes, not the indices.
+          if (local === drafted && sameState(drafted, agent)) this.#agents.set(agent.id, agent);
+          else if (local === drafted || (local?.v ?? 0) <= agent.v) this.#setAgent(agent);
         });
         for (const event of draft.events) {
           const agent = 'agent' in event ? committed.get(event.agent) : undefined;
@@ -576,6 +585,8 @@ export class AcdEngine extends TypedEmitter<AcdEngineEvents> {
 
   #setTask(next: TaskRecord | undefined, id = next!.id): void {
     const prev = this.#tasks.get(id);
+    if (prev?.state === 'waiting') this.#countWaiting(prev, -1);
+    if (next?.state === 'waiting') this.#countWaiting(next, 1);
     const ended = !next || next.state === 'completed' || next.state === 'abandoned';
     if (ended) {
       this.#tasks.delete(id);
@@ -586,6 +597,22 @@ export class AcdEngine extends TypedEmitter<AcdEngineEvents> {
     this.#router.applyTask(prev, ended ? undefined : next, this.#queues);
     this.#armTaskTimer(ended ? undefined : next, id);
     if (!ended && next.state === 'waiting' && next.owner === this.nodeId) this.#markDirty(this.#dirtyTasks, id);
+  }
+
+  #countWaiting(task: TaskRecord, delta: number): void {
+    const key = `${task.queue}\u0000${task.channel}`;
+    let counts = this.#waitingByPriority.get(key);
+    if (!counts) this.#waitingByPriority.set(key, (counts = new Map()));
+    const n = (counts.get(task.priority) ?? 0) + delta;
+    if (n === 0) counts.delete(task.priority);
+    else counts.set(task.priority, n);
+  }
+
+  /** Waiting tasks of the queue and channel a task arriving now would wait behind: those of its priority or higher. */
+  #aheadOfNewTask(task: TaskRecord): number {
+    let ahead = 0;
+    for (const [priority, n] of this.#waitingByPriority.get(`${task.queue}\u0000${task.channel}`) ?? []) if (priority >= task.priority) ahead += n;
+    return ahead;
   }
 
   #rememberEnded(id: string, v: number): void {
@@ -637,7 +664,7 @@ export class AcdEngine extends TypedEmitter<AcdEngineEvents> {
   }
 
   #reserve({ agent, task, decision }: Match, now: number): void {
-    const offer = { id: randomId(), agentId: agent.id, node: this.nodeId, at: now, expiresAt: now + this.settings.offerTimeoutSeconds * 1000 };
+    const offer = { id: this.#nextRev(), agentId: agent.id, node: this.nodeId, at: now, expiresAt: now + this.settings.offerTimeoutSeconds * 1000 };
     const draft = newDraft();
     this.#putAgent(draft, agent, { reserved: { [task.channel]: 1 }, set: { lastOfferAt: now }, offer: task.channel });
     if (draft.refused) return;
@@ -777,6 +804,7 @@ export class AcdEngine extends TypedEmitter<AcdEngineEvents> {
       return;
     }
     draft.agentOps.push(op);
+    draft.agentBases.push(change.create ? '' : agent.rev);
     draft.agents.push(result.agent);
     const before = agentState(agent, now);
     const after = agentState(result.agent, now);
@@ -960,6 +988,12 @@ export function agentState(agent: AgentRecord, now: number): AgentState {
 /** Into another queue, keeping enqueue time and priority; escalation starts over there. */
 function moveTo(queue: QueueDefinition, now: number): Partial<TaskRecord> {
   return { queue: queue.name, queuedAt: now, step: -1, widened: [], relaxedTarget: null };
+}
+
+/** Same routing-relevant state (the profile aside, which operations on slots never change). */
+function sameState(a: AgentRecord, b: AgentRecord): boolean {
+  return a.v === b.v && a.presence === b.presence && a.wrapUpUntil === b.wrapUpUntil && a.idleSince === b.idleSince && a.lastOfferAt === b.lastOfferAt &&
+    channels.every((c) => a.reserved[c] === b.reserved[c] && a.busy[c] === b.busy[c] && a.capacity[c] === b.capacity[c]);
 }
 
 function servedBefore(a: TaskRecord, b: TaskRecord): boolean {

@@ -30,7 +30,11 @@ interface Target {
 
 interface AgentEligibility {
   readonly profile: string;
+  /** The record the heaps were last updated from. */
+  indexed: AgentRecord;
   readonly targets: Target[];
+  /** Channels on which the agent is in its targets' heaps. */
+  readonly free: PerChannel<boolean>;
   /** What the agent added to its targets' counters, so that exactly that is taken back on the next change. */
   ready: boolean;
   readonly staffed: PerChannel<number>;
@@ -96,11 +100,22 @@ export class Router {
     return result;
   }
 
-  /** Keeps the indices in step with one agent's record (undefined: absent). `now` decides whether wrap-up is over. */
+  /**
+   * Keeps the indices in step with one agent's record (undefined: absent). `now` decides whether wrap-up is over.
+   * Only what changed is touched: a chat offer to a longest-idle agent moves no heap entry unless it filled a slot.
+   */
   applyAgent(prev: AgentRecord | undefined, next: AgentRecord | undefined, now: number): void {
     const id = (prev ?? next)!.id;
     const before = this.#agentTargets.get(id);
-    if (before) {
+    let after: AgentEligibility | undefined;
+    if (next && next.presence !== 'logged-out') {
+      const sameProfile = before !== undefined && before.indexed.skills === next.skills && before.indexed.languages === next.languages;
+      const profile = sameProfile ? before.profile : JSON.stringify([next.skills, next.languages]);
+      after = before && before.profile === profile
+        ? before
+        : { profile, indexed: next, targets: [...this.#targets.values()].filter((t) => t.expression.matches(next)), ready: false, staffed: perChannel(() => 0), busy: perChannel(() => 0), free: perChannel(() => false) };
+    }
+    if (before && before !== after) {
       this.#loggedIn--;
       for (const t of before.targets) {
         t.eligible--;
@@ -108,48 +123,59 @@ export class Router {
         for (const c of channels) {
           t.staffedSlots[c] -= before.staffed[c];
           t.busySlots[c] -= before.busy[c];
+          if (before.free[c]) t.agents[c].delete(id);
         }
       }
-    }
-    let after = before;
-    if (!next || next.presence === 'logged-out') {
       this.#agentTargets.delete(id);
-      after = undefined;
-    } else {
-      const profile = JSON.stringify([next.skills, next.languages]);
-      if (!before || before.profile !== profile) {
-        after = { profile, targets: [...this.#targets.values()].filter((t) => t.expression.matches(next)), ready: false, staffed: perChannel(() => 0), busy: perChannel(() => 0) };
-        this.#agentTargets.set(id, after);
-      }
+    }
+    if (!after || !next) return;
+    const fresh = after !== before;
+    if (fresh) {
+      this.#agentTargets.set(id, after);
       this.#loggedIn++;
-      const ready = isReady(next, now);
-      const entry = after!;
-      entry.ready = ready;
-      const staffed = next.presence === 'ready';
-      const wrappingUp = next.wrapUpUntil > now;
-      for (const c of channels) {
-        entry.staffed[c] = staffed ? next.capacity[c] : 0;
-        entry.busy[c] = staffed ? (wrappingUp ? next.capacity[c] : Math.min(next.capacity[c], slotsHeld(next, c))) : 0;
-      }
-      for (const t of entry.targets) {
-        t.eligible++;
-        if (ready) t.ready++;
-        for (const c of channels) {
-          t.staffedSlots[c] += entry.staffed[c];
-          t.busySlots[c] += entry.busy[c];
+      for (const t of after.targets) t.eligible++;
+    }
+    // Counters for snapshots and the wait estimate: apply the difference from what this agent added last time.
+    const ready = isReady(next, now);
+    const staffed = next.presence === 'ready';
+    const wrappingUp = next.wrapUpUntil > now;
+    if (ready !== after.ready) for (const t of after.targets) t.ready += ready ? 1 : -1;
+    after.ready = ready;
+    for (const c of channels) {
+      const staffedSlots = staffed ? next.capacity[c] : 0;
+      const busySlots = staffed ? (wrappingUp ? next.capacity[c] : Math.min(next.capacity[c], slotsHeld(next, c))) : 0;
+      const dStaffed = staffedSlots - after.staffed[c];
+      const dBusy = busySlots - after.busy[c];
+      if (dStaffed !== 0 || dBusy !== 0) {
+        for (const t of after.targets) {
+          t.staffedSlots[c] += dStaffed;
+          t.busySlots[c] += dBusy;
         }
       }
+      after.staffed[c] = staffedSlots;
+      after.busy[c] = busySlots;
     }
-    if (before && before !== after) for (const t of before.targets) for (const c of channels) t.agents[c].delete(id);
-    if (!after || !next) return;
-    const ready = isReady(next, now);
+    // The heaps: an agent is in a (target, channel) heap while ready with a free slot on that channel.
+    const last = after.indexed;
+    const keySame: Record<RoutingStrategy, boolean> = fresh
+      ? { 'longest-idle': false, 'most-skilled': false, 'round-robin': false, 'least-occupied': false }
+      : (() => {
+          const idle = idleKey(last) === idleKey(next);
+          return { 'longest-idle': idle, 'most-skilled': idle, 'round-robin': idle && last.lastOfferAt === next.lastOfferAt, 'least-occupied': idle && occupancy(last) === occupancy(next) };
+        })();
     for (const c of channels) {
       const free = ready && hasFreeSlot(next, c, this.rules);
+      const wasFree = !fresh && after.free[c];
+      after.free[c] = free;
+      if (!free) {
+        if (wasFree) for (const t of after.targets) t.agents[c].delete(id);
+        continue;
+      }
       for (const t of after.targets) {
-        if (free) t.agents[c].upsert(agentEntry(t.queue.strategy, t.expression, next));
-        else t.agents[c].delete(id);
+        if (!wasFree || !keySame[t.queue.strategy]) t.agents[c].upsert(agentEntry(t.queue.strategy, t.expression, next));
       }
     }
+    after.indexed = next;
   }
 
   applyTask(prev: TaskRecord | undefined, next: TaskRecord | undefined, queues: ReadonlyMap<string, QueueDefinition>): void {

@@ -12,6 +12,9 @@ export interface Change {
   readonly agents: readonly AgentRecord[];
   /** The operations that make `agents`, same order; absent in changes read back from the log. */
   readonly agentOps?: readonly AgentOp[];
+  /** Revision of the record each operation was drafted on ("" for a new agent): where the store still has it, the
+   * drafted result is the result. */
+  readonly agentBases?: readonly string[];
   readonly tasks: readonly TaskRecord[];
   readonly taskBases?: readonly string[];
   /** An event's `agent`/`task` is the very record of `agents`/`tasks` when the change touches it. */
@@ -81,8 +84,14 @@ export class MemoryStore implements AcdStore {
     });
     if (!change.tasks.every((t, i) => storedRev(this.#tasks, t.id) === change.taskBases?.[i])) return conflict();
     const agents: AgentRecord[] = [];
-    for (const op of change.agentOps ?? []) {
-      const result = applyAgentOp(this.#agents.get(op.id), op, this.#rules);
+    const ops = change.agentOps ?? [];
+    for (let i = 0; i < ops.length; i++) {
+      const stored = this.#agents.get(ops[i]!.id);
+      if ((stored?.rev ?? '') === change.agentBases?.[i]) {
+        agents.push(change.agents[i]!);
+        continue;
+      }
+      const result = applyAgentOp(stored, ops[i]!, this.#rules);
       if (!result.ok) return conflict();
       agents.push(result.agent);
     }
