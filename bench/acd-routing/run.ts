@@ -2,7 +2,7 @@
  * ACD routing decisions on Redis with 1 and 2 onecc nodes (see bench/README.md).
  *
  *   npm run build && node dist/bench/acd-routing/run.js [--nodes 1,2] [--rate 2000] [--seconds 10] [--agents 10000]
- *                                                        [--queues 200] [--skills 50] [--handle-ms 5000]
+ *                                                        [--queues 200] [--skills 50] [--handle-ms 30000]
  *
  * Each node is a process of its own running an AcdEngine on a RedisStore; all share one throwaway redis-server. The
  * agents are split between the nodes (each logs in its share); every node sends Poisson arrivals at --rate per
@@ -32,7 +32,7 @@ const SECONDS = positive('seconds', 10);
 const AGENTS = positive('agents', 10_000);
 const QUEUES = positive('queues', 200);
 const SKILLS = positive('skills', 50);
-const HANDLE_MS = positive('handle-ms', 5000);
+const HANDLE_MS = positive('handle-ms', 30_000);
 const WARMUP_MS = 2000;
 const LANGUAGES = ['en', 'zh-TW', 'zh-CN'];
 const STRATEGIES: RoutingStrategy[] = ['longest-idle', 'most-skilled', 'round-robin', 'least-occupied'];
@@ -83,6 +83,8 @@ interface NodeReport {
   decisions: number;
   byTrigger: Record<string, number>;
   latenciesMs: number[];
+  /** From the enqueue() or complete() call that started it, both commits included. */
+  callLatenciesMs: number[];
   enqueued: number;
   refused: number;
   rssMb: number;
@@ -105,7 +107,9 @@ async function runNode(index: number, nodes: number, port: number): Promise<void
   const exp = (mean: number) => -Math.log(1 - random()) * mean;
   const routableAt = new Map<string, number>();
   const freedAt = new Map<string, number>();
+  const calledAt = new Map<string, number>();
   const latencies: number[] = [];
+  const callLatencies: number[] = [];
   const byTrigger: Record<string, number> = {};
   let measuring = false;
   let decisions = 0;
@@ -122,14 +126,21 @@ async function runNode(index: number, nodes: number, port: number): Promise<void
     const now = performance.now();
     const trigger = e.task.decision!.trigger;
     const from = trigger === 'task-routable' ? routableAt.get(e.task.id) : freedAt.get(e.agent.id);
+    const called = calledAt.get(trigger === 'task-routable' ? e.task.id : e.agent.id);
     routableAt.delete(e.task.id);
+    calledAt.delete(e.task.id);
     if (measuring) {
       decisions++;
       byTrigger[trigger] = (byTrigger[trigger] ?? 0) + 1;
       if (from !== undefined) latencies.push(now - from);
+      if (called !== undefined) callLatencies.push(now - called);
     }
     void engine.accept(e.task.id, e.agent.id).then(
-      () => setTimeout(() => void engine.complete(e.task.id).catch(() => undefined), exp(HANDLE_MS)),
+      () =>
+        setTimeout(() => {
+          calledAt.set(e.agent.id, performance.now());
+          engine.complete(e.task.id).catch(() => undefined);
+        }, exp(HANDLE_MS)),
       () => undefined,
     );
   });
@@ -154,6 +165,7 @@ async function runNode(index: number, nodes: number, port: number): Promise<void
       while (nextArrival <= now) {
         nextArrival += exp(1000 / RATE);
         enqueued++;
+        calledAt.set(`${nodeId}-${seq}`, performance.now());
         engine.enqueue({ id: `${nodeId}-${seq++}`, channel: pickChannel(), queue: `q${Math.floor(random() * QUEUES)}` }).catch(() => refused++);
       }
     }, 1);
@@ -161,7 +173,7 @@ async function runNode(index: number, nodes: number, port: number): Promise<void
   measuring = false;
   const memory = process.memoryUsage();
   const report: NodeReport = {
-    node: nodeId, decisions, byTrigger, latenciesMs: latencies, enqueued, refused,
+    node: nodeId, decisions, byTrigger, latenciesMs: latencies, callLatenciesMs: callLatencies, enqueued, refused,
     rssMb: memory.rss / 2 ** 20, heapMb: memory.heapUsed / 2 ** 20,
   };
   send({ type: 'report', report });
@@ -179,6 +191,15 @@ async function redisInfo(redis: Redis, field: string, section: string): Promise<
   const info = await redis.info(section);
   return Number(new RegExp(`${field}:(\\d+)`).exec(info)?.[1] ?? NaN);
 }
+
+/** Calls per command so far (INFO commandstats). Commands run inside scripts count too. */
+async function commandCalls(redis: Redis): Promise<Map<string, number>> {
+  const info = await redis.info('commandstats');
+  return new Map([...info.matchAll(/cmdstat_([a-z|]+):calls=(\d+)/g)].map((m) => [m[1]!, Number(m[2])]));
+}
+
+// What the nodes send; everything else in commandstats runs inside the commitChange script.
+const CLIENT_COMMANDS = ['evalsha', 'eval', 'script|load', 'xread', 'zadd', 'zrangebyscore', 'zrem', 'multi', 'exec', 'hvals', 'xrevrange'];
 
 async function runCase(nodes: number): Promise<Record<string, unknown>> {
   const server = new RedisServer();
@@ -200,11 +221,13 @@ async function runCase(nodes: number): Promise<Record<string, unknown>> {
     await Promise.all(ready);
     for (const child of children) child.send('go');
     await new Promise((resolve) => setTimeout(resolve, WARMUP_MS));
-    const commandsBefore = await redisInfo(admin, 'total_commands_processed', 'stats');
+    const before = await commandCalls(admin);
     const done = await Promise.all(reports);
-    const commandsAfter = await redisInfo(admin, 'total_commands_processed', 'stats');
+    const after = await commandCalls(admin);
+    const delta = (names: string[] | null) => [...after].filter(([name]) => names === null || names.includes(name)).reduce((n, [name, calls]) => n + calls - (before.get(name) ?? 0), 0);
     const redisMb = (await redisInfo(admin, 'used_memory', 'memory')) / 2 ** 20;
     const latencies = done.flatMap((r) => r.latenciesMs).sort((a, b) => a - b);
+    const callLatencies = done.flatMap((r) => r.callLatenciesMs).sort((a, b) => a - b);
     const decisions = done.reduce((n, r) => n + r.decisions, 0);
     return {
       nodes,
@@ -214,11 +237,18 @@ async function runCase(nodes: number): Promise<Record<string, unknown>> {
       p50Ms: quantile(latencies, 0.5),
       p99Ms: quantile(latencies, 0.99),
       p999Ms: quantile(latencies, 0.999),
+      fromCallP50Ms: quantile(callLatencies, 0.5),
+      fromCallP99Ms: quantile(callLatencies, 0.99),
+      fromCallP999Ms: quantile(callLatencies, 0.999),
       byTrigger: done.reduce<Record<string, number>>((acc, r) => {
         for (const [k, v] of Object.entries(r.byTrigger)) acc[k] = (acc[k] ?? 0) + v;
         return acc;
       }, {}),
-      redisOpsPerDecision: (commandsAfter - commandsBefore) / decisions,
+      // The window spans the nodes' whole measured run, both triggers, and the accept and complete of each offer.
+      redisRequestsPerDecision: delta(CLIENT_COMMANDS) / decisions,
+      scriptsPerDecision: delta(['evalsha', 'eval']) / decisions,
+      redisCommandsPerDecision: delta(null) / decisions,
+      enqueued: done.reduce((n, r) => n + r.enqueued, 0),
       refused: done.reduce((n, r) => n + r.refused, 0),
       nodeRssMb: done.map((r) => Math.round(r.rssMb)),
       nodeHeapMb: done.map((r) => Math.round(r.heapMb)),
@@ -244,8 +274,9 @@ async function main(): Promise<void> {
     const r = await runCase(nodes);
     results.push(r);
     console.log(
-      `nodes ${nodes}: decisions/s ${fmt(r.decisionsPerSecond, 0)} (${fmt(r.decisionsPerSecondPerNode, 0)}/node)  latency p50 ${fmt(r.p50Ms)} ms  p99 ${fmt(r.p99Ms)} ms  p999 ${fmt(r.p999Ms)} ms  ` +
-        `Redis ops/decision ${fmt(r.redisOpsPerDecision, 2)}  node RSS ${(r.nodeRssMb as number[]).join('/')} MB (heap ${(r.nodeHeapMb as number[]).join('/')})  Redis ${r.redisUsedMb} MB  triggers ${JSON.stringify(r.byTrigger)}`,
+      `nodes ${nodes}: decisions/s ${fmt(r.decisionsPerSecond, 0)} (${fmt(r.decisionsPerSecondPerNode, 0)}/node)  latency p50/p99/p999 ${fmt(r.p50Ms)}/${fmt(r.p99Ms)}/${fmt(r.p999Ms)} ms ` +
+        `(from the call: ${fmt(r.fromCallP50Ms)}/${fmt(r.fromCallP99Ms)}/${fmt(r.fromCallP999Ms)} ms)  ` +
+        `Redis per decision: ${fmt(r.redisRequestsPerDecision, 2)} requests (${fmt(r.scriptsPerDecision, 2)} scripts), ${fmt(r.redisCommandsPerDecision, 1)} commands incl. inside scripts  node RSS ${(r.nodeRssMb as number[]).join('/')} MB (heap ${(r.nodeHeapMb as number[]).join('/')})  Redis ${r.redisUsedMb} MB  triggers ${JSON.stringify(r.byTrigger)}`,
     );
   }
   console.log(JSON.stringify({ bench: 'acd-routing', agents: AGENTS, queues: QUEUES, skills: SKILLS, seconds: SECONDS, handleMs: HANDLE_MS, results }));

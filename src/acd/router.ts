@@ -110,7 +110,7 @@ export class Router {
     let after: AgentEligibility | undefined;
     if (next && next.presence !== 'logged-out') {
       const sameProfile = before !== undefined && before.indexed.skills === next.skills && before.indexed.languages === next.languages;
-      const profile = sameProfile ? before.profile : JSON.stringify([next.skills, next.languages]);
+      const profile = sameProfile ? before.profile : profileKey(next);
       after = before && before.profile === profile
         ? before
         : { profile, indexed: next, targets: [...this.#targets.values()].filter((t) => t.expression.matches(next)), ready: false, staffed: perChannel(() => 0), busy: perChannel(() => 0), free: perChannel(() => false) };
@@ -298,6 +298,12 @@ export class Router {
     const target = this.#target(queue, queue.target);
     return [...this.#agentTargets].filter(([, e]) => e.targets.includes(target)).map(([id]) => id);
   }
+}
+
+/** Skills and languages in a canonical form: records decoded from Redis (cjson) list keys in any order. */
+function profileKey(agent: AgentRecord): string {
+  const skills = Object.keys(agent.skills).sort().map((skill) => `${skill}=${agent.skills[skill]}`);
+  return `${skills.join(',')}|${[...agent.languages].sort().join(',')}`;
 }
 
 /** Ready to be offered work: logged in, not not-ready, wrap-up over. */
