@@ -46,12 +46,21 @@ export const stringFormats = {
   // Goes into a header field value: no control characters (CR/LF would inject headers).
   text: { expect: 'a non-empty string without control characters', test: (s: string) => /^[^\x00-\x1f\x7f]+$/.test(s) },
   path: { expect: 'a non-empty file path', test: (s: string) => s.length > 0 && !s.includes('\0') },
+  cidr: { expect: 'an IP address or a CIDR block (10.0.0.0/8, 2001:db8::/32)', test: isCidr },
   host: {
     expect: 'an IP address literal or a host name',
     test: (s: string) => isIP(s) !== 0 || /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(s),
   },
 } as const;
 export type StringFormat = keyof typeof stringFormats;
+
+/** `address` or `address/prefix` with the prefix within the address family's length. */
+function isCidr(s: string): boolean {
+  const [address = '', prefix, ...rest] = s.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
+}
 
 const integer = (min: number, max: number | undefined, description: string): IntegerSchema =>
   ({ type: 'integer', min, max, description });
@@ -207,6 +216,36 @@ export const configSchema = object('onecc configuration', {
       'queues; names, expressions and queue references are checked at load',
     ),
   }),
+  voice: object('voice calls: trunks that may send calls, agents\' phones and the registrar they register with', {
+    realm: string('text', 'digest realm of the registrar (401) and of trunk authentication (407)'),
+    nonceSecret: nullable(string('text', 'key of the HMAC that signs digest nonces; give every onecc node the same one (null: a random key per start, so each node, and each restart, rejects the others\' nonces as stale)')),
+    nonceTtlSeconds: integer(10, 86_400, 'a digest nonce older than this is stale: the phone or trunk answers a fresh challenge'),
+    trunks: list(
+      object('one trunk: a carrier, PBX or SBC allowed to send calls to onecc', {
+        name: string('token', 'trunk name, in logs and interaction records'),
+        addresses: list(string('cidr', 'address or CIDR block'), 0, 'source addresses whose INVITEs are this trunk\'s; empty: identified by credentials alone'),
+        username: nullable(string('text', 'digest username the trunk answers a 407 challenge with (with addresses: required on top of them)')),
+        password: nullable(string('text', 'digest password (plain text) for username')),
+      }),
+      0,
+      'trunks; an INVITE from no trunk\'s address and without a trunk\'s credentials is refused 403',
+    ),
+    phones: list(
+      object('one SIP user for agents\' softphones and desk phones', {
+        username: string('token', 'SIP user name the phone registers and authenticates as'),
+        password: string('text', 'digest password (plain text)'),
+        agent: string('token', 'ACD agent id whose calls ring this user\'s registered devices'),
+      }),
+      0,
+      'SIP users of agents\' phones; several users may name one agent, and one user may register several devices',
+    ),
+    registrar: object('registration bindings of phones (kept in the Redis at acd.redis, shared by every onecc node)', {
+      minExpires: integer(1, 86_400, 'shorter registrations are refused with 423 Interval Too Brief'),
+      maxExpires: integer(1, 7 * 86_400, 'longer registrations are cut to this'),
+      defaultExpires: integer(1, 7 * 86_400, 'expiry of a registration that names none (no Expires header or contact parameter)'),
+      storeTimeoutMs: integer(50, 60_000, 'a Redis command of the registrar unanswered this long fails the REGISTER with 503'),
+    }),
+  }),
   http: object('HTTP listener for /metrics, /health and the admin API', {
     host: string('ip', 'local address to bind (IPv4 or IPv6 literal)'),
     port: port('local port'),
@@ -236,6 +275,9 @@ export type SipListenerConfig = OneccConfig['sip']['listen'][number];
 export type MediaConfig = OneccConfig['media'];
 export type RtpengineConfig = MediaConfig['rtpengines'][number];
 export type AcdConfig = OneccConfig['acd'];
+export type VoiceConfig = OneccConfig['voice'];
+export type TrunkConfig = VoiceConfig['trunks'][number];
+export type PhoneConfig = VoiceConfig['phones'][number];
 
 /** A key path into the configuration, e.g. ['sip', 'listen', 1, 'port']. */
 export type ConfigPath = readonly (string | number)[];
@@ -288,6 +330,37 @@ export function crossKeyIssues(config: OneccConfig): ConfigIssue[] {
     if (engine.portMin >= engine.portMax) {
       issues.push({ path: ['media', 'rtpengines', i, 'portMax'], reason: `must be above portMin (${engine.portMin}) (got ${engine.portMax})` });
     }
+  });
+  issues.push(...voiceIssues(config.voice));
+  return issues;
+}
+
+function voiceIssues(voice: OneccConfig['voice']): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const { minExpires, maxExpires, defaultExpires } = voice.registrar;
+  if (minExpires > maxExpires) {
+    issues.push({ path: ['voice', 'registrar', 'minExpires'], reason: `must not be above maxExpires (${maxExpires}) (got ${minExpires})` });
+  } else if (defaultExpires < minExpires || defaultExpires > maxExpires) {
+    issues.push({ path: ['voice', 'registrar', 'defaultExpires'], reason: `must be from minExpires (${minExpires}) to maxExpires (${maxExpires}) (got ${defaultExpires})` });
+  }
+  const trunkNames = new Map<string, number>();
+  voice.trunks.forEach((trunk, i) => {
+    const first = trunkNames.get(trunk.name);
+    if (first !== undefined) issues.push({ path: ['voice', 'trunks', i, 'name'], reason: `duplicates voice.trunks[${first}].name (${trunk.name})` });
+    trunkNames.set(trunk.name, first ?? i);
+    if ((trunk.username === null) !== (trunk.password === null)) {
+      const [set, missing] = trunk.username === null ? ['password', 'username'] : ['username', 'password'];
+      issues.push({ path: ['voice', 'trunks', i, set], reason: `needs ${missing} too: username and password go together` });
+    } else if (trunk.username === null && trunk.addresses.length === 0) {
+      // Such a trunk would match nothing, or, read loosely, everything: refuse it rather than guess.
+      issues.push({ path: ['voice', 'trunks', i, 'addresses'], reason: 'a trunk needs addresses, or a username and password' });
+    }
+  });
+  const usernames = new Map<string, number>();
+  voice.phones.forEach((phone, i) => {
+    const first = usernames.get(phone.username);
+    if (first !== undefined) issues.push({ path: ['voice', 'phones', i, 'username'], reason: `duplicates voice.phones[${first}].username (${phone.username})` });
+    usernames.set(phone.username, first ?? i);
   });
   return issues;
 }

@@ -50,3 +50,27 @@ t.test('an IPv6 listener is written with brackets in duplicate reports', async (
   ];
   t.same(validateConfig(config), [{ path: ['sip', 'listen', 1], reason: 'duplicates sip.listen[0] (udp [::1]:5060)' }]);
 });
+
+t.test('voice: trunk addresses are IPs or CIDR blocks, and trunks, phones and expiries are checked together', async (t) => {
+  const config = valid();
+  config.voice.trunks = [
+    { name: 'carrier', addresses: ['192.0.2.0/24', '2001:db8::/32', '198.51.100.7'], username: null, password: null },
+    { name: 'pbx', addresses: [], username: 'pbx', password: null },
+    { name: 'carrier', addresses: [], username: null, password: null },
+  ];
+  config.voice.phones = [
+    { username: 'alice', password: 'a', agent: 'alice' },
+    { username: 'alice', password: 'b', agent: 'bob' },
+  ];
+  config.voice.registrar.defaultExpires = 30;
+  t.same(validateConfig(config).map((i) => `${formatPath(i.path)}: ${i.reason}`), [
+    'voice.registrar.defaultExpires: must be from minExpires (60) to maxExpires (3600) (got 30)',
+    'voice.trunks[1].username: needs password too: username and password go together',
+    'voice.trunks[2].name: duplicates voice.trunks[0].name (carrier)',
+    'voice.trunks[2].addresses: a trunk needs addresses, or a username and password',
+    'voice.phones[1].username: duplicates voice.phones[0].username (alice)',
+  ]);
+  const shapes = valid();
+  shapes.voice.trunks = [{ name: 'x', addresses: ['10.0.0.0/33', '::1/129', 'example.com', '10.0.0.1/8/8'], username: null, password: null }];
+  t.same(validateConfig(shapes).map((i) => formatPath(i.path)), [0, 1, 2, 3].map((i) => `voice.trunks[0].addresses[${i}]`));
+});
