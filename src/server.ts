@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type Srf from 'drachtio-srf';
+import { AcdEngine, RedisStore } from './acd/index';
 import { connectSipApplication } from './channels/voice/index';
 import type { OneccConfig } from './config/index';
 import { HttpServer } from './http/index';
@@ -18,6 +19,8 @@ export interface OneccServer {
   readonly srf: Srf;
   readonly media: MediaService;
   readonly prompts: PromptLibrary;
+  /** The ACD; undefined unless acd.enabled. */
+  readonly acd: AcdEngine | undefined;
   readonly http: HttpServer;
   readonly metrics: Metrics;
   close(): Promise<void>;
@@ -40,6 +43,17 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
     );
     closers.push(() => media.close());
     metrics.reportMediaStatus(() => ({ engines: media.status(), openCalls: media.openCalls }));
+
+    // The ACD keeps its state in Redis: every onecc node pointed at the same acd.redis routes together.
+    let acd: AcdEngine | undefined;
+    if (config.acd.enabled) {
+      const { redis, endedTaskRetentionSeconds } = config.acd;
+      const store = new RedisStore({ redis: { host: redis.host, port: redis.port }, keyTag: redis.keyTag, endedTaskRetentionSeconds, logger: logger.child({ component: 'acd' }) });
+      const engine = new AcdEngine({ settings: config.acd, store, logger });
+      acd = engine;
+      closers.push(() => engine.close());
+      await engine.start();
+    }
     let sip: SipEngine | undefined;
     let drachtio: DrachtioServer | undefined;
     const { drachtio: wire } = config.sip;
@@ -92,6 +106,7 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
       drachtio,
       srf,
       media,
+      acd,
       prompts,
       http,
       metrics,

@@ -590,7 +590,9 @@ export class AcdEngine extends TypedEmitter<AcdEngineEvents> {
     const ended = !next || next.state === 'completed' || next.state === 'abandoned';
     if (ended) {
       this.#tasks.delete(id);
-      if (next) this.#rememberEnded(id, next.v);
+      // Gone from the store (a lost race can tell us so before the log does): older copies must not bring it back.
+      const endedAt = next?.v ?? prev?.v;
+      if (endedAt !== undefined) this.#rememberEnded(id, endedAt);
     } else {
       this.#tasks.set(id, next);
     }

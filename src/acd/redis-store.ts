@@ -1,5 +1,6 @@
 import Redis, { type RedisOptions } from 'ioredis';
 import type { Logger } from '../lib/index';
+import { AcdError, AcdErrorCode } from './errors';
 import { AcdKeys } from './keys';
 import { loadScripts, type AcdScripts } from './scripts';
 import type { AcdStore, Change, CommitResult } from './store';
@@ -11,6 +12,8 @@ export interface RedisStoreOptions {
   readonly keyTag: string;
   /** The change log is trimmed to about this many entries; a node further behind reloads. Default 100,000. */
   readonly logLength?: number;
+  /** load() (the engine's start) fails if Redis does not answer within this. Default 10 s. */
+  readonly loadTimeoutMs?: number;
   /** How long ended tasks stay queryable (explain()). Default one day. */
   readonly endedTaskRetentionSeconds?: number;
   readonly logger: Logger;
@@ -36,6 +39,7 @@ export class RedisStore implements AcdStore {
   readonly #retentionSeconds: number;
   readonly #logger: Logger;
   #rulesJson = '[]';
+  readonly #loadTimeoutMs: number;
   #lastId = '0-0';
   #lastSeq = 0;
   #following = false;
@@ -54,6 +58,7 @@ export class RedisStore implements AcdStore {
     this.#scripts = loadScripts(this.#redis);
     this.#logLength = options.logLength ?? 100_000;
     this.#retentionSeconds = options.endedTaskRetentionSeconds ?? 86_400;
+    this.#loadTimeoutMs = options.loadTimeoutMs ?? 10_000;
   }
 
   useRules(rules: readonly CrossChannelRule[]): void {
@@ -61,6 +66,21 @@ export class RedisStore implements AcdStore {
   }
 
   async load(): Promise<{ agents: AgentRecord[]; tasks: TaskRecord[] }> {
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const { host, port } = this.#redis.options;
+        reject(new AcdError(AcdErrorCode.store, `Redis at ${host}:${port} did not answer within ${this.#loadTimeoutMs} ms`, { host, port }));
+      }, this.#loadTimeoutMs);
+    });
+    try {
+      return await Promise.race([this.#load(), limit]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #load(): Promise<{ agents: AgentRecord[]; tasks: TaskRecord[] }> {
     const k = this.#keys;
     const replies = await this.#redis.multi().xrevrange(k.log, '+', '-', 'COUNT', 1).get(k.sequence).hvals(k.agents).hvals(k.tasks).exec();
     const [last, seq, agents, tasks] = replies!.map(([err, value]) => {
@@ -157,7 +177,9 @@ export class RedisStore implements AcdStore {
     if (this.#closed) return;
     this.#closed = true;
     this.#follower.disconnect();
-    await this.#redis.quit().catch(() => this.#redis.disconnect());
+    // QUIT lets replies in flight arrive; without a connection it would wait in the offline queue for ever.
+    if (this.#redis.status === 'ready') await this.#redis.quit().catch(() => this.#redis.disconnect());
+    else this.#redis.disconnect();
   }
 }
 

@@ -247,3 +247,14 @@ t.test('simulated time runs many calls quickly and serves them in order', async 
   t.equal([...engine.tasks()].length, 0, 'every call ended');
   t.ok(seconds < 20, `${calls} simulated calls in ${seconds.toFixed(2)} s`);
 });
+
+t.test('close() is idempotent, emits close once, and every later command is refused', async (t) => {
+  const { engine } = await harness([queue('q', 'billing')]);
+  let closes = 0;
+  engine.on('close', () => closes++);
+  await engine.close();
+  await engine.close();
+  t.equal(closes, 1);
+  await t.rejects(engine.login('a', billing(5)), { code: 'INVALID_STATE' });
+  await t.rejects(engine.enqueue({ channel: 'voice', queue: 'q' }), { code: 'INVALID_STATE' });
+});
