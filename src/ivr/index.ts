@@ -1,0 +1,2 @@
+export * from './dialplan/index';
+export * from './runner/index';
