@@ -89,6 +89,8 @@ interface NodeReport {
   refused: number;
   rssMb: number;
   heapMb: number;
+  /** CPU time (user + system) the node spent in the window. */
+  cpuMs: number;
 }
 
 async function runNode(index: number, nodes: number, port: number): Promise<void> {
@@ -151,12 +153,14 @@ async function runNode(index: number, nodes: number, port: number): Promise<void
     return channels[0];
   };
   const started = performance.now();
+  let cpuAtStart: NodeJS.CpuUsage | undefined;
   let nextArrival = started;
   let seq = 0;
   await new Promise<void>((resolve) => {
     const tick = setInterval(() => {
       const now = performance.now();
       measuring = now - started >= WARMUP_MS;
+      if (measuring && cpuAtStart === undefined) cpuAtStart = process.cpuUsage();
       if (now - started >= WARMUP_MS + SECONDS * 1000) {
         clearInterval(tick);
         resolve();
@@ -171,10 +175,11 @@ async function runNode(index: number, nodes: number, port: number): Promise<void
     }, 1);
   });
   measuring = false;
+  const cpu = process.cpuUsage(cpuAtStart);
   const memory = process.memoryUsage();
   const report: NodeReport = {
     node: nodeId, decisions, byTrigger, latenciesMs: latencies, callLatenciesMs: callLatencies, enqueued, refused,
-    rssMb: memory.rss / 2 ** 20, heapMb: memory.heapUsed / 2 ** 20,
+    rssMb: memory.rss / 2 ** 20, heapMb: memory.heapUsed / 2 ** 20, cpuMs: (cpu.user + cpu.system) / 1000,
   };
   send({ type: 'report', report });
   await engine.close();
@@ -248,6 +253,9 @@ async function runCase(nodes: number): Promise<Record<string, unknown>> {
       redisRequestsPerDecision: delta(CLIENT_COMMANDS) / decisions,
       scriptsPerDecision: delta(['evalsha', 'eval']) / decisions,
       redisCommandsPerDecision: delta(null) / decisions,
+      // CPU per decision, and the share of a core each node used: what carries over to an unloaded machine.
+      nodeCpuMsPerDecision: done.map((r) => r.cpuMs / Math.max(1, r.decisions)),
+      nodeCpuPercent: done.map((r) => (100 * r.cpuMs) / (SECONDS * 1000)),
       enqueued: done.reduce((n, r) => n + r.enqueued, 0),
       refused: done.reduce((n, r) => n + r.refused, 0),
       nodeRssMb: done.map((r) => Math.round(r.rssMb)),
@@ -276,6 +284,7 @@ async function main(): Promise<void> {
     console.log(
       `nodes ${nodes}: decisions/s ${fmt(r.decisionsPerSecond, 0)} (${fmt(r.decisionsPerSecondPerNode, 0)}/node)  latency p50/p99/p999 ${fmt(r.p50Ms)}/${fmt(r.p99Ms)}/${fmt(r.p999Ms)} ms ` +
         `(from the call: ${fmt(r.fromCallP50Ms)}/${fmt(r.fromCallP99Ms)}/${fmt(r.fromCallP999Ms)} ms)  ` +
+        `node CPU ${(r.nodeCpuMsPerDecision as number[]).map((x) => fmt(x, 3)).join('/')} ms/decision (${(r.nodeCpuPercent as number[]).map((x) => fmt(x, 0)).join('/')} % of a core)  ` +
         `Redis per decision: ${fmt(r.redisRequestsPerDecision, 2)} requests (${fmt(r.scriptsPerDecision, 2)} scripts), ${fmt(r.redisCommandsPerDecision, 1)} commands incl. inside scripts  node RSS ${(r.nodeRssMb as number[]).join('/')} MB (heap ${(r.nodeHeapMb as number[]).join('/')})  Redis ${r.redisUsedMb} MB  triggers ${JSON.stringify(r.byTrigger)}`,
     );
   }
