@@ -2,7 +2,7 @@
 // the endpoint's RFC 4733 digits drive menus, collects and surveys. Only the voice channel is a test double
 // (FakeIvrHost): it records hangups and transfers and puts the caller into queues the test drives.
 import t, { type Test } from 'tap';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -405,7 +405,7 @@ nodes:
 `;
   for (const how of ['media call ends', 'host reports BYE'] as const) {
     const { call, runner, host, finished } = await startRun(t, yaml);
-    await delay(500);
+    await delay(300);
     const hungUpAt = Date.now();
     if (how === 'media call ends') await call.close();
     else runner.callerHungUp();
@@ -549,11 +549,8 @@ t.test('queued: announcements and music until the agent answers, silence while b
 
   session.end({ kind: 'conversation-ended', agent: 'alice', endedBy: 'agent' });
   t.ok(await waitFor(() => runner.path.steps.at(-1)?.node === 'survey', 2000), 'the survey began');
-  await caller.sendDigit('4');
-  await delay(700);
-  for (const digit of '7#') await caller.sendDigit(digit, 60);
-  await delay(700);
-  await caller.sendDigit('2');
+  // Typed ahead, as a caller who knows the survey does: each answer cuts the next question short.
+  for (const digit of '47#2') await caller.sendDigit(digit, 60);
   const record = await finished();
   t.same(exits(record), ['wait>afterAgent', 'survey']);
   t.match(record.variables, { csat: '4', nps: '7', resolved: 'no' });
@@ -567,7 +564,7 @@ t.test('queued: announcements and music until the agent answers, silence while b
   t.same(host.hangups, ['dialplan'], 'the survey without next ends the call');
 });
 
-t.test('queued: the callback key and maxWait take the caller out of the queue', async (t) => {
+t.test('queued: the callback key and maxWait take the caller out of the queue; the callback is offered after its delay', async (t) => {
   const first = await startRun(t, QUEUE, { clock: fastQueueClock });
   t.ok(await waitFor(() => first.host.sessions.length === 1, 2000));
   await delay(300);
@@ -576,11 +573,52 @@ t.test('queued: the callback key and maxWait take the caller out of the queue', 
   t.same(exits(booked), ['wait>callback.next', 'booked']);
   t.same(first.host.sessions[0]!.left, ['callback']);
 
-  const second = await startRun(t, QUEUE.replace('maxWait: 60', 'maxWait: 15'), { clock: fastQueueClock });
+  // The offer is due (2 s on the fast clock) while the first announcement (2.1 s) plays: it follows it.
+  const second = await startRun(t, QUEUE.replace('maxWait: 60', 'maxWait: 35').replace("callback: { key", "callback: { after: 20, key"), { clock: fastQueueClock });
   const timedOut = await second.finished();
   t.same(exits(timedOut), ['wait>onTimeout', 'timeout']);
   t.same(second.host.sessions[0]!.left, ['max-wait']);
-  t.match(timedOut.queues, [{ result: 'max-wait' }]);
+  t.match(timedOut.queues, [{ result: 'max-wait', callbackOffered: true }]);
+});
+
+t.test('voicemail: prompt, tone, the message recorded until a key, delivered to the host', async (t) => {
+  const { caller, host, runner, finished } = await startRun(t, `
+id: t
+language: en
+start: leave-message
+onError: bye
+nodes:
+  leave-message: { type: voicemail, mailbox: "sales-\${called}", prompt: num-1, maxSeconds: 5 }
+  bye: { type: hangup }
+`);
+  t.ok(await waitFor(() => runner.path.steps.length === 1, 1000));
+  // Prompt (0.56 s) and tone (0.4 s), then the caller speaks for a second and presses a key.
+  await delay(1200);
+  caller.startTone(440, 8000);
+  await delay(1000);
+  caller.startTone(1000, 1);
+  await caller.sendDigit('#');
+  const record = await finished();
+  t.same(record.outcome, { kind: 'hangup', node: 'leave-message', reason: 'dialplan' });
+  t.equal(host.voicemails.length, 1);
+  const message = host.voicemails[0]!;
+  t.equal(message.mailbox, 'sales-+15550100');
+  t.ok(message.durationMs > 700 && message.durationMs < 3000, `recorded ${message.durationMs} ms`);
+  t.ok(readFileSync(message.file).length > 44 + 700 * 16, 'the WAV holds the message');
+  t.match(record.voicemails, [{ node: 'leave-message', mailbox: 'sales-+15550100', file: message.file }]);
+});
+
+t.test('TextPrompts.prepare renders every text of a dialplan in each of its languages, once', async (t) => {
+  const cacheDir = path.join(fx.dir, 'prepared');
+  const prepared = TextPrompts.load({ textDir: 'media/text', cacheDir });
+  const sample = compile(readFileSync('dialplans/sample.yaml', 'utf8'));
+  await prepared.prepare(sample);
+  // choose-language: one text each in en and zh-TW; voicemail and the NPS question: one per language (3 each).
+  const files = ['en', 'zh-TW', 'zh-CN'].map((l) => readdirSync(path.join(cacheDir, l)).filter((f) => f.endsWith('.wav')).length);
+  t.same(files, [3, 3, 2]);
+  const again = await prepared.render('For English, press 1.', 'en');
+  t.ok(readdirSync(path.join(cacheDir, 'en')).includes(path.basename(again)), 'a rendered text is served from the cache');
+  t.ok(statSync(again).size > 44 + 8000, 'about a second of 8 kHz audio or more');
 });
 
 t.test('the sample dialplan: language choice, main menu, to the general queue in Mandarin', async (t) => {

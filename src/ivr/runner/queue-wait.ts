@@ -149,7 +149,8 @@ export async function runQueue(node: QueueNode, run: RunState): Promise<StepResu
     case 'left':
       if (outcome.reason === 'callback') return { exit: 'callback.next', next: node.callback!.next };
       if (outcome.reason === 'max-wait') return { exit: 'onTimeout', next: node.onTimeout };
-      throw new CallerHangup();
+      if (outcome.reason === 'caller-hangup') throw new CallerHangup();
+      throw new IvrRuntimeError('IVR_QUEUE_FAILED', `queue ${node.queue}: the host ended the wait (${outcome.reason})`, { queue: node.queue });
     case 'timed-out':
       return { exit: 'onTimeout', next: node.onTimeout };
     case 'conversation-ended':
