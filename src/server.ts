@@ -6,8 +6,12 @@ import type { OneccConfig } from './config/index';
 import { HttpServer } from './http/index';
 import type { Logger } from './lib/index';
 import { MediaService } from './media/index';
-import { PromptLibrary } from './media/prompts/index';
+import { PromptLibrary, isPromptName } from './media/prompts/index';
 import { Metrics } from './metrics/index';
+import { InteractionRecords } from './channels/interaction-records';
+import { DigestAuthenticator, PhoneDirectory, Registrar, TrunkDirectory, VoiceChannel } from './channels/voice/index';
+import { DialplanSet, TextPrompts } from './ivr/index';
+import { EmbeddedRedis } from './lib/index';
 import { DrachtioServer } from './sip/drachtio/index';
 import { SipEngine, type TlsOptions } from './sip/index';
 
@@ -44,11 +48,18 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
     closers.push(() => media.close());
     metrics.reportMediaStatus(() => ({ engines: media.status(), openCalls: media.openCalls }));
 
-    // The ACD keeps its state in Redis: every onecc node pointed at the same acd.redis routes together.
+    // Redis holds the ACD's state, phone registrations and interaction records, shared by every onecc node.
+    const redisAt = { host: config.acd.redis.host, port: config.acd.redis.port };
+    if (config.acd.redis.embedded) {
+      const embedded = new EmbeddedRedis({ ...config.acd.redis, ...redisAt }, logger.child({ component: 'redis' }));
+      await embedded.start();
+      closers.push(() => embedded.stop());
+      redisAt.port = embedded.port;
+    }
     let acd: AcdEngine | undefined;
     if (config.acd.enabled) {
       const { redis, endedTaskRetentionSeconds } = config.acd;
-      const store = new RedisStore({ redis: { host: redis.host, port: redis.port }, keyTag: redis.keyTag, endedTaskRetentionSeconds, logger: logger.child({ component: 'acd' }) });
+      const store = new RedisStore({ redis: redisAt, keyTag: redis.keyTag, endedTaskRetentionSeconds, logger: logger.child({ component: 'acd' }) });
       const engine = new AcdEngine({ settings: config.acd, store, logger });
       acd = engine;
       closers.push(() => engine.close());
@@ -94,8 +105,57 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
     });
     closers.push(() => srf.disconnect());
 
+    // Agents' phones register here; trunks are recognised here; both before any call is taken.
+    const { voice } = config;
+    const digest = new DigestAuthenticator({ realm: voice.realm, nonceSecret: voice.nonceSecret, nonceTtlSeconds: voice.nonceTtlSeconds });
+    const phones = new PhoneDirectory({ phones: voice.phones, redis: redisAt, keyTag: config.acd.redis.keyTag, commandTimeoutMs: voice.registrar.storeTimeoutMs, logger });
+    closers.push(() => phones.close());
+    const registrar = new Registrar({ phones, auth: digest, expires: voice.registrar, logger });
+    srf.use('register', (req, res) => registrar.handle(req, res));
+    const records = new InteractionRecords(redisAt, config.acd.redis.keyTag, voice.recordRetentionDays * 86_400, logger);
+    closers.push(() => records.close());
+    const dialplans = await DialplanSet.load({
+      dir: config.ivr.dialplansDir,
+      lookups: {
+        languages: config.media.prompts.languages,
+        // The library was loaded with every catalog prompt present in every language.
+        promptExists: (name) => isPromptName(name),
+        queueExists: (name) => config.acd.queues.some((q) => q.name === name),
+      },
+      logger: logger.child({ component: 'dialplans' }),
+      watch: true,
+    });
+    closers.push(() => dialplans.close());
+    let voiceChannel: VoiceChannel | undefined;
+    if (acd) {
+      voiceChannel = new VoiceChannel({
+        srf, media, prompts, dialplans, acd, phones, records,
+        textPrompts: TextPrompts.load({ textDir: config.ivr.promptTextDir, cacheDir: config.ivr.textPromptCacheDir }),
+        trunks: new TrunkDirectory(voice.trunks, digest),
+        ringTimeoutMs: voice.ringTimeoutSeconds * 1000,
+        logger,
+      });
+      voiceChannel.start();
+      const channel = voiceChannel;
+      closers.push(() => channel.close());
+    } else {
+      logger.warn('acd.enabled is false: calls get 503 (the voice channel queues through the ACD)');
+    }
+
     // Without an rtpengine that answers, calls cannot be served: not ready, so a balancer sends them elsewhere.
-    const http = new HttpServer({ ...config.http, metrics, isReady: () => ready && media.status().some((e) => e.healthy), logger });
+    const http = new HttpServer({
+      ...config.http,
+      metrics,
+      isReady: () => ready && media.status().some((e) => e.healthy),
+      logger,
+      resources: {
+        '/interactions': async (id, query) => {
+          if (id === '') return { status: 200, body: await records.recent(Math.min(1000, Number(query.get('limit') ?? 50) || 50)) };
+          const record = await records.get(id);
+          return record ? { status: 200, body: record } : { status: 404, body: { error: `no interaction ${id}` } };
+        },
+      },
+    });
     await http.start();
     closers.push(() => http.close());
     ready = true;

@@ -63,6 +63,12 @@ async function main(): Promise<void> {
         ONECC_SIP__LISTEN: '[{transport: udp, host: 127.0.0.1, port: 0}]',
         ONECC_SIP__DRACHTIO__PORT: '0',
         ONECC_HTTP__PORT: '0',
+        // The SIP stack is what this bench measures: the voice channel (ACD, IVR) stays off, so the bench's own
+        // drachtio-srf UAS answers the INVITEs; media and Redis get free ports beside other onecc instances.
+        ONECC_ACD__ENABLED: 'false',
+        ONECC_ACD__REDIS__PORT: '0',
+        ONECC_MEDIA__RTPENGINES: '[{host: 127.0.0.1, ngPort: 0, interface: 127.0.0.1, portMin: 30000, portMax: 30999}]',
+        ONECC_MEDIA__DTMF__PORT: '0',
       },
     });
     const server = await startServer(config, logger);

@@ -171,7 +171,10 @@ export const configSchema = object('onecc configuration', {
     enabled: boolean('onecc runs the ACD (it needs the Redis at acd.redis)'),
     redis: object('the Redis every onecc node shares ACD state through', {
       host: string('host', 'Redis host'),
-      port: integer(1, 65535, 'Redis port'),
+      port: integer(0, 65535, 'Redis port; with embedded, 0 picks a free port'),
+      embedded: boolean('onecc starts redis-server itself on host:port (one machine); false: connect to a Redis run elsewhere (several nodes, Sentinel, Cluster)'),
+      binary: string('path', 'embedded: the redis-server executable'),
+      dataDir: string('path', 'embedded: where Redis keeps its append-only file; relative paths are relative to the working directory'),
       keyTag: string('token', 'hash tag of every ACD key ({tag}:acd:...): one per deployment or tenant on a shared Redis (Cluster-safe)'),
     }),
     skills: list(string('token', 'skill name'), 0, 'skills agents may have and target expressions may name'),
@@ -239,12 +242,19 @@ export const configSchema = object('onecc configuration', {
       0,
       'SIP users of agents\' phones; several users may name one agent, and one user may register several devices',
     ),
+    ringTimeoutSeconds: integer(1, 600, 'an agent\'s phones ring this long before the offer counts as unanswered: the agent goes not-ready (RONA) and the next one is tried; keep it below acd.offerTimeoutSeconds'),
+    recordRetentionDays: integer(1, 3650, 'interaction records (GET /interactions) are kept this long in Redis'),
     registrar: object('registration bindings of phones (kept in the Redis at acd.redis, shared by every onecc node)', {
       minExpires: integer(1, 86_400, 'shorter registrations are refused with 423 Interval Too Brief'),
       maxExpires: integer(1, 7 * 86_400, 'longer registrations are cut to this'),
       defaultExpires: integer(1, 7 * 86_400, 'expiry of a registration that names none (no Expires header or contact parameter)'),
       storeTimeoutMs: integer(50, 60_000, 'a Redis command of the registrar unanswered this long fails the REGISTER with 503'),
     }),
+  }),
+  ivr: object('IVR dialplans', {
+    dialplansDir: string('path', 'directory of dialplan files (*.yaml), reloaded when they change; relative paths are relative to the working directory'),
+    promptTextDir: string('path', 'the prompt texts (media/text/<language>.yaml); their voice settings speak text prompts in the same voice'),
+    textPromptCacheDir: string('path', 'where prompts given as text in dialplans are rendered (espeak-ng) and cached'),
   }),
   http: object('HTTP listener for /metrics, /health and the admin API', {
     host: string('ip', 'local address to bind (IPv4 or IPv6 literal)'),
@@ -326,6 +336,12 @@ export function crossKeyIssues(config: OneccConfig): ConfigIssue[] {
       });
     }
   });
+  if (config.voice.ringTimeoutSeconds >= config.acd.offerTimeoutSeconds) {
+    issues.push({
+      path: ['voice', 'ringTimeoutSeconds'],
+      reason: `must be below acd.offerTimeoutSeconds (${config.acd.offerTimeoutSeconds}) so that onecc, not the offer timeout, ends an unanswered ring (got ${config.voice.ringTimeoutSeconds})`,
+    });
+  }
   config.media.rtpengines.forEach((engine, i) => {
     if (engine.portMin >= engine.portMax) {
       issues.push({ path: ['media', 'rtpengines', i, 'portMax'], reason: `must be above portMin (${engine.portMin}) (got ${engine.portMax})` });

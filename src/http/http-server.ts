@@ -9,6 +9,8 @@ export interface HttpServerOptions {
   /** Whether onecc can take traffic now; /ready answers 503 until it can and while it drains. */
   isReady: () => boolean;
   logger: Logger;
+  /** JSON resources served under a path prefix by layers above (e.g. /interactions); `rest` is the path after it. */
+  resources?: Record<string, (rest: string, query: URLSearchParams) => Promise<{ status: number; body: unknown }>>;
 }
 
 /** onecc's HTTP listener: /metrics for Prometheus, /health (the process is up), /ready (it can take traffic). */
@@ -48,8 +50,15 @@ export class HttpServer {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0];
+    const url = new URL(req.url ?? '/', 'http://onecc');
+    const path = url.pathname;
     if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: 'method not allowed' });
+    for (const [prefix, serve] of Object.entries(this.options.resources ?? {})) {
+      if (path === prefix || path.startsWith(`${prefix}/`)) {
+        const { status, body } = await serve(decodeURIComponent(path.slice(prefix.length + 1)), url.searchParams);
+        return json(res, status, body);
+      }
+    }
     switch (path) {
       case '/metrics': {
         const body = await this.options.metrics.registry.metrics();
@@ -64,7 +73,7 @@ export class HttpServer {
         return json(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready' });
       }
       default:
-        return json(res, 404, { error: 'not found', paths: ['/metrics', '/health', '/ready'] });
+        return json(res, 404, { error: 'not found', paths: ['/metrics', '/health', '/ready', ...Object.keys(this.options.resources ?? {})] });
     }
   }
 }

@@ -3,3 +3,4 @@ export { TypedEmitter } from './typed-emitter';
 export { createLogger, silentLogger, type Logger } from './logger';
 export { RateLimitedLog } from './rate-limited-log';
 export { randomId } from './random-id';
+export { EmbeddedRedis, type EmbeddedRedisOptions } from './embedded-redis';

@@ -18,6 +18,7 @@ function configWith(dir: string, tls: { cert?: string; key?: string; ca?: string
       ONECC_HTTP__PORT: '0',
       ONECC_MEDIA__RTPENGINES: '[{host: 127.0.0.1, ngPort: 0, interface: 127.0.0.1, portMin: 30000, portMax: 30999}]',
       ONECC_MEDIA__DTMF__PORT: '0',
+      ONECC_ACD__REDIS__PORT: '0',
       ONECC_SIP__DRACHTIO__TLS__CERT: files.cert,
       ONECC_SIP__DRACHTIO__TLS__KEY: files.key,
       ONECC_SIP__DRACHTIO__TLS__CA: files.ca,

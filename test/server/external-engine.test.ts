@@ -23,6 +23,7 @@ t.test('sip.engine external: onecc runs no engine and its application answers th
       ONECC_HTTP__PORT: '0',
       ONECC_MEDIA__RTPENGINES: '[{host: 127.0.0.1, ngPort: 0, interface: 127.0.0.1, portMin: 30000, portMax: 30999}]',
       ONECC_MEDIA__DTMF__PORT: '0',
+      ONECC_ACD__REDIS__PORT: '0',
     },
   });
   const server = await startServer(config, silentLogger());

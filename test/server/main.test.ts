@@ -47,6 +47,7 @@ t.test('onecc starts on its defaults, answers SIP OPTIONS and HTTP, counts the m
     ONECC_SIP__DRACHTIO__PORT: '0',
     ONECC_MEDIA__RTPENGINES: '[{host: 127.0.0.1, ngPort: 0, interface: 127.0.0.1, portMin: 30000, portMax: 30999}]',
     ONECC_MEDIA__DTMF__PORT: '0',
+      ONECC_ACD__REDIS__PORT: '0',
   });
   t.teardown(() => proc.child.kill('SIGKILL'));
   await waitFor(() => proc.output().includes('onecc started'), 10_000, 'onecc started');

@@ -104,7 +104,8 @@ export class RtpengineProcess extends TypedEmitter<ProcessEvents> {
 
   #spawn(): void {
     mkdirSync(this.options.recordingDir, { recursive: true });
-    const child = spawn(this.options.binary, this.args(), { stdio: ['ignore', 'ignore', 'pipe'] });
+    // Its own process group: a Ctrl-C meant for onecc must not kill it before onecc has deleted its calls.
+    const child = spawn(this.options.binary, this.args(), { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
     this.#child = child;
     const log = this.logger.child({ rtpengine: `${this.options.ngHost}:${this.options.ngPort}`, pid: child.pid });
     createInterface({ input: child.stderr! }).on('line', (line) => logLine(log, line));

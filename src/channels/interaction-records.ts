@@ -1,0 +1,69 @@
+import Redis from 'ioredis';
+import type { Logger } from '../lib/index';
+
+/** One interaction (a call today; chats and videos later) as the operator and reporting see it afterwards. */
+export interface InteractionRecord {
+  readonly id: string;
+  readonly channel: 'voice';
+  readonly startedAt: string;
+  endedAt?: string;
+  readonly trunk: string;
+  readonly caller: string;
+  readonly called: string;
+  readonly dialplan: string;
+  /** Every leg: the caller's, then each agent phone that answered. */
+  readonly legs: { readonly kind: 'caller' | 'agent'; readonly callId?: string; readonly agentId?: string; readonly at: string }[];
+  /** The IVR's path (nodes with times, inputs, queues, variables, errors), as the runner recorded it. */
+  ivr?: unknown;
+  /** How the call ended: completed, abandoned, rejected, failed... */
+  outcome?: string;
+  agentId?: string;
+  survey?: Record<string, string>;
+  recording?: string;
+}
+
+/**
+ * Interaction records in Redis, so that every onecc node can answer a query about any call: one JSON value per
+ * record and a time index, both expiring after the retention period.
+ */
+export class InteractionRecords {
+  readonly #redis: Redis;
+  readonly #prefix: string;
+
+  constructor(redis: { host: string; port: number }, keyTag: string, private readonly retentionSeconds: number, private readonly logger: Logger) {
+    this.#redis = new Redis({ host: redis.host, port: redis.port, lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true });
+    this.#redis.on('error', (err) => logger.debug({ err: err.message }, 'interaction records: Redis connection error'));
+    this.#prefix = `{${keyTag}}:interaction`;
+  }
+
+  /** Writes (or rewrites) a record. Failures are logged, never thrown: a record must not break a call. */
+  async save(record: InteractionRecord): Promise<void> {
+    try {
+      await this.#redis
+        .multi()
+        .set(`${this.#prefix}:${record.id}`, JSON.stringify(record), 'EX', this.retentionSeconds)
+        .zadd(`${this.#prefix}s`, Date.parse(record.startedAt), record.id)
+        .zremrangebyscore(`${this.#prefix}s`, 0, Date.now() - this.retentionSeconds * 1000)
+        .exec();
+    } catch (err) {
+      this.logger.error({ err, id: record.id }, 'interaction record not saved');
+    }
+  }
+
+  async get(id: string): Promise<InteractionRecord | undefined> {
+    const text = await this.#redis.get(`${this.#prefix}:${id}`);
+    return text === null ? undefined : (JSON.parse(text) as InteractionRecord);
+  }
+
+  /** The most recent records first. */
+  async recent(limit: number): Promise<InteractionRecord[]> {
+    const ids = await this.#redis.zrevrange(`${this.#prefix}s`, 0, Math.max(0, limit - 1));
+    if (ids.length === 0) return [];
+    const texts = await this.#redis.mget(ids.map((id) => `${this.#prefix}:${id}`));
+    return texts.filter((t): t is string => t !== null).map((t) => JSON.parse(t) as InteractionRecord);
+  }
+
+  async close(): Promise<void> {
+    this.#redis.disconnect();
+  }
+}

@@ -1,0 +1,149 @@
+import type Srf from 'drachtio-srf';
+import type { AcdEngine } from '../../acd/index';
+import { IvrRunner, type DialplanSet, type TextPrompts } from '../../ivr/index';
+import { randomId, type Logger } from '../../lib/index';
+import { MediaError, type MediaService } from '../../media/index';
+import type { PromptLibrary } from '../../media/prompts/index';
+import type { InteractionRecord, InteractionRecords } from '../interaction-records';
+import { CALLER_LEG, InboundCall } from './inbound-call';
+import type { PhoneDirectory } from './phone-directory';
+import { refuseUnidentified, type TrunkDirectory } from './trunks';
+
+export interface VoiceChannelOptions {
+  readonly srf: Srf;
+  readonly media: MediaService;
+  readonly prompts: PromptLibrary;
+  readonly textPrompts: TextPrompts;
+  readonly dialplans: DialplanSet;
+  readonly acd: AcdEngine;
+  readonly trunks: TrunkDirectory;
+  readonly phones: PhoneDirectory;
+  readonly records: InteractionRecords;
+  readonly ringTimeoutMs: number;
+  readonly logger: Logger;
+}
+
+/**
+ * Inbound voice: INVITEs from trunks are identified (403/407 otherwise), routed by the called number to a dialplan
+ * (404 when none answers it), answered by onecc with rtpengine as the media end, and walked through the dialplan by
+ * the IVR runner; queued callers are delivered to agents' phones by InboundCall.
+ */
+export class VoiceChannel {
+  readonly #calls = new Map<string, InboundCall>();
+  readonly #callsByTask = new Map<string, InboundCall>();
+  readonly #log: Logger;
+  #closing = false;
+
+  constructor(private readonly options: VoiceChannelOptions) {
+    this.#log = options.logger.child({ component: 'voice' });
+  }
+
+  get activeCalls(): number {
+    return this.#calls.size;
+  }
+
+  start(): void {
+    this.options.srf.invite((req, res) => {
+      this.#onInvite(req, res).catch((err: unknown) => {
+        this.#log.error({ err }, 'INVITE handling failed');
+        if (!res.finalResponseSent) res.send(500);
+      });
+    });
+    this.options.acd.on('event', (event) => {
+      if ('task' in event) this.#callsByTask.get(event.task.id)?.onAcdEvent(event);
+    });
+  }
+
+  /** Hangs up every call (BYE both ways, media released) and refuses new ones. */
+  async close(): Promise<void> {
+    this.#closing = true;
+    await Promise.all([...this.#calls.values()].map((call) => call.end()));
+  }
+
+  async #onInvite(req: Srf.SrfRequest, res: Srf.SrfResponse): Promise<void> {
+    if (this.#closing) return void res.send(503);
+    const identity = this.options.trunks.identify(req);
+    if (identity.outcome !== 'trunk') return refuseUnidentified(res, identity);
+    const called = req.calledNumber;
+    const route = this.options.dialplans.route(called);
+    if (route === undefined) {
+      this.#log.info({ called, trunk: identity.trunk.name }, 'no dialplan answers this number');
+      return void res.send(404);
+    }
+    if (!req.body) return void res.send(488, { headers: { Warning: '399 onecc "an SDP offer is required in the INVITE"' } });
+    let cancelled = false;
+    req.on('cancel', () => (cancelled = true));
+
+    const id = `in-${randomId()}`;
+    const media = this.options.media.openCall(id);
+    let localSdp: string;
+    try {
+      await media.offer(CALLER_LEG, req.body, 'rtp');
+      localSdp = await media.answerWithPrompts(CALLER_LEG);
+    } catch (err) {
+      await media.close();
+      const status = err instanceof MediaError ? err.sipStatus : 500;
+      this.#log.warn({ err, called }, `call refused with ${status}`);
+      return void res.send(status);
+    }
+    if (cancelled) return void (await media.close());
+    const call = new InboundCall(id, media, req.body, {
+      srf: this.options.srf,
+      acd: this.options.acd,
+      phones: this.options.phones,
+      logger: this.#log.child({ callId: id }),
+      ringTimeoutMs: this.options.ringTimeoutMs,
+      onQueueTask: (taskId, owner) => (owner ? this.#callsByTask.set(taskId, owner) : this.#callsByTask.delete(taskId)),
+    });
+    let dialog: Srf.Dialog;
+    try {
+      dialog = await this.options.srf.createUAS(req, res, { localSdp });
+    } catch (err) {
+      // CANCEL or a transport failure before the 200 OK was acknowledged.
+      await media.close();
+      this.#log.info({ err: (err as Error)?.message, called }, 'call ended before it was answered');
+      return;
+    }
+    this.#calls.set(id, call);
+    const record: InteractionRecord = {
+      id,
+      channel: 'voice',
+      startedAt: new Date().toISOString(),
+      trunk: identity.trunk.name,
+      caller: req.callingNumber,
+      called,
+      dialplan: route.dialplan.id,
+      legs: [{ kind: 'caller', callId: req.get('Call-ID'), at: new Date().toISOString() }],
+    };
+    void this.options.records.save(record);
+
+    const runner = new IvrRunner({
+      callId: id,
+      dialplan: route.dialplan,
+      variables: { caller: req.callingNumber, called, language: route.language },
+      call: media,
+      leg: CALLER_LEG,
+      prompts: this.options.prompts,
+      textPrompts: this.options.textPrompts,
+      host: call,
+      dialplans: (dialplanId) => this.options.dialplans.get(dialplanId),
+      logger: this.#log,
+    });
+    call.attachCaller(dialog, () => runner.callerHungUp());
+    const path = await runner.run();
+    await call.end();
+    this.#calls.delete(id);
+    const handled = path.queues.find((visit) => visit.agent !== undefined);
+    const lastQueue = path.queues.at(-1);
+    record.endedAt = new Date().toISOString();
+    record.ivr = path;
+    record.outcome = handled ? 'handled' : lastQueue?.result === 'caller-hangup' ? 'abandoned' : (path.outcome?.kind ?? 'unknown');
+    if (handled?.agent !== undefined) {
+      record.agentId = handled.agent;
+      record.legs.push({ kind: 'agent', agentId: handled.agent, at: handled.connectedAt ?? record.endedAt });
+    }
+    const survey = Object.fromEntries(path.inputs.filter((i) => i.kind === 'survey').map((i) => [i.variable ?? i.node, i.digits]));
+    if (Object.keys(survey).length > 0) record.survey = survey;
+    await this.options.records.save(record);
+  }
+}
