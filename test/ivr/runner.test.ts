@@ -91,12 +91,15 @@ class FakeIvrHost implements IvrHost {
   readonly sessions: FakeQueueSession[] = [];
   queueStatus: QueueStatus = { position: 2, estimatedWaitSeconds: 40 };
   refuseQueue = false;
+  /** An agent free at once: the channel stops the hold audio before enterQueue even resolved. */
+  agentAtOnce = false;
   transferResult: TransferResult | 'throw' = { kind: 'failed', reason: 'busy' };
 
   async enterQueue(request: QueueRequest): Promise<QueueSession> {
     if (this.refuseQueue) throw new Error('queue is full');
     const session = new FakeQueueSession(request, this.queueStatus);
     this.sessions.push(session);
+    if (this.agentAtOnce) await session.agentAnswers();
     return session;
   }
 
@@ -579,6 +582,20 @@ t.test('queued: the callback key and maxWait take the caller out of the queue; t
   t.same(exits(timedOut), ['wait>onTimeout', 'timeout']);
   t.same(second.host.sessions[0]!.left, ['max-wait']);
   t.match(timedOut.queues, [{ result: 'max-wait', callbackOffered: true }]);
+});
+
+t.test('queued: an agent answering before the queue entry settled gets the caller with no music, and maxWait no longer applies', async (t) => {
+  const host = new FakeIvrHost();
+  host.agentAtOnce = true;
+  const { caller, finished } = await startRun(t, QUEUE.replace('maxWait: 60', 'maxWait: 1'), { clock: fastQueueClock, host });
+  t.ok(await waitFor(() => host.sessions.length === 1, 2000));
+  await delay(500);
+  t.same(host.sessions[0]!.left, [], 'maxWait (0.1 s on the fast clock) did not pull the caller from the agent');
+  t.ok(caller.packets(0).length <= 3, 'no announcement or music was played');
+  host.sessions[0]!.end({ kind: 'conversation-ended', agent: 'bob', endedBy: 'caller' });
+  const record = await finished();
+  t.same(record.outcome, { kind: 'caller-hangup', node: 'wait' });
+  t.match(record.queues, [{ result: 'conversation-ended', agent: 'bob', announcements: 0 }]);
 });
 
 t.test('voicemail: prompt, tone, the message recorded until a key, delivered to the host', async (t) => {

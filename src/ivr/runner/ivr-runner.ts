@@ -113,6 +113,7 @@ export class IvrRunner {
       steps++;
       const step: IvrStep = { dialplan: this.#dialplan.id, node: node.id, type: node.type, at: this.#clock.now().toISOString() };
       this.path.steps.push(step);
+      this.#logger.debug({ node: node.id, type: node.type, step: steps }, 'IVR node');
       let result: StepResult;
       try {
         result = await this.#execute(node);

@@ -32,8 +32,12 @@ export async function runQueue(node: QueueNode, run: RunState): Promise<StepResu
   const due = { announce: node.announce !== null, offer: false };
   let holdEnded = false;
   let wake: () => void = () => {};
-  let leave!: (reason: QueueLeaveReason) => void;
-  const left = new Promise<QueueLeaveReason>((resolve) => (leave = resolve));
+  let resolveLeft!: (reason: QueueLeaveReason) => void;
+  const left = new Promise<QueueLeaveReason>((resolve) => (resolveLeft = resolve));
+  // Once the agent answered, neither the callback key nor maxWait may pull the caller out of the conversation.
+  const leave = (reason: QueueLeaveReason): void => {
+    if (!holdEnded) resolveLeft(reason);
+  };
   let holdLoop: Promise<void> = Promise.resolve();
   let stopping: Promise<void> | undefined;
 
@@ -45,7 +49,7 @@ export async function runQueue(node: QueueNode, run: RunState): Promise<StepResu
     wake();
   };
   const onDigit = (digit: DtmfDigit): void => {
-    if (digit.leg === audio.leg && digit.digit === node.callback?.key && !holdEnded) leave('callback');
+    if (digit.leg === audio.leg && digit.digit === node.callback?.key) leave('callback');
   };
   const stopHoldAudio = (): Promise<void> => {
     if (stopping === undefined) {
@@ -69,12 +73,15 @@ export async function runQueue(node: QueueNode, run: RunState): Promise<StepResu
   try {
     session = await audio.guard(entering);
   } catch (err) {
-    if (err instanceof CallerHangup) void entering.then((s) => s.leave('caller-hangup'), () => undefined);
-    else throw new IvrRuntimeError('IVR_QUEUE_FAILED', `queue ${node.queue} refused the call: ${(err as Error).message}`, { queue: node.queue }, { cause: err });
+    if (!(err instanceof CallerHangup)) {
+      throw new IvrRuntimeError('IVR_QUEUE_FAILED', `queue ${node.queue} refused the call: ${(err as Error).message}`, { queue: node.queue }, { cause: err });
+    }
+    void entering.then((s) => s.leave('caller-hangup'), () => undefined);
     throw err;
   }
 
-  const musicFiles = node.musicOnHold === 'none' ? [] : node.musicOnHold === 'default' ? [audio.musicOnHold] : await audio.files(node.musicOnHold, language);
+  const music = node.musicOnHold;
+  const musicFiles = async (): Promise<string[]> => (music === 'none' ? [] : music === 'default' ? [audio.musicOnHold] : audio.files(music, language));
   const playPrompts = async (files: () => string[] | Promise<string[]>, played: () => void): Promise<void> => {
     try {
       const resolved = await files();
@@ -89,7 +96,7 @@ export async function runQueue(node: QueueNode, run: RunState): Promise<StepResu
   };
   const announcement = (): string[] => {
     const status = session.status();
-    if (status === undefined || node.announce === null) return [];
+    if (status === undefined || status.position < 1 || node.announce === null) return [];
     const names: PromptName[] = [
       ...(node.announce.position ? positionAnnouncement(status.position) : []),
       ...(node.announce.estimatedWait ? waitAnnouncement(status.estimatedWaitSeconds) : []),
@@ -99,6 +106,13 @@ export async function runQueue(node: QueueNode, run: RunState): Promise<StepResu
 
   holdLoop = (async () => {
     let musicPlaying = false;
+    let musicLoop: string[] = [];
+    try {
+      musicLoop = await musicFiles();
+    } catch (err) {
+      if (err instanceof CallerHangup) return;
+      run.recordError(node.id, err);
+    }
     while (!holdEnded) {
       if (due.announce) {
         due.announce = false;
@@ -110,9 +124,9 @@ export async function runQueue(node: QueueNode, run: RunState): Promise<StepResu
         musicPlaying = false;
         await playPrompts(() => audio.files(node.callback!.prompt, language), () => (visit.callbackOffered = true));
       } else {
-        if (!musicPlaying && musicFiles.length > 0) {
-          const music = audio.startLoop(musicFiles);
-          void music.done.then((r) => r.outcome === 'failed' && run.recordError(node.id, r.error));
+        if (!musicPlaying && musicLoop.length > 0) {
+          const playing = audio.startLoop(musicLoop);
+          void playing.done.then((r) => r.outcome === 'failed' && run.recordError(node.id, r.error));
           musicPlaying = true;
         }
         await new Promise<void>((resolve) => (wake = resolve));
@@ -122,16 +136,19 @@ export async function runQueue(node: QueueNode, run: RunState): Promise<StepResu
   // The loop ends with the hold; a caller who hangs up ends it through the outcome below.
   holdLoop.catch(() => undefined);
 
-  if (node.callback !== null) {
+  // An agent may have answered while enterQueue was still settling: then there is no wait to time.
+  if (node.callback !== null && !holdEnded) {
     audio.call.on('dtmf', onDigit);
     const offerAfter = node.callback.offerAfterSeconds;
     if (offerAfter !== null) after(offerAfter, () => ((due.offer = true), wake()));
   }
-  if (node.maxWaitSeconds !== null) after(node.maxWaitSeconds, () => leave('max-wait'));
+  if (node.maxWaitSeconds !== null && !holdEnded) after(node.maxWaitSeconds, () => leave('max-wait'));
 
   let outcome: QueueOutcome;
   try {
     outcome = await audio.guard(Promise.race([session.outcome, left.then((reason): QueueOutcome => ({ kind: 'left', reason }))]));
+    // An agent answered between the caller's key (or maxWait) and now: the conversation wins.
+    if (outcome.kind === 'left' && stopping !== undefined) outcome = await audio.guard(session.outcome);
   } catch (err) {
     endHold();
     await session.leave(err instanceof CallerHangup ? 'caller-hangup' : 'aborted').catch(() => undefined);
