@@ -77,7 +77,11 @@ export class IvrRunner {
 
   /** Runs the dialplan (once; later calls return the same promise). Resolves with the finished path record. */
   run(): Promise<IvrPathRecord> {
-    this.#running ??= this.#walk().then((outcome) => {
+    this.#running ??= this.#walk().catch(async (err: unknown) => {
+      // A bug in the runner itself: the caller still gets a hang-up rather than silence.
+      this.#recordError(this.#node, err);
+      return this.#hangup(this.#node, 'error');
+    }).then((outcome) => {
       this.path.outcome = outcome;
       this.path.endedAt = this.#clock.now().toISOString();
       this.path.variables = Object.fromEntries(this.#variables);
