@@ -6,7 +6,7 @@ import { CallerAudio } from './caller-audio';
 import { CallerHangup, IvrRuntimeError } from './errors';
 import { runHttp } from './http-request';
 import { runCollect, runMenu } from './input-nodes';
-import type { IvrCallContext, IvrHangupReason, IvrHost } from './ivr-host';
+import type { IvrHangupReason, IvrHost } from './ivr-host';
 import type { IvrOutcome, IvrPathRecord, IvrStep } from './ivr-path';
 import { runQueue } from './queue-wait';
 import { systemClock, type IvrClock, type RunState, type StepResult } from './run-state';
@@ -94,11 +94,6 @@ export class IvrRunner {
   /** The caller hung up (BYE): whatever the run waits for ends now, and the run resolves with caller-hangup. */
   callerHungUp(): void {
     this.#audio.hangup();
-  }
-
-  /** Where the call is now (for an agent desktop, a supervisor, logs). */
-  context(): IvrCallContext {
-    return this.#state().context(this.#node);
   }
 
   async #walk(): Promise<IvrOutcome> {
@@ -224,7 +219,6 @@ export class IvrRunner {
       variables: this.#variables,
       path: this.path,
       clock: this.#clock,
-      logger: this.#logger,
       textPrompts: this.#options.textPrompts,
       routing: this.#routing,
       language,

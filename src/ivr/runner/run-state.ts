@@ -1,4 +1,3 @@
-import type { Logger } from '../../lib/index';
 import type { Dialplan } from '../dialplan/index';
 import type { CallerAudio } from './caller-audio';
 import type { IvrCallContext, IvrHangupReason, IvrHost } from './ivr-host';
@@ -36,7 +35,6 @@ export interface RunState {
   readonly variables: Variables;
   readonly path: IvrPathRecord;
   readonly clock: IvrClock;
-  readonly logger: Logger;
   readonly textPrompts: TextPrompts;
   /** Set nodes' skills and priority, for the next queue node. */
   readonly routing: { priority?: number; skills?: readonly string[] };
