@@ -25,6 +25,11 @@ export interface OneccServer {
   readonly prompts: PromptLibrary;
   /** The ACD; undefined unless acd.enabled. */
   readonly acd: AcdEngine | undefined;
+  readonly phones: PhoneDirectory;
+  readonly dialplans: DialplanSet;
+  /** Inbound calls; undefined unless acd.enabled (callers queue through the ACD). */
+  readonly voice: VoiceChannel | undefined;
+  readonly records: InteractionRecords;
   readonly http: HttpServer;
   readonly metrics: Metrics;
   close(): Promise<void>;
@@ -168,6 +173,10 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
       media,
       acd,
       prompts,
+      phones,
+      dialplans,
+      voice: voiceChannel,
+      records,
       http,
       metrics,
       close(): Promise<void> {

@@ -75,6 +75,8 @@ export class InboundCall implements IvrHost {
     this.#queue = session;
     this.deps.onQueueTask(task.id, this);
     void session.outcome.finally(() => this.deps.onQueueTask(task.id, undefined));
+    // The ACD may have offered the task while enqueue() was still returning, before events could be routed here.
+    session.catchUp();
     return session;
   }
 
@@ -127,6 +129,7 @@ class VoiceQueueSession implements QueueSession {
   #task: TaskRecord;
   #ringing: { agentId: string; offerId: string; cancel: () => void } | undefined;
   #connected = false;
+  readonly #rungOffers = new Set<string>();
 
   constructor(
     private readonly call: InboundCall,
@@ -165,6 +168,15 @@ class VoiceQueueSession implements QueueSession {
     this.#settle({ kind: 'caller-hangup' });
   }
 
+  /** Acts on an offer made before this session was registered for the task's events. */
+  catchUp(): void {
+    const task = this.#currentTask();
+    if (task?.state === 'offered' && task.offer?.node === this.deps.acd.nodeId && this.#ringing === undefined) {
+      this.#task = task;
+      void this.#ring(task, task.offer.agentId);
+    }
+  }
+
   onAcdEvent(event: AcdEvent): void {
     if (this.#settled || !('task' in event)) return;
     this.#task = event.task;
@@ -178,6 +190,8 @@ class VoiceQueueSession implements QueueSession {
 
   async #ring(task: TaskRecord, agentId: string): Promise<void> {
     const offerId = task.offer!.id;
+    if (this.#rungOffers.has(offerId)) return;
+    this.#rungOffers.add(offerId);
     const log = this.deps.logger.child({ callId: this.call.id, taskId: task.id, agentId });
     let devices: PhoneDevice[];
     try {
@@ -204,18 +218,30 @@ class VoiceQueueSession implements QueueSession {
       await this.#ringFailed(task.id, agentId, 'media-error');
       return;
     }
-    const requests: Srf.SrfRequest[] = [];
+    // One INVITE per device; a device's INVITE is cancelled only while it has no final answer.
+    const pending = new Map<number, Srf.SrfRequest>();
     let cancelled = false;
-    const cancelAll = () => {
-      cancelled = true;
-      for (const r of requests) r.cancel(() => undefined);
+    const cancelPending = () => {
+      for (const req of pending.values()) {
+        try {
+          req.cancel(() => undefined);
+        } catch {
+          // Answered a moment ago: its dialog is hung up below instead.
+        }
+      }
+      pending.clear();
     };
-    const timer = setTimeout(cancelAll, this.deps.ringTimeoutMs);
-    this.#ringing = { agentId, offerId, cancel: cancelAll };
+    const timer = setTimeout(() => {
+      cancelled = true;
+      cancelPending();
+    }, this.deps.ringTimeoutMs);
+    this.#ringing = { agentId, offerId, cancel: () => ((cancelled = true), cancelPending()) };
     const headers = contextHeaders(this.request, task);
-    const attempts = targets.map((device) =>
-      this.deps.srf.createUAC(device.uri, { proxy: device.proxy, localSdp: sdp, headers }, { cbRequest: (req) => requests.push(req) }),
-    );
+    const attempts = targets.map((device, i) => {
+      const attempt = this.deps.srf.createUAC(device.uri, { proxy: device.proxy, localSdp: sdp, headers }, { cbRequest: (req) => pending.set(i, req) });
+      void attempt.then(() => pending.delete(i), () => pending.delete(i));
+      return attempt;
+    });
     let dialog: Srf.Dialog | undefined;
     try {
       dialog = await Promise.any(attempts);
@@ -225,10 +251,10 @@ class VoiceQueueSession implements QueueSession {
       clearTimeout(timer);
       if (this.#ringing?.offerId === offerId) this.#ringing = undefined;
     }
-    // The other phones of the agent stop ringing; any that answered at the same moment are hung up.
-    for (const r of requests) r.cancel(() => undefined);
+    // The agent's other phones stop ringing; any that answered at the same moment are hung up.
+    cancelPending();
     void Promise.allSettled(attempts).then((results) => {
-      for (const r of results) if (r.status === 'fulfilled' && r.value !== dialog) r.value.destroy();
+      for (const r of results) if (r.status === 'fulfilled' && r.value !== dialog) void destroy(r.value);
     });
     if (dialog === undefined || cancelled || this.#settled || this.call.callerGone) {
       if (dialog) await destroy(dialog);

@@ -31,6 +31,8 @@ export interface VoiceChannelOptions {
 export class VoiceChannel {
   readonly #calls = new Map<string, InboundCall>();
   readonly #callsByTask = new Map<string, InboundCall>();
+  /** Every INVITE being handled, until its interaction record is written: close() waits for them. */
+  readonly #handling = new Set<Promise<void>>();
   readonly #log: Logger;
   #closing = false;
 
@@ -44,10 +46,12 @@ export class VoiceChannel {
 
   start(): void {
     this.options.srf.invite((req, res) => {
-      this.#onInvite(req, res).catch((err: unknown) => {
+      const handling = this.#onInvite(req, res).catch((err: unknown) => {
         this.#log.error({ err }, 'INVITE handling failed');
         if (!res.finalResponseSent) res.send(500);
       });
+      this.#handling.add(handling);
+      void handling.finally(() => this.#handling.delete(handling));
     });
     this.options.acd.on('event', (event) => {
       if ('task' in event) this.#callsByTask.get(event.task.id)?.onAcdEvent(event);
@@ -58,6 +62,7 @@ export class VoiceChannel {
   async close(): Promise<void> {
     this.#closing = true;
     await Promise.all([...this.#calls.values()].map((call) => call.end()));
+    await Promise.all(this.#handling);
   }
 
   async #onInvite(req: Srf.SrfRequest, res: Srf.SrfResponse): Promise<void> {
