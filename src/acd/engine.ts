@@ -697,7 +697,11 @@ export class AcdEngine extends TypedEmitter<AcdEngineEvents> {
   #nextDue(task: TaskRecord): { at: number } | undefined {
     if (task.state === 'offered' && task.offer?.node === this.nodeId) return { at: task.offer.expiresAt };
     if (task.state !== 'waiting' || task.owner !== this.nodeId) return undefined;
-    const queue = this.#queues.get(task.queue)!;
+    const queue = this.#queues.get(task.queue);
+    if (!queue) {
+      this.#logger.error({ taskId: task.id, queue: task.queue }, 'task in a queue this node does not know: not routed');
+      return undefined;
+    }
     const step = queue.escalation[task.step + 1];
     const stepAt = step ? task.queuedAt + step.afterSeconds * 1000 : Infinity;
     const maxWaitAt = queue.maxWaitSeconds > 0 ? task.queuedAt + queue.maxWaitSeconds * 1000 : Infinity;

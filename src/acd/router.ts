@@ -91,7 +91,9 @@ export class Router {
 
   /** Where the task may be matched, own queue (possibly relaxed) first, then widened queues. */
   targetsOf(task: TaskRecord, queues: ReadonlyMap<string, QueueDefinition>): { target: Target; via: Decision['via'] }[] {
-    const own = queues.get(task.queue)!;
+    const own = queues.get(task.queue);
+    // A task stored by a node whose configuration had a queue this one lacks: it waits, unrouted, until an operator moves it.
+    if (!own) return [];
     const result: { target: Target; via: Decision['via'] }[] = [{ target: this.#target(own, task.relaxedTarget ?? own.target), via: 'own-queue' }];
     for (const name of task.widened) {
       const queue = queues.get(name);
@@ -289,7 +291,8 @@ export class Router {
 
   /** Slots of staffed agents eligible for the task's own target on its channel, and how many hold work: the wait estimate's N. */
   slotsFor(task: TaskRecord, queues: ReadonlyMap<string, QueueDefinition>): { slots: number; busySlots: number } {
-    const { target } = this.targetsOf(task, queues)[0]!;
+    const target = this.targetsOf(task, queues)[0]?.target;
+    if (!target) return { slots: 0, busySlots: 0 };
     return { slots: target.staffedSlots[task.channel], busySlots: target.busySlots[task.channel] };
   }
 

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { AcdEngine, AcdError, SimulatedClock, type AcdEvent, type AgentProfile, type QueueDefinition, type AcdSettings } from '../../src/acd/index';
+import { AcdEngine, AcdError, MemoryStore, SimulatedClock, type AcdEvent, type AgentProfile, type QueueDefinition, type AcdSettings } from '../../src/acd/index';
 import { queue, settings } from './fixtures';
 
 const billing = (level: number, extra: Partial<AgentProfile> = {}): AgentProfile => ({ skills: { billing: level }, languages: ['en'], ...extra });
@@ -257,4 +257,18 @@ t.test('close() is idempotent, emits close once, and every later command is refu
   t.equal(closes, 1);
   await t.rejects(engine.login('a', billing(5)), { code: 'INVALID_STATE' });
   await t.rejects(engine.enqueue({ channel: 'voice', queue: 'q' }), { code: 'INVALID_STATE' });
+});
+
+t.test('a task stored in a queue the configuration no longer has is loaded, kept and not routed', async (t) => {
+  const store = new MemoryStore();
+  const before = new AcdEngine({ settings: settings([queue('q', 'billing'), queue('old', 'billing')]), store, clock: new SimulatedClock(0), nodeId: 'n' });
+  await before.start();
+  await before.enqueue({ id: 't', channel: 'voice', queue: 'old' });
+  await before.close();
+  const after = new AcdEngine({ settings: settings([queue('q', 'billing')]), store, clock: new SimulatedClock(0), nodeId: 'n' });
+  await after.start();
+  await after.login('a', billing(5));
+  await after.settled();
+  t.match(after.task('t'), { queue: 'old', state: 'waiting' });
+  await after.close();
 });
