@@ -71,29 +71,32 @@ async function race(t: Test, redis: RedisServer, options: { tasks: number; tag: 
     const profile = { skills: { billing: 1 + (i % 10), sales: 1 + ((i * 3) % 10) }, languages: ['en'] };
     await engines[i % 3]!.login(`a${i}`, profile);
   }
+  let flipCount = 0;
+  const flip = (): Promise<unknown> => {
+    const engine = engines[flipCount++ % 3]!;
+    const agent = `a${Math.floor(rand() * agents)}`;
+    return (agentState(engine.agent(agent), Date.now()) === 'not-ready' ? engine.setReady(agent) : engine.setNotReady(agent, 'break')).catch(() => undefined);
+  };
+  // Flips while tasks arrive (one per ten tasks, whatever the machine's speed), and more while they are handled.
   let flipping = true;
   const flips = (async () => {
-    let n = 0;
     while (flipping) {
-      const engine = engines[n % 3]!;
-      const agent = `a${Math.floor(rand() * agents)}`;
-      await (agentState(engine.agent(agent), Date.now()) === 'not-ready' ? engine.setReady(agent) : engine.setNotReady(agent, 'break')).catch(() => undefined);
-      n++;
+      await flip();
       await new Promise((resolve) => setTimeout(resolve, 2));
     }
-    return n;
   })();
   const kinds = ['billing', 'sales', 'both'];
   const enqueues: Promise<unknown>[] = [];
   for (let i = 0; i < options.tasks; i++) {
     enqueues.push(engines[i % 3]!.enqueue({ id: `t${i}`, channel: channels[i % 4]!, queue: kinds[i % 3]! }));
+    if (i % 10 === 0) enqueues.push(flip());
     if (i % 50 === 49) await new Promise((resolve) => setTimeout(resolve, 5));
   }
   await Promise.all(enqueues);
   if (options.during) await options.during(() => completed.size);
   await until('most tasks completed while agents flip', () => completed.size >= options.tasks * 0.8 || failures.length > 0, 40_000);
   flipping = false;
-  const flipCount = await flips;
+  await flips;
   // Agents come back from breaks and from RONA (an offer can time out while Redis is away): nothing else may stall.
   const comeBack = setInterval(() => {
     for (let i = 0; i < agents; i++) if (agentState(engines[0]!.agent(`a${i}`), Date.now()) === 'not-ready') void engines[0]!.setReady(`a${i}`).catch(() => undefined);
@@ -104,7 +107,7 @@ async function race(t: Test, redis: RedisServer, options: { tasks: number; tag: 
   t.same([...accepted.values()].filter((n) => n !== 1), [], 'no task accepted twice');
   t.equal(accepted.size, options.tasks, 'every task accepted');
   t.same(violations, [], 'no agent record out of capacity bounds, on any node');
-  t.ok(flipCount > 20, `${flipCount} agent state flips during the run`);
+  t.ok(flipCount >= options.tasks / 10, `${flipCount} agent state flips during the run`);
   for (const engine of engines) {
     t.same([...engine.tasks()].map((task) => `${task.id} ${task.state} v${task.v} owner ${task.owner}`), [], `${engine.nodeId}: no live task left`);
     t.same([...engine.agents()].filter((a) => channels.some((c) => a.reserved[c] + a.busy[c] !== 0)).map((a) => a.id), [], `${engine.nodeId}: every slot free`);
