@@ -164,7 +164,7 @@ export async function runCase(acd: AcdUnderTest, c: Case, options: RunOptions): 
     clock.setTimer(now + random.exponential(meanInterarrivalMs), arrive);
   };
 
-  const startedAt = Date.now();
+  const checked = { at: Date.now(), arrivals: 0 };
   clock.setTimer(clock.now() + random.exponential(meanInterarrivalMs), arrive);
   const maxBlocks = Math.max(targetBlocks, Math.floor(options.maxCalls / options.blockCalls / BATCHES) * BATCHES);
   for (;;) {
@@ -175,9 +175,12 @@ export async function runCase(acd: AcdUnderTest, c: Case, options: RunOptions): 
     }
     const f = figures(blocks.slice(0, targetBlocks))!;
     const widest = Math.max(f.serviceLevel.halfWidth, f.serviceLevelAnswered.halfWidth, f.pAbandon.halfWidth);
-    // Blocks that fit in the time left at the pace so far (10 % kept for the tail of calls still waiting).
+    // Blocks that fit in the time left at the pace since the last check (10 % kept for the tail of calls still
+    // waiting): the recent pace, as the engine's cost per call need not stay what it was at the start.
     const now = Date.now();
-    const pace = arrivals / Math.max(1, now - startedAt);
+    const pace = (arrivals - checked.arrivals) / Math.max(1, now - checked.at);
+    checked.arrivals = arrivals;
+    checked.at = now;
     const timeBlocks = Math.floor((arrivals + 0.9 * pace * (options.deadline - now) - options.warmupCalls) / options.blockCalls / BATCHES) * BATCHES;
     const stoppedBy = widest <= options.targetHalfWidth ? 'target' : targetBlocks >= maxBlocks ? 'max-calls' : timeBlocks <= targetBlocks ? 'time' : undefined;
     if (stoppedBy) return { figures: f, events, estimateError: acd.waitErrors(), stoppedBy };
