@@ -130,6 +130,7 @@ class VoiceQueueSession implements QueueSession {
   #ringing: { agentId: string; offerId: string; cancel: () => void } | undefined;
   #connected = false;
   readonly #rungOffers = new Set<string>();
+  #leaving: Promise<void> | undefined;
 
   constructor(
     private readonly call: InboundCall,
@@ -149,6 +150,7 @@ class VoiceQueueSession implements QueueSession {
 
   async leave(reason: QueueLeaveReason): Promise<void> {
     if (this.#settled || this.#connected) return;
+    if (reason === 'caller-hangup') return this.callerLeft();
     this.#ringing?.cancel();
     try {
       if (reason === 'callback') await this.deps.acd.continueAs(this.#task.id, { attributes: { ...this.#task.attributes, callback: 'requested' } });
@@ -160,12 +162,15 @@ class VoiceQueueSession implements QueueSession {
   }
 
   /** The caller hung up: while waiting or ringing that is an abandon; while talking, the end of the conversation. */
-  async callerLeft(): Promise<void> {
-    if (this.#settled) return;
-    if (this.#connected) return; // the bridged conversation's own handler settles it
-    this.#ringing?.cancel();
-    await this.deps.acd.abandon(this.#task.id, 'caller-hangup').catch(() => undefined);
-    this.#settle({ kind: 'caller-hangup' });
+  callerLeft(): Promise<void> {
+    // The caller's BYE and the runner noticing it both land here: the first one ends the task.
+    if (this.#settled || this.#connected) return this.#leaving ?? Promise.resolve(); // while talking, #connect settles it
+    this.#leaving ??= (async () => {
+      this.#ringing?.cancel();
+      await this.deps.acd.abandon(this.#task.id, 'caller-hangup').catch(() => undefined);
+      this.#settle({ kind: 'caller-hangup' });
+    })();
+    return this.#leaving;
   }
 
   /** Acts on an offer made before this session was registered for the task's events. */
@@ -238,17 +243,25 @@ class VoiceQueueSession implements QueueSession {
     this.#ringing = { agentId, offerId, cancel: () => ((cancelled = true), cancelPending()) };
     const headers = contextHeaders(this.request, task);
     const attempts = targets.map((device, i) => {
-      const attempt = this.deps.srf.createUAC(device.uri, { proxy: device.proxy, localSdp: sdp, headers }, { cbRequest: (req) => pending.set(i, req) });
+      const attempt = this.deps.srf.createUAC(device.uri, { proxy: device.proxy, localSdp: sdp, headers }, { cbRequest: sentRequest((req) => pending.set(i, req)) });
       void attempt.then(() => pending.delete(i), () => pending.delete(i));
       return attempt;
     });
+    log.debug({ devices: targets.map((d) => d.uri), profile }, 'ringing the agent');
     let dialog: Srf.Dialog | undefined;
+    // A phone that never answered at all (a stale registration) cannot be cancelled (RFC 3261 §9.1) and would hold
+    // the caller until Timer B: past the ring timeout, the ring has failed whatever is still outstanding.
+    let giveUp: NodeJS.Timeout | undefined;
+    const deadline = new Promise<undefined>((resolve) => (giveUp = setTimeout(() => resolve(undefined), this.deps.ringTimeoutMs + 500)));
     try {
-      dialog = await Promise.any(attempts);
-    } catch {
+      dialog = await Promise.race([Promise.any(attempts), deadline]);
+      if (dialog === undefined) cancelled = true;
+    } catch (err) {
+      log.info({ statuses: (err as AggregateError).errors?.map((e: { status?: number }) => e?.status), cancelled }, 'the agent did not answer');
       dialog = undefined;
     } finally {
       clearTimeout(timer);
+      clearTimeout(giveUp);
       if (this.#ringing?.offerId === offerId) this.#ringing = undefined;
     }
     // The agent's other phones stop ringing; any that answered at the same moment are hung up.
@@ -340,6 +353,16 @@ function contextHeaders(request: IvrCallContext, task: TaskRecord): Record<strin
     if (key.length > 0) headers[`X-Onecc-Var-${key}`] = value.replace(/[\r\n]/g, ' ').slice(0, 200);
   }
   return headers;
+}
+
+/**
+ * drachtio-srf calls cbRequest as (err, req), not (req) as its typings say: take the request from where it is.
+ */
+function sentRequest(use: (req: Srf.SrfRequest) => void): (req: Srf.SrfRequest) => void {
+  return (...args: unknown[]) => {
+    const req = (args[1] ?? args[0]) as Srf.SrfRequest | null;
+    if (req) use(req);
+  };
 }
 
 async function destroy(dialog: Srf.Dialog): Promise<void> {

@@ -142,7 +142,8 @@ export class VoiceChannel {
     const lastQueue = path.queues.at(-1);
     record.endedAt = new Date().toISOString();
     record.ivr = path;
-    record.outcome = handled ? 'handled' : lastQueue?.result === 'caller-hangup' ? 'abandoned' : (path.outcome?.kind ?? 'unknown');
+    const hungUpInQueue = path.outcome?.kind === 'caller-hangup' && lastQueue !== undefined && path.steps.at(-1)?.node === lastQueue.node;
+    record.outcome = handled ? 'handled' : hungUpInQueue ? 'abandoned' : (path.outcome?.kind ?? 'unknown');
     if (handled?.agent !== undefined) {
       record.agentId = handled.agent;
       record.legs.push({ kind: 'agent', agentId: handled.agent, at: handled.connectedAt ?? record.endedAt });

@@ -82,6 +82,8 @@ export class Playback {
           this.#settle({ outcome: 'failed', error: err as MediaError });
           return;
         }
+        // The playback may have been cancelled while rtpengine was answering: no timer for a finished playback.
+        if (this.#result !== undefined) return;
         if (first) this.#markStarted();
         first = false;
         // rtpengine reports the duration of the audio; the last packets leave a little later.

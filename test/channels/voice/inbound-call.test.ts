@@ -71,6 +71,8 @@ t.before(async () => {
       ONECC_VOICE__RING_TIMEOUT_SECONDS: '2',
       ONECC_VOICE__PHONES: '[{username: alice, password: pw-a, agent: alice}, {username: bob, password: pw-b, agent: bob}]',
       ONECC_IVR__DIALPLANS_DIR: dir,
+      // Only 127.0.0.1 is a trunk here, so that a caller from 127.0.0.3 is an unknown one.
+      ONECC_VOICE__TRUNKS: '[{name: local, addresses: [127.0.0.1/32], username: null, password: null}]',
       ONECC_IVR__TEXT_PROMPT_CACHE_DIR: path.join(dir, 'text-cache'),
     },
   });
@@ -87,15 +89,15 @@ function oneccUri(user: string): string {
 }
 
 /** A trunk: its own SIP engine and a drachtio-srf app that places calls, with an RTP endpoint per call. */
-async function startTrunk(t: Test) {
-  const sut = await startDrachtio(t, { t1: 100 });
+async function startTrunk(t: Test, host = '127.0.0.1') {
+  const sut = await startDrachtio(t, { t1: 100, engine: { listen: [{ transport: 'udp', host, port: 0 }] } });
   const app = await connectApp(t, sut);
   return {
     async call(number: string) {
       const rtp = await RtpEndpoint.open();
       t.teardown(() => rtp.close());
       let inviteSent: Srf.SrfRequest | undefined;
-      const dialog = app.srf.createUAC(oneccUri(number), { localSdp: rtp.sdp(), headers: { From: `<sip:+15550001@127.0.0.1>` } }, { cbRequest: (req) => (inviteSent = req) });
+      const dialog = app.srf.createUAC(oneccUri(number), { localSdp: rtp.sdp(), headers: { From: `<sip:+15550001@${host}>` } }, { cbRequest: ((_err: unknown, req: Srf.SrfRequest) => (inviteSent = req)) as unknown as (req: Srf.SrfRequest) => void });
       return { rtp, dialog, cancel: () => inviteSent?.cancel(() => undefined) };
     },
   };
@@ -201,12 +203,95 @@ t.test('a caller walks the IVR, is queued, rings the agent with context, talks, 
   const ended = new Promise((resolve) => dialog.on('destroy', resolve));
   await Promise.race([ended, delay(10_000)]);
 
-  const records = (await fetch(`http://127.0.0.1:${onecc.http.port}/interactions`).then((r) => r.json())) as { id: string; outcome: string; agentId?: string; survey?: Record<string, string>; caller: string }[];
-  const record = records[0]!;
+  // The record is written once the call is over on onecc's side, a moment after the BYE.
+  const record = (await finishedRecord()) as { id: string; outcome: string; agentId?: string; survey?: Record<string, string> };
   t.equal(record.outcome, 'handled');
   t.equal(record.agentId, 'alice');
   t.same(record.survey, { csat: '5' }, 'the survey score is in the interaction record');
   const one = await fetch(`http://127.0.0.1:${onecc.http.port}/interactions/${record.id}`).then((r) => r.json()) as { ivr: { inputs: { digits: string }[] } };
   t.same(one.ivr.inputs.map((i) => i.digits), ['1', '5'], 'with the IVR inputs');
   t.equal(onecc.media.openCalls, 0, 'no media call left open');
+});
+
+/** The most recent interaction record once it has its outcome (polls /interactions for up to 5 s). */
+async function finishedRecord(): Promise<{ outcome?: string } | undefined> {
+  let record: { outcome?: string } | undefined;
+  for (let i = 0; i < 50 && record?.outcome === undefined; i++) {
+    await delay(100);
+    const records = (await fetch(`http://127.0.0.1:${onecc.http.port}/interactions?limit=1`).then((r) => r.json())) as { outcome?: string }[];
+    record = records[0];
+  }
+  return record;
+}
+
+/** Waits (bounded) for a call's dialog or the status it failed with. */
+async function outcomeOf(pending: Promise<Srf.Dialog>): Promise<Srf.Dialog | number> {
+  try {
+    return await pending;
+  } catch (err) {
+    return (err as { status?: number }).status ?? -1;
+  }
+}
+
+t.test('an agent who does not answer goes not-ready (RONA) and the next agent gets the call', async (t) => {
+  const acd = onecc.acd!;
+  const silent = await startPhone(t, 'alice', 'pw-a', 'ignore');
+  const answering = await startPhone(t, 'bob', 'pw-b', 'answer');
+  // alice has waited longest, so longest-idle offers her the call first.
+  await acd.login('alice', { skills: { general: 5 }, languages: ['en'] }, 'ready');
+  await delay(20);
+  await acd.login('bob', { skills: { general: 5 }, languages: ['en'] }, 'ready');
+  t.teardown(() => Promise.all([acd.logout('alice').catch(() => undefined), acd.logout('bob').catch(() => undefined)]));
+
+  const trunk = await startTrunk(t);
+  const { rtp: caller, dialog: pending } = await trunk.call('5000');
+  const dialog = await pending;
+  caller.useRemote(dialog.remote.sdp);
+  caller.startTone(440, 4000);
+  await delay(300);
+  await caller.sendDigit('1');
+  t.ok(await waitFor(() => silent.rings.length === 1, 8000), 'alice\'s phone rings first');
+  t.ok(await waitFor(() => answering.dialogs.length === 1, 8000), 'after her ring timeout, bob\'s phone rings and answers');
+  const state = acd.agent('alice');
+  t.equal(acd.agentState('alice'), 'not-ready', 'alice is not ready');
+  t.equal(state.reason, 'rona', 'because of RONA');
+  await delay(800);
+  t.ok(answering.rtp[0]!.packets(0).length >= 20, 'bob hears the caller');
+  const ended = new Promise((resolve) => dialog.on('destroy', resolve));
+  await destroy(answering.dialogs[0]!);
+  // The caller skips the survey by hanging up.
+  await delay(300);
+  await destroy(dialog).catch(() => undefined);
+  await Promise.race([ended, delay(2000)]);
+});
+
+t.test('a caller who hangs up while queued is recorded as abandoned, and the task leaves the queue', async (t) => {
+  const acd = onecc.acd!;
+  const trunk = await startTrunk(t);
+  const { rtp: caller, dialog: pending } = await trunk.call('5000');
+  const dialog = await pending;
+  caller.useRemote(dialog.remote.sdp);
+  caller.startTone(440, 4000);
+  await delay(300);
+  await caller.sendDigit('1');
+  t.ok(await waitFor(() => acd.queueSnapshot('general').waiting === 1, 8000), 'the caller waits in the queue (no agent is ready)');
+  await destroy(dialog);
+  t.ok(await waitFor(() => acd.queueSnapshot('general').waiting === 0, 5000), 'the task left the queue');
+  t.ok(await waitFor(() => onecc.media.openCalls === 0, 5000), 'media released');
+  const record = await finishedRecord();
+  t.equal(record?.outcome, 'abandoned');
+});
+
+t.test('an unknown DID gets 404, an unknown trunk 403, a call cancelled by the trunk leaves nothing behind', async (t) => {
+  const trunk = await startTrunk(t);
+  t.equal(await outcomeOf((await trunk.call('9999')).dialog), 404, 'no dialplan answers 9999');
+  const stranger = await startTrunk(t, '127.0.0.3');
+  t.equal(await outcomeOf((await stranger.call('5000')).dialog), 403, 'a source that is no trunk is refused');
+  const before = onecc.media.openCalls;
+  const call = await trunk.call('5000');
+  call.cancel();
+  const result = await outcomeOf(call.dialog);
+  t.ok(typeof result === 'number' || typeof result === 'object', `the call ended (${typeof result === 'number' ? result : 'answered first'})`);
+  if (typeof result === 'object') await destroy(result);
+  t.ok(await waitFor(() => onecc.media.openCalls === before, 3000), 'no media call left open');
 });
