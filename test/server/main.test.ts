@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { probeOptions } from '../helpers/options-probe';
+import { BaresipPeer, baresipMissing } from '../helpers/peers/baresip-peer';
 
 // Runs the compiled entry point exactly as `npm start` does; `npm test` builds dist/ before the tests run.
 const MAIN = resolve(__dirname, '../../dist/src/main.js');
@@ -40,14 +41,14 @@ t.test('a prompt file missing from media.prompts.dir stops the start with the ke
   t.match(proc.output(), /media\.prompts\.dir: \d+ en prompt file\(s\) missing: .*welcome\.wav/);
 });
 
-t.test('onecc starts on its defaults, answers SIP OPTIONS and HTTP, counts the message, and stops on SIGTERM', async (t) => {
+t.test('onecc starts on its defaults, answers SIP OPTIONS and HTTP, counts the message, answers baresip with the sample dialplan, and stops on SIGTERM', async (t) => {
   const proc = run([], {
     ONECC_SIP__LISTEN: '[{transport: udp, host: 127.0.0.1, port: 0}, {transport: tcp, host: 127.0.0.1, port: 0}]',
     ONECC_HTTP__PORT: '0',
     ONECC_SIP__DRACHTIO__PORT: '0',
     ONECC_MEDIA__RTPENGINES: '[{host: 127.0.0.1, ngPort: 0, interface: 127.0.0.1, portMin: 30000, portMax: 30999}]',
     ONECC_MEDIA__DTMF__PORT: '0',
-      ONECC_ACD__REDIS__PORT: '0',
+    ONECC_ACD__REDIS__PORT: '0',
   });
   t.teardown(() => proc.child.kill('SIGKILL'));
   await waitFor(() => proc.output().includes('onecc started'), 10_000, 'onecc started');
@@ -62,6 +63,17 @@ t.test('onecc starts on its defaults, answers SIP OPTIONS and HTTP, counts the m
 
   const metrics = await (await fetch(`${base}/metrics`)).text();
   t.match(metrics, /onecc_sip_messages_received_total\{transport="udp",kind="OPTIONS"\} 1/);
+
+  // The sample dialplan answers a softphone (baresip) calling 1000, as the README's first command promises.
+  if (baresipMissing() === undefined) {
+    const phone = await BaresipPeer.start(t, { timeoutS: 20 });
+    await phone.command('dial', `sip:1000@127.0.0.1:${udpPort}`);
+    t.ok(await phone.event('CALL_ESTABLISHED', 8000), 'baresip\'s call to 1000 is answered');
+    await phone.command('hangup');
+    await phone.event('CALL_CLOSED', 5000);
+  } else {
+    t.fail(baresipMissing()!);
+  }
 
   proc.child.kill('SIGTERM');
   t.equal(await proc.exited, 0);
