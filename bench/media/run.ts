@@ -11,12 +11,11 @@
  * that rtpengine lists none.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { createLogger, silentLogger } from '../../src/lib';
+import { createLogger, freeUdpPort, silentLogger } from '../../src/lib';
 import { MediaService, type MediaCall, type MediaServiceOptions, type NgCommand } from '../../src/media';
 import { encodeWav } from '../../src/media/recording/wav';
 import { cpuMs, machineCpuMs } from '../sip-cps/proc-stats';
@@ -117,14 +116,6 @@ function percentile(sorted: readonly number[], p: number): number {
 }
 
 const f = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(digits) : '-');
-
-async function freeUdpPort(): Promise<number> {
-  const socket = createSocket('udp4');
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  const { port } = socket.address();
-  await new Promise<void>((resolve) => socket.close(() => resolve()));
-  return port;
-}
 
 function sdpFor(port: number, codec: 'PCMU' | 'PCMA'): string {
   const pt = codec === 'PCMU' ? 0 : 8;

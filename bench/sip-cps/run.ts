@@ -14,6 +14,7 @@ import { createSocket } from 'node:dgram';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, setPriority, tmpdir } from 'node:os';
 import path from 'node:path';
+import { freeUdpPort } from '../../src/lib';
 import { cpuMs, machineCpuMs, peakRssMb, processTree, pssMb, udpDrops } from './proc-stats';
 import type { SutCommand, SutMessage, WorkerCommand, WorkerMessage, WorkerReport, WorkerSetup } from './protocol';
 
@@ -258,17 +259,6 @@ async function startOnecc(): Promise<Target> {
       for (const p of [...processes].reverse()) await stopChild(p);
     },
   };
-}
-
-function freeUdpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createSocket('udp4');
-    s.once('error', reject);
-    s.bind(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** Resolves once something answers an OPTIONS on 127.0.0.1:port. */

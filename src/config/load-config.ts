@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
+import { yamlLineOf } from '../lib/index';
 import { ConfigError, type ConfigProblem } from './errors';
 import { configSchema, type ConfigIssue, type ConfigPath, type OneccConfig, type SchemaNode } from './schema';
 import { formatPath, isMapping, validateConfig } from './validate';
@@ -88,7 +89,7 @@ function readYamlSource(file: string, name: string, rank: number): { value: Reco
       })),
     );
   }
-  const source: Source = { rank, name, lineOf: (p) => yamlLine(doc, lineCounter, p) };
+  const source: Source = { rank, name, lineOf: (p) => yamlLineOf(doc, lineCounter, p) };
   let value: unknown;
   try {
     value = doc.toJS({ maxAliasCount: 100 });
@@ -100,31 +101,6 @@ function readYamlSource(file: string, name: string, rank: number): { value: Reco
     throw new ConfigError([{ source: name, line: source.lineOf([]) ?? 1, key: '', reason: 'must hold a mapping of settings at the top level' }]);
   }
   return { value, source };
-}
-
-/** Line of the deepest node along `path` that the document has (a key's own line for mapping entries). */
-function yamlLine(doc: Document, counter: LineCounter, keyPath: ConfigPath): number | undefined {
-  const lineAt = (node: unknown) => {
-    const range = (node as { range?: [number, number, number] } | null)?.range;
-    return range ? counter.linePos(range[0]).line : undefined;
-  };
-  let node: unknown = doc.contents;
-  let line = lineAt(node);
-  for (const segment of keyPath) {
-    if (isAlias(node)) node = node.resolve(doc);
-    if (isMap(node)) {
-      const pair = node.items.find((p) => String(isScalar(p.key) ? p.key.value : p.key) === String(segment));
-      if (pair === undefined) break;
-      line = lineAt(pair.key) ?? line;
-      node = pair.value;
-    } else if (isSeq(node) && typeof segment === 'number' && node.items[segment] !== undefined) {
-      node = node.items[segment];
-      line = lineAt(node) ?? line;
-    } else {
-      break;
-    }
-  }
-  return line;
 }
 
 /** Deep merge where mappings merge and everything else (lists included) replaces; records who set what. */

@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import { acceptsTcp, freeTcpPort } from './ports';
 
 export interface EmbeddedRedisOptions {
   readonly binary: string;
@@ -32,7 +32,7 @@ export class EmbeddedRedis {
 
   async start(): Promise<void> {
     this.#port = this.options.port === 0 ? await freeTcpPort(this.options.host) : this.options.port;
-    if (await accepts(this.options.host, this.#port)) {
+    if (await acceptsTcp(this.options.host, this.#port)) {
       throw new Error(`acd.redis.embedded: something already listens on ${this.options.host}:${this.#port}; set acd.redis.embedded to false to use it, or pick another port`);
     }
     mkdirSync(this.options.dataDir, { recursive: true });
@@ -73,7 +73,7 @@ export class EmbeddedRedis {
       }, this.options.restartDelayMs ?? 1000);
     });
     const deadline = Date.now() + (this.options.startTimeoutMs ?? 10_000);
-    while (!(await accepts(this.options.host, this.#port))) {
+    while (!(await acceptsTcp(this.options.host, this.#port))) {
       if (child.exitCode !== null || child.signalCode !== null) throw new Error(`redis-server exited during start-up: ${stderr.trim()}`);
       if (Date.now() > deadline) {
         child.kill('SIGKILL');
@@ -82,26 +82,4 @@ export class EmbeddedRedis {
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
   }
-}
-
-function freeTcpPort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function accepts(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }

@@ -1,4 +1,4 @@
-export { MediaService, freeUdpPort, type MediaServiceOptions } from './media-service';
+export { MediaService, type MediaServiceOptions } from './media-service';
 export { MediaCall, PROMPT_LEG, type MediaCallEnd } from './call/media-call';
 export type { Playback, PlaybackResult, PlaybackOutcome } from './call/playback';
 export type { CollectOptions, CollectResult } from './call/collect-digits';

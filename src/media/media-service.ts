@@ -1,6 +1,5 @@
-import { createSocket } from 'node:dgram';
 import path from 'node:path';
-import { randomId, TypedEmitter, type Logger } from '../lib';
+import { freeUdpPort, randomId, TypedEmitter, type Logger } from '../lib';
 import { MediaCall } from './call/media-call';
 import { DtmfListener } from './dtmf/dtmf-listener';
 import { MediaError } from './errors';
@@ -185,16 +184,4 @@ export class MediaService extends TypedEmitter<ServiceEvents> {
     call.markLost();
     this.safeEmit('call-lost', call);
   }
-}
-
-/** A UDP port free on `host` right now, for a process that binds it itself a moment later. */
-export async function freeUdpPort(host = '127.0.0.1'): Promise<number> {
-  const socket = createSocket(host.includes(':') ? 'udp6' : 'udp4');
-  await new Promise<void>((resolve, reject) => {
-    socket.once('error', reject);
-    socket.bind(0, host, () => resolve());
-  });
-  const { port } = socket.address();
-  await new Promise<void>((resolve) => socket.close(() => resolve()));
-  return port;
 }

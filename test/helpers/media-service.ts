@@ -4,8 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { silentLogger, type Logger } from '../../src/lib';
 import { MediaService, type MediaServiceOptions } from '../../src/media';
-import { freeUdpPort } from '../../src/media';
-export { freeUdpPort };
+import { freeUdpPort } from '../../src/lib';
 import { encodeWav } from '../../src/media/recording/wav';
 
 export interface MediaFixture {

@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { acceptsTcp, freeTcpPort } from '../../src/lib';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -28,7 +28,7 @@ export class RedisServer {
 
   /** Starts it (again, on the same port and data dir after stop({ keepData: true })). */
   async start(): Promise<void> {
-    if (this.port === 0) this.port = await freePort();
+    if (this.port === 0) this.port = await freeTcpPort();
     const args = ['--bind', this.host, '--port', String(this.port), '--dir', this.dir, '--save', '', '--daemonize', 'no', '--loglevel', 'warning'];
     if (this.options.appendOnly) args.push('--appendonly', 'yes', '--appendfsync', 'always');
     const child = spawn(this.options.binary ?? '/usr/bin/redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -36,7 +36,7 @@ export class RedisServer {
     let stderr = '';
     child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const deadline = Date.now() + (this.options.startTimeoutMs ?? 10_000);
-    while (!(await accepts(this.host, this.port))) {
+    while (!(await acceptsTcp(this.host, this.port))) {
       if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}: ${stderr.trim()}`);
       if (Date.now() > deadline) {
         child.kill('SIGKILL');
@@ -58,26 +58,4 @@ export class RedisServer {
     }
     if (!options.keepData) rmSync(this.dir, { recursive: true, force: true });
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function accepts(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }

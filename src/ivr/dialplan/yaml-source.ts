@@ -1,4 +1,5 @@
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
+import { yamlLineOf } from '../../lib/index';
 
 export type KeyPath = readonly (string | number)[];
 
@@ -29,30 +30,5 @@ export function parseYamlWithLines(text: string): ParsedYaml {
   } catch (err) {
     return { ok: false, errors: [{ reason: `YAML error: ${(err as Error).message}` }] };
   }
-  return { ok: true, value, lineOf: (path) => lineOfPath(doc, counter, path) };
-}
-
-/** Line of the deepest node along `path` that exists (a mapping entry's key line), 1 for the document itself. */
-function lineOfPath(doc: Document, counter: LineCounter, path: KeyPath): number {
-  const lineAt = (node: unknown): number | undefined => {
-    const range = (node as { range?: [number, number, number] } | null)?.range;
-    return range ? counter.linePos(range[0]).line : undefined;
-  };
-  let node: unknown = doc.contents;
-  let line = lineAt(node) ?? 1;
-  for (const segment of path) {
-    if (isAlias(node)) node = node.resolve(doc);
-    if (isMap(node)) {
-      const pair = node.items.find((p) => String(isScalar(p.key) ? p.key.value : p.key) === String(segment));
-      if (pair === undefined) break;
-      line = lineAt(pair.key) ?? line;
-      node = pair.value;
-    } else if (isSeq(node) && typeof segment === 'number' && node.items[segment] !== undefined) {
-      node = node.items[segment];
-      line = lineAt(node) ?? line;
-    } else {
-      break;
-    }
-  }
-  return line;
+  return { ok: true, value, lineOf: (path) => yamlLineOf(doc, counter, path) ?? 1 };
 }
