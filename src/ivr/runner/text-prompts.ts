@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { access, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Audio, Dialplan, DialplanNode } from '../dialplan/index';
-import { readPromptTexts } from '../../media/prompts/generate';
+import { readPromptTexts, SOX_EFFECTS, SOX_OUTPUT } from '../../media/prompts/generate';
 import { IvrRuntimeError } from './errors';
 
 /*
@@ -12,9 +12,6 @@ import { IvrRuntimeError } from './errors';
  * keyed by a hash of what goes in. Tools run as child processes: a call rendering a text never blocks the others.
  */
 
-/** generate.ts's sox effects (trim silence, 8 kHz, -3 dBFS peak, short pads), so that texts sound like the catalog. */
-const SOX_EFFECTS = ['silence', '1', '0.01', '0.1%', 'reverse', 'silence', '1', '0.01', '0.1%', 'reverse', 'rate', '8000', 'norm', '-3', 'pad', '0.03', '0.08'];
-const SOX_OUTPUT = ['-b', '16', '-e', 'signed-integer', '-c', '1'];
 /** The voicemail tone: 1 kHz for 400 ms at -6 dBFS. */
 const BEEP = ['-n', '-r', '8000', ...SOX_OUTPUT];
 const BEEP_EFFECTS = ['synth', '0.4', 'sine', '1000', 'vol', '0.5'];

@@ -20,9 +20,12 @@ import { encodeWav, parseWav } from './wav';
 
 export const MANIFEST_FILE = '.manifest.json';
 
-/** sox effects after espeak-ng: trim silence at both ends, telephone rate, -3 dBFS peak, a breath of silence back. */
-const SOX_EFFECTS = ['silence', '1', '0.01', '0.1%', 'reverse', 'silence', '1', '0.01', '0.1%', 'reverse', 'rate', '8000', 'norm', '-3', 'pad', '0.03', '0.08'];
-const SOX_OUTPUT = ['-b', '16', '-e', 'signed-integer', '-c', '1'];
+/**
+ * sox effects after espeak-ng: trim silence at both ends, telephone rate, -3 dBFS peak, a breath of silence back.
+ * The IVR's text prompts use them too, so that they sound like the catalog.
+ */
+export const SOX_EFFECTS = ['silence', '1', '0.01', '0.1%', 'reverse', 'silence', '1', '0.01', '0.1%', 'reverse', 'rate', '8000', 'norm', '-3', 'pad', '0.03', '0.08'];
+export const SOX_OUTPUT = ['-b', '16', '-e', 'signed-integer', '-c', '1'];
 
 export interface LanguageTexts {
   readonly language: string;
