@@ -23,6 +23,8 @@ type CallEvents = {
 export const PROMPT_LEG = 'onecc-prompts';
 /** A loop long enough for any queue wait (rtpengine has no "forever"). */
 const MOH_REPEATS = 10_000;
+/** The telephone-event payload type onecc offers when it places a call itself. */
+const ORIGINATE_TELEPHONE_EVENT_PT = 101;
 
 export interface MediaCallContext {
   readonly engine: Rtpengine;
@@ -138,6 +140,24 @@ export class MediaCall extends TypedEmitter<CallEvents> {
     const media = inspectSdp(offer.forwarded).media.find((m) => m.kind === 'audio');
     const te = media && [...media.codecs.entries()].find(([, name]) => name === 'TELEPHONE-EVENT')?.[0];
     return this.answer(from, PROMPT_LEG, promptSinkSdp(media?.codecs ?? new Map(), te));
+  }
+
+  /**
+   * Starts a call from onecc's side (a callback, a dialer leg): returns the SDP offer for the party onecc calls,
+   * with onecc itself as the offerer. Once that party (`leg`) answers, `connectOriginated` completes it; from then
+   * on `leg` is like a caller answered with answerWithPrompts: prompts play to it, its digits are read, and
+   * offer(leg, ...) moves it to another leg.
+   */
+  async originate(toProfile: MediaProfile): Promise<string> {
+    return this.offer(PROMPT_LEG, promptSinkSdp(new Map([[0, 'PCMU'], [8, 'PCMA']]), ORIGINATE_TELEPHONE_EVENT_PT), toProfile);
+  }
+
+  /**
+   * `leg`'s answer to originate(): its media now flows with rtpengine. Its SDP, though an answer, describes its
+   * media as an offer would: offer(leg, sdp, ...) later moves it to another leg.
+   */
+  async connectOriginated(leg: string, sdp: string): Promise<void> {
+    await this.answer(PROMPT_LEG, leg, sdp);
   }
 
   /**
