@@ -9,7 +9,7 @@ import { MediaService } from './media/index';
 import { PromptLibrary, isPromptName } from './media/prompts/index';
 import { Metrics } from './metrics/index';
 import { InteractionRecords } from './channels/interaction-records';
-import { DigestAuthenticator, PhoneDirectory, Registrar, TrunkDirectory, VoiceChannel } from './channels/voice/index';
+import { CallbackRetries, DigestAuthenticator, PhoneDirectory, Registrar, TrunkDirectory, VoiceChannel } from './channels/voice/index';
 import { DialplanSet, TextPrompts } from './ivr/index';
 import { EmbeddedRedis } from './lib/index';
 import { DrachtioServer } from './sip/drachtio/index';
@@ -138,6 +138,9 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
         textPrompts: TextPrompts.load({ textDir: config.ivr.promptTextDir, cacheDir: config.ivr.textPromptCacheDir }),
         trunks: new TrunkDirectory(voice.trunks, digest),
         ringTimeoutMs: voice.ringTimeoutSeconds * 1000,
+        transferRingTimeoutMs: voice.transferRingTimeoutSeconds * 1000,
+        callbacks: { customerRingTimeoutMs: voice.callbacks.ringTimeoutSeconds * 1000, attempts: voice.callbacks.attempts, retryMs: voice.callbacks.retrySeconds * 1000 },
+        callbackRetries: new CallbackRetries(redisAt, config.acd.redis.keyTag, logger),
         logger,
       });
       voiceChannel.start();

@@ -11,8 +11,8 @@ export interface InteractionRecord {
   readonly caller: string;
   readonly called: string;
   readonly dialplan: string;
-  /** Every leg: the caller's, then each agent phone that answered. */
-  readonly legs: { readonly kind: 'caller' | 'agent'; readonly callId?: string; readonly agentId?: string; readonly at: string }[];
+  /** Every leg: the caller's, each agent phone that answered, a transfer target, the customer called back. */
+  readonly legs: { readonly kind: 'caller' | 'agent' | 'transfer' | 'customer'; readonly callId?: string; readonly agentId?: string; readonly target?: string; readonly at: string }[];
   /** The IVR's path (nodes with times, inputs, queues, variables, errors), as the runner recorded it. */
   ivr?: unknown;
   /** How the call ended: completed, abandoned, rejected, failed... */
@@ -20,6 +20,19 @@ export interface InteractionRecord {
   agentId?: string;
   survey?: Record<string, string>;
   recording?: string;
+  /** The calls back to a caller who chose a callback, one per attempt. */
+  callbacks?: CallbackAttemptRecord[];
+}
+
+/** One call back to the customer: the agent who took it and how it went. */
+export interface CallbackAttemptRecord {
+  readonly attempt: number;
+  readonly agentId: string;
+  readonly at: string;
+  /** connected, busy, no-answer, declined, agent-hung-up, failed */
+  outcome: string;
+  connectedAt?: string;
+  endedAt?: string;
 }
 
 /**

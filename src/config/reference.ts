@@ -2,7 +2,7 @@ import { stringify } from 'yaml';
 import { loadConfig } from './load-config';
 import { configSchema, type SchemaNode } from './schema';
 
-const formatLabels = { ip: 'IP literal', host: 'host name or IP', path: 'file path', token: 'token', text: 'string', cidr: 'IP or CIDR' } as const;
+const formatLabels = { ip: 'IP literal', host: 'host name or IP', path: 'file path', token: 'token', text: 'string', cidr: 'IP or CIDR', 'dial-template': 'SIP URI template' } as const;
 
 /**
  * The configuration reference as a Markdown table (key, type, default, meaning), rendered from the schema and

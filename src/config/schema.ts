@@ -47,6 +47,11 @@ export const stringFormats = {
   text: { expect: 'a non-empty string without control characters', test: (s: string) => /^[^\x00-\x1f\x7f]+$/.test(s) },
   path: { expect: 'a non-empty file path', test: (s: string) => s.length > 0 && !s.includes('\0') },
   cidr: { expect: 'an IP address or a CIDR block (10.0.0.0/8, 2001:db8::/32)', test: isCidr },
+  // Where onecc places calls through a trunk: {number} is the number dialled, {source} the address a call came from.
+  'dial-template': {
+    expect: 'a sip: or sips: URI template naming {number} (sip:{number}@sbc.example.com, sip:{number}@{source})',
+    test: (s: string) => /^sips?:[^\x00-\x20\x7f<>"]+$/.test(s) && s.includes('{number}'),
+  },
   host: {
     expect: 'an IP address literal or a host name',
     test: (s: string) => isIP(s) !== 0 || /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(s),
@@ -229,6 +234,7 @@ export const configSchema = object('onecc configuration', {
         addresses: list(string('cidr', 'address or CIDR block'), 0, 'source addresses whose INVITEs are this trunk\'s; empty: identified by credentials alone'),
         username: nullable(string('text', 'digest username the trunk answers a 407 challenge with (with addresses: required on top of them)')),
         password: nullable(string('text', 'digest password (plain text) for username')),
+        outboundUri: nullable(string('dial-template', 'where onecc calls this trunk\'s callers back: {number} is the number, {source} the address:port their call came from (UDP peers); null: no callbacks through this trunk (callers are not offered one)')),
       }),
       0,
       'trunks; an INVITE from no trunk\'s address and without a trunk\'s credentials is refused 403',
@@ -243,6 +249,12 @@ export const configSchema = object('onecc configuration', {
       'SIP users of agents\' phones; several users may name one agent, and one user may register several devices',
     ),
     ringTimeoutSeconds: integer(1, 600, 'an agent\'s phones ring this long before the offer counts as unanswered: the agent goes not-ready (RONA) and the next one is tried; keep it below acd.offerTimeoutSeconds'),
+    transferRingTimeoutSeconds: integer(1, 600, 'a dialplan transfer\'s target (SIP URI or agent) rings this long before the transfer node\'s onFail'),
+    callbacks: object('calling back callers who chose a callback in a queue: when an agent is offered the callback and answers, onecc calls the customer and connects them', {
+      ringTimeoutSeconds: integer(5, 600, 'the customer\'s phone rings this long before the attempt counts as unanswered'),
+      attempts: integer(1, 20, 'calls to a customer who does not answer (or is busy) before the callback is given up'),
+      retrySeconds: integer(1, 86_400, 'after an unanswered attempt, the callback goes back to its queue this much later'),
+    }),
     recordRetentionDays: integer(1, 3650, 'interaction records (GET /interactions) are kept this long in Redis'),
     registrar: object('registration bindings of phones (kept in the Redis at acd.redis, shared by every onecc node)', {
       minExpires: integer(1, 86_400, 'shorter registrations are refused with 423 Interval Too Brief'),

@@ -54,9 +54,9 @@ t.test('an IPv6 listener is written with brackets in duplicate reports', async (
 t.test('voice: trunk addresses are IPs or CIDR blocks, and trunks, phones and expiries are checked together', async (t) => {
   const config = valid();
   config.voice.trunks = [
-    { name: 'carrier', addresses: ['192.0.2.0/24', '2001:db8::/32', '198.51.100.7'], username: null, password: null },
-    { name: 'pbx', addresses: [], username: 'pbx', password: null },
-    { name: 'carrier', addresses: [], username: null, password: null },
+    { name: 'carrier', addresses: ['192.0.2.0/24', '2001:db8::/32', '198.51.100.7'], username: null, password: null, outboundUri: null },
+    { name: 'pbx', addresses: [], username: 'pbx', password: null, outboundUri: null },
+    { name: 'carrier', addresses: [], username: null, password: null, outboundUri: null },
   ];
   config.voice.phones = [
     { username: 'alice', password: 'a', agent: 'alice' },
@@ -71,6 +71,6 @@ t.test('voice: trunk addresses are IPs or CIDR blocks, and trunks, phones and ex
     'voice.phones[1].username: duplicates voice.phones[0].username (alice)',
   ]);
   const shapes = valid();
-  shapes.voice.trunks = [{ name: 'x', addresses: ['10.0.0.0/33', '::1/129', 'example.com', '10.0.0.1/8/8'], username: null, password: null }];
+  shapes.voice.trunks = [{ name: 'x', addresses: ['10.0.0.0/33', '::1/129', 'example.com', '10.0.0.1/8/8'], username: null, password: null, outboundUri: null }];
   t.same(validateConfig(shapes).map((i) => formatPath(i.path)), [0, 1, 2, 3].map((i) => `voice.trunks[0].addresses[${i}]`));
 });

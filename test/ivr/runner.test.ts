@@ -53,6 +53,7 @@ function compile(yaml: string): Dialplan {
 /** A queue entry the test drives as the ACD and the agent's phone would. */
 class FakeQueueSession implements QueueSession {
   readonly left: QueueLeaveReason[] = [];
+  callbackAvailable = true;
   readonly outcome: Promise<QueueOutcome>;
   current: QueueStatus | undefined;
   #finish!: (outcome: QueueOutcome) => void;
@@ -93,11 +94,14 @@ class FakeIvrHost implements IvrHost {
   refuseQueue = false;
   /** An agent free at once: the channel stops the hold audio before enterQueue even resolved. */
   agentAtOnce = false;
+  /** Whether the channel could call the caller back. */
+  callbackAvailable = true;
   transferResult: TransferResult | 'throw' = { kind: 'failed', reason: 'busy' };
 
   async enterQueue(request: QueueRequest): Promise<QueueSession> {
     if (this.refuseQueue) throw new Error('queue is full');
     const session = new FakeQueueSession(request, this.queueStatus);
+    session.callbackAvailable = this.callbackAvailable;
     this.sessions.push(session);
     if (this.agentAtOnce) await session.agentAnswers();
     return session;
@@ -582,6 +586,25 @@ t.test('queued: the callback key and maxWait take the caller out of the queue; t
   t.same(exits(timedOut), ['wait>onTimeout', 'timeout']);
   t.same(second.host.sessions[0]!.left, ['max-wait']);
   t.match(timedOut.queues, [{ result: 'max-wait', callbackOffered: true }]);
+
+  // A caller the channel cannot call back hears no offer, and the key does nothing.
+  const host = new FakeIvrHost();
+  host.callbackAvailable = false;
+  const third = await startRun(t, QUEUE.replace('maxWait: 60', 'maxWait: 35').replace("callback: { key", "callback: { after: 20, key"), { clock: fastQueueClock, host });
+  t.ok(await waitFor(() => host.sessions.length === 1, 2000));
+  await delay(300);
+  await third.caller.sendDigit('*');
+  const noCallback = await third.finished();
+  t.same(host.sessions[0]!.left, ['max-wait'], 'the callback key was ignored');
+  t.match(noCallback.queues, [{ result: 'max-wait', callbackOffered: false }]);
+
+  // The queue's offer-callback escalation asks for the offer before the node's own delay.
+  const escalated = new FakeIvrHost();
+  const fourth = await startRun(t, QUEUE.replace('maxWait: 60', 'maxWait: 35').replace("callback: { key", "callback: { after: 50, key"), { clock: fastQueueClock, host: escalated });
+  t.ok(await waitFor(() => escalated.sessions.length === 1, 2000));
+  escalated.sessions[0]!.request.offerCallback(); // its own offer (50 s) would come after maxWait (35 s)
+  const offered = await fourth.finished();
+  t.match(offered.queues, [{ result: 'max-wait', callbackOffered: true }], 'offered at the host\'s request');
 });
 
 t.test('queued: an agent answering before the queue entry settled gets the caller with no music, and maxWait no longer applies', async (t) => {

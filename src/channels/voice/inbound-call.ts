@@ -10,10 +10,14 @@ import type {
   QueueSession,
   QueueStatus,
   TransferResult,
+  TransferTarget,
   VoicemailMessage,
 } from '../../ivr/index';
 import type { Logger } from '../../lib/index';
 import type { MediaCall, MediaProfile } from '../../media/index';
+import { callbackAttributes } from './callbacks';
+import { contextHeaders, taskHeaders } from './context-headers';
+import { dialFirstAnswer, hangUp, phonesToRing, type Dial, type DialTarget } from './dial';
 import type { PhoneDevice, PhoneDirectory } from './phone-directory';
 
 /** The leg names the call uses on rtpengine. */
@@ -26,11 +30,21 @@ export interface InboundCallDeps {
   readonly logger: Logger;
   /** An agent's phones ring this long before the offer counts as unanswered (RONA). */
   readonly ringTimeoutMs: number;
+  /** A transfer target rings this long before the dialplan's onFail runs. */
+  readonly transferRingTimeoutMs: number;
+  /** Where this caller would be called back at `number` (through the trunk the call came from); undefined: nowhere. */
+  readonly callbackUri: (number: string) => string | undefined;
   /** Registers (or with undefined, forgets) which call a queue task belongs to, so ACD events reach it. */
   readonly onQueueTask: (taskId: string, call: InboundCall | undefined) => void;
 }
 
 type AgentLeg = { readonly agentId: string; readonly tag: string; dialog: Srf.Dialog };
+
+/** Who a transfer handed the caller to. */
+export type TransferLeg = { readonly kind: 'sip'; readonly uri: string } | { readonly kind: 'agent'; readonly agentId: string };
+
+/** The not-ready reason an agent has while talking on a call transferred to them directly (not through a queue). */
+export const DIRECT_CALL_REASON = 'direct-call';
 
 /**
  * One call from a trunk, from the INVITE to the last BYE: onecc answered it (the caller hears prompts from
@@ -42,6 +56,12 @@ export class InboundCall implements IvrHost {
   #callerGone = false;
   #queue: VoiceQueueSession | undefined;
   #agentLeg: AgentLeg | undefined;
+  #dial: Dial | undefined;
+  #transfers = 0;
+  #transferLeg: TransferLeg | undefined;
+  #transferredAt: string | undefined;
+  #transferDialog: Srf.Dialog | undefined;
+  #transferDone: Promise<void> | undefined;
 
   constructor(
     readonly id: string,
@@ -60,6 +80,7 @@ export class InboundCall implements IvrHost {
     dialog.on('destroy', () => {
       this.#callerGone = true;
       onCallerGone();
+      this.#dial?.cancel();
       void this.#queue?.callerLeft();
     });
   }
@@ -71,7 +92,17 @@ export class InboundCall implements IvrHost {
   async enterQueue(request: QueueRequest): Promise<QueueSession> {
     const attributes: Record<string, string> = { ...request.variables, language: request.language, dialplan: request.dialplan };
     const task = await this.deps.acd.enqueue({ channel: 'voice', queue: request.queue, priority: request.priority, attributes });
-    const session = new VoiceQueueSession(this, task, request, this.deps);
+    // A `callbackNumber` variable (collected in the dialplan) is called back instead of the calling number.
+    const number = request.variables.callbackNumber ?? request.variables.caller ?? '';
+    const uri = this.deps.callbackUri(number);
+    const callback = uri === undefined ? undefined : {
+      [callbackAttributes.marker]: 'requested',
+      [callbackAttributes.number]: number,
+      [callbackAttributes.uri]: uri,
+      [callbackAttributes.attempt]: '1',
+      [callbackAttributes.interaction]: this.id,
+    };
+    const session = new VoiceQueueSession(this, task, request, callback, this.deps);
     this.#queue = session;
     this.deps.onQueueTask(task.id, this);
     void session.outcome.finally(() => this.deps.onQueueTask(task.id, undefined));
@@ -85,10 +116,94 @@ export class InboundCall implements IvrHost {
     this.#queue?.onAcdEvent(event);
   }
 
-  async transfer(): Promise<TransferResult> {
-    // Blind transfer to a SIP URI or an agent needs the outbound leg rules of the dialer issue; until then the
-    // dialplan's onFail branch runs (documented in dialplans/README.md).
-    return { kind: 'failed', reason: 'transfer out of onecc is not available yet' };
+  /**
+   * A blind transfer with onecc staying in the path: the target (a SIP URI, or an available agent's phones) is rung
+   * with the caller's context; once it answers, caller and target talk through rtpengine until either hangs up
+   * (transferEnded). Busy, no answer or an agent who is not available fail the transfer (the node's onFail).
+   */
+  async transfer(target: Exclude<TransferTarget, { kind: 'dialplan' }>, context: IvrCallContext): Promise<TransferResult> {
+    const headers = contextHeaders(context);
+    if (target.kind === 'sip') return this.#transferTo({ kind: 'sip', uri: target.uri }, [{ uri: target.uri }], 'rtp', headers);
+    const agentId = target.agent;
+    const { acd } = this.deps;
+    let state: string;
+    try {
+      state = acd.agentState(agentId);
+    } catch {
+      return { kind: 'failed', reason: `unknown agent ${agentId}` };
+    }
+    if (state !== 'available') return { kind: 'failed', reason: `agent ${agentId} is ${state}` };
+    const { profile, targets } = phonesToRing(await this.deps.phones.devicesOf(agentId).catch(() => []));
+    if (targets.length === 0) return { kind: 'failed', reason: `agent ${agentId} has no registered phone` };
+    // Not-ready while this call rings and talks, so that the ACD offers the agent nothing else meanwhile.
+    await acd.setNotReady(agentId, DIRECT_CALL_REASON);
+    const release = async () => {
+      try {
+        if (acd.agentState(agentId) === 'not-ready' && acd.agent(agentId).reason === DIRECT_CALL_REASON) await acd.setReady(agentId);
+      } catch (err) {
+        this.deps.logger.warn({ err, agentId }, 'could not make the agent ready after a direct call');
+      }
+    };
+    if (acd.agentState(agentId) !== 'not-ready') {
+      await release();
+      return { kind: 'failed', reason: `agent ${agentId} was just offered another task` };
+    }
+    const result = await this.#transferTo({ kind: 'agent', agentId }, targets, profile, { ...headers, 'X-Onecc-Transfer': 'direct' });
+    if (result.kind === 'failed') await release();
+    else void this.#transferDone!.then(release);
+    return result;
+  }
+
+  /** Resolves when the conversation a transfer started is over (at once when there was none). */
+  transferEnded(): Promise<void> {
+    return this.#transferDone ?? Promise.resolve();
+  }
+
+  get transferTarget(): TransferLeg | undefined {
+    return this.#transferLeg;
+  }
+
+  get transferredAt(): string | undefined {
+    return this.#transferredAt;
+  }
+
+  async #transferTo(leg: TransferLeg, targets: readonly DialTarget[], profile: MediaProfile, headers: Record<string, string>): Promise<TransferResult> {
+    if (this.#callerGone) return { kind: 'failed', reason: 'the caller hung up' };
+    const log = this.deps.logger.child({ callId: this.id, transfer: leg });
+    let sdp: string;
+    try {
+      sdp = await this.media.offer(CALLER_LEG, this.callerSdp, profile);
+    } catch (err) {
+      log.warn({ err }, 'media offer for the transfer failed');
+      return { kind: 'failed', reason: 'media offer failed' };
+    }
+    const dial = dialFirstAnswer(this.deps.srf, targets, { sdp, headers, timeoutMs: this.deps.transferRingTimeoutMs });
+    this.#dial = dial;
+    const result = await dial.result;
+    this.#dial = undefined;
+    if (result.kind === 'failed') return { kind: 'failed', reason: `${result.reason}${result.statuses.length ? ` (${result.statuses.join(', ')})` : ''}` };
+    const { dialog } = result;
+    if (this.#callerGone) {
+      await hangUp(dialog);
+      return { kind: 'failed', reason: 'the caller hung up' };
+    }
+    try {
+      await this.media.answer(CALLER_LEG, `transfer-${this.#transfers++}`, dialog.remote.sdp);
+    } catch (err) {
+      log.error({ err }, 'bridging the caller to the transfer target failed');
+      await hangUp(dialog);
+      return { kind: 'failed', reason: 'bridge failed' };
+    }
+    log.info('caller transferred');
+    this.#transferLeg = leg;
+    this.#transferredAt = new Date().toISOString();
+    this.#transferDialog = dialog;
+    this.#transferDone = new Promise<void>((resolve) => {
+      dialog.once('destroy', () => resolve());
+      this.#caller?.once('destroy', () => resolve());
+      if (this.#callerGone) resolve();
+    });
+    return { kind: 'transferred' };
   }
 
   async deliverVoicemail(message: VoicemailMessage): Promise<void> {
@@ -100,14 +215,18 @@ export class InboundCall implements IvrHost {
     await this.end();
   }
 
-  /** Ends every leg (idempotent): BYE to the agent and the caller, the media call closed. */
+  /** Ends every leg (idempotent): BYE to the agent or transfer target and the caller, the media call closed. */
   async end(): Promise<void> {
+    this.#dial?.cancel();
     const agent = this.#agentLeg;
     this.#agentLeg = undefined;
-    if (agent) await destroy(agent.dialog);
+    if (agent) await hangUp(agent.dialog);
+    const transferred = this.#transferDialog;
+    this.#transferDialog = undefined;
+    if (transferred) await hangUp(transferred);
     if (this.#caller && !this.#callerGone) {
       this.#callerGone = true;
-      await destroy(this.#caller);
+      await hangUp(this.#caller);
     }
     await this.media.close();
   }
@@ -124,6 +243,7 @@ export class InboundCall implements IvrHost {
  */
 class VoiceQueueSession implements QueueSession {
   readonly outcome: Promise<QueueOutcome>;
+  readonly callbackAvailable: boolean;
   #resolve!: (outcome: QueueOutcome) => void;
   #settled = false;
   #task: TaskRecord;
@@ -136,8 +256,11 @@ class VoiceQueueSession implements QueueSession {
     private readonly call: InboundCall,
     task: TaskRecord,
     private readonly request: QueueRequest,
+    /** The attributes that make the task a callback, if the caller can be called back. */
+    private readonly callback: Record<string, string> | undefined,
     private readonly deps: InboundCallDeps,
   ) {
+    this.callbackAvailable = callback !== undefined;
     this.#task = task;
     this.outcome = new Promise((resolve) => (this.#resolve = resolve));
   }
@@ -153,7 +276,7 @@ class VoiceQueueSession implements QueueSession {
     if (reason === 'caller-hangup') return this.callerLeft();
     this.#ringing?.cancel();
     try {
-      if (reason === 'callback') await this.deps.acd.continueAs(this.#task.id, { attributes: { ...this.#task.attributes, callback: 'requested' } });
+      if (reason === 'callback' && this.callback !== undefined) await this.deps.acd.continueAs(this.#task.id, { attributes: { ...this.#task.attributes, ...this.callback } });
       else await this.deps.acd.abandon(this.#task.id, reason);
     } catch (err) {
       this.deps.logger.warn({ err, taskId: this.#task.id }, 'could not end the queue task');
@@ -187,6 +310,9 @@ class VoiceQueueSession implements QueueSession {
     this.#task = event.task;
     if (event.type === 'task-offered' && event.task.offer?.node === this.deps.acd.nodeId) {
       void this.#ring(event.task, event.agent.id);
+    } else if (event.type === 'callback-offered' && !this.#connected) {
+      // The queue's offer-callback escalation step: the runner says the node's callback offer now.
+      this.request.offerCallback();
     } else if (event.type === 'task-abandoned' && !this.#connected) {
       // Ended by the ACD itself (the queue's max wait or size, no fallback): the node's onTimeout.
       this.#settle({ kind: 'timed-out' });
@@ -205,16 +331,12 @@ class VoiceQueueSession implements QueueSession {
       log.warn({ err }, 'phone directory unavailable; offer rejected');
       devices = [];
     }
-    // rtpengine holds one offer per leg, so one kind of endpoint is rung per offer: the most recently registered.
-    const latest = [...devices].sort((a, b) => b.expiresAt - a.expiresAt)[0];
-    const profile: MediaProfile = latest && (latest.transport === 'ws' || latest.transport === 'wss') ? 'webrtc' : 'rtp';
-    const targets = devices.filter((d) => ((d.transport === 'ws' || d.transport === 'wss') ? 'webrtc' : 'rtp') === profile);
+    const { profile, targets } = phonesToRing(devices);
     if (targets.length === 0) {
       log.info('agent has no registered phone; offer rejected (RONA)');
       await this.#ringFailed(task.id, agentId, 'no-phone');
       return;
     }
-    const tag = `agent-${offerId}`;
     let sdp: string;
     try {
       sdp = await this.call.media.offer(CALLER_LEG, this.call.callerSdp, profile);
@@ -223,58 +345,18 @@ class VoiceQueueSession implements QueueSession {
       await this.#ringFailed(task.id, agentId, 'media-error');
       return;
     }
-    // One INVITE per device; a device's INVITE is cancelled only while it has no final answer.
-    const pending = new Map<number, Srf.SrfRequest>();
-    let cancelled = false;
-    const cancelPending = () => {
-      for (const req of pending.values()) {
-        try {
-          req.cancel(() => undefined);
-        } catch {
-          // Answered a moment ago: its dialog is hung up below instead.
-        }
-      }
-      pending.clear();
-    };
-    const timer = setTimeout(() => {
-      cancelled = true;
-      cancelPending();
-    }, this.deps.ringTimeoutMs);
-    this.#ringing = { agentId, offerId, cancel: () => ((cancelled = true), cancelPending()) };
-    const headers = contextHeaders(this.request, task);
-    const attempts = targets.map((device, i) => {
-      const attempt = this.deps.srf.createUAC(device.uri, { proxy: device.proxy, localSdp: sdp, headers }, { cbRequest: sentRequest((req) => pending.set(i, req)) });
-      void attempt.then(() => pending.delete(i), () => pending.delete(i));
-      return attempt;
-    });
+    const dial = dialFirstAnswer(this.deps.srf, targets, { sdp, headers: { ...contextHeaders(this.request), ...taskHeaders(task) }, timeoutMs: this.deps.ringTimeoutMs });
+    this.#ringing = { agentId, offerId, cancel: () => dial.cancel() };
     log.debug({ devices: targets.map((d) => d.uri), profile }, 'ringing the agent');
-    let dialog: Srf.Dialog | undefined;
-    // A phone that never answered at all (a stale registration) cannot be cancelled (RFC 3261 §9.1) and would hold
-    // the caller until Timer B: past the ring timeout, the ring has failed whatever is still outstanding.
-    let giveUp: NodeJS.Timeout | undefined;
-    const deadline = new Promise<undefined>((resolve) => (giveUp = setTimeout(() => resolve(undefined), this.deps.ringTimeoutMs + 500)));
-    try {
-      dialog = await Promise.race([Promise.any(attempts), deadline]);
-      if (dialog === undefined) cancelled = true;
-    } catch (err) {
-      log.info({ statuses: (err as AggregateError).errors?.map((e: { status?: number }) => e?.status), cancelled }, 'the agent did not answer');
-      dialog = undefined;
-    } finally {
-      clearTimeout(timer);
-      clearTimeout(giveUp);
-      if (this.#ringing?.offerId === offerId) this.#ringing = undefined;
-    }
-    // The agent's other phones stop ringing; any that answered at the same moment are hung up.
-    cancelPending();
-    void Promise.allSettled(attempts).then((results) => {
-      for (const r of results) if (r.status === 'fulfilled' && r.value !== dialog) void destroy(r.value);
-    });
-    if (dialog === undefined || cancelled || this.#settled || this.call.callerGone) {
-      if (dialog) await destroy(dialog);
-      if (!this.#settled && !this.call.callerGone) await this.#ringFailed(task.id, agentId, cancelled ? 'no-answer' : 'declined');
+    const result = await dial.result;
+    if (this.#ringing?.offerId === offerId) this.#ringing = undefined;
+    if (result.kind === 'failed' || this.#settled || this.call.callerGone) {
+      if (result.kind === 'answered') await hangUp(result.dialog);
+      else log.info({ statuses: result.statuses, reason: result.reason }, 'the agent did not answer');
+      if (!this.#settled && !this.call.callerGone) await this.#ringFailed(task.id, agentId, result.kind === 'failed' ? result.reason : 'caller-gone');
       return;
     }
-    await this.#connect(task.id, agentId, tag, dialog, log);
+    await this.#connect(task.id, agentId, `agent-${offerId}`, result.dialog, log);
   }
 
   async #connect(taskId: string, agentId: string, tag: string, dialog: Srf.Dialog, log: Logger): Promise<void> {
@@ -282,7 +364,7 @@ class VoiceQueueSession implements QueueSession {
       await this.deps.acd.accept(taskId, agentId);
     } catch (err) {
       log.warn({ err }, 'the task is no longer offered to this agent; hanging up the agent');
-      await destroy(dialog);
+      await hangUp(dialog);
       return;
     }
     this.#connected = true;
@@ -293,7 +375,7 @@ class VoiceQueueSession implements QueueSession {
       await this.call.media.answer(CALLER_LEG, tag, dialog.remote.sdp);
     } catch (err) {
       log.error({ err }, 'bridging caller and agent failed');
-      await destroy(dialog);
+      await hangUp(dialog);
       this.call.setAgentLeg(undefined);
       await this.deps.acd.complete(taskId).catch(() => undefined);
       this.#settle({ kind: 'failed', reason: 'bridge failed' });
@@ -307,7 +389,7 @@ class VoiceQueueSession implements QueueSession {
     });
     this.call.setAgentLeg(undefined);
     if (endedBy === 'caller') {
-      await destroy(dialog);
+      await hangUp(dialog);
     } else {
       // Back to onecc as the caller's far end, so the dialplan can go on (survey, goodbye).
       await this.call.media.offer(CALLER_LEG, this.call.callerSdp, 'rtp').then(() => this.call.media.answerWithPrompts(CALLER_LEG)).catch((err) => log.warn({ err }, 'could not take the caller back from the agent'));
@@ -338,39 +420,4 @@ class VoiceQueueSession implements QueueSession {
     this.#settled = true;
     this.#resolve(outcome);
   }
-}
-
-/** What the agent's phone shows and the desktop reads: the IVR's inputs and variables, one header each. */
-function contextHeaders(request: IvrCallContext, task: TaskRecord): Record<string, string> {
-  const headers: Record<string, string> = {
-    'X-Onecc-Task': task.id,
-    'X-Onecc-Queue': task.queue,
-    'X-Onecc-Language': request.language,
-    'X-Onecc-Dialplan': request.dialplan,
-  };
-  for (const [name, value] of Object.entries(request.variables)) {
-    const key = name.replace(/[^A-Za-z0-9-]/g, '-');
-    if (key.length > 0) headers[`X-Onecc-Var-${key}`] = value.replace(/[\r\n]/g, ' ').slice(0, 200);
-  }
-  return headers;
-}
-
-/**
- * drachtio-srf calls cbRequest as (err, req), not (req) as its typings say: take the request from where it is.
- */
-function sentRequest(use: (req: Srf.SrfRequest) => void): (req: Srf.SrfRequest) => void {
-  return (...args: unknown[]) => {
-    const req = (args[1] ?? args[0]) as Srf.SrfRequest | null;
-    if (req) use(req);
-  };
-}
-
-async function destroy(dialog: Srf.Dialog): Promise<void> {
-  await new Promise<void>((resolve) => {
-    try {
-      dialog.destroy(undefined, () => resolve());
-    } catch {
-      resolve();
-    }
-  });
 }

@@ -5,3 +5,4 @@ export { Registrar } from './registrar';
 export { PhoneDirectory, PhoneDirectoryError, type PhoneDevice, type PhoneDirectoryEvents } from './phone-directory';
 export { VoiceChannel, type VoiceChannelOptions } from './voice-channel';
 export { InboundCall, CALLER_LEG } from './inbound-call';
+export { CallbackRetries } from './callbacks';

@@ -11,6 +11,20 @@ export interface Trunk {
   readonly addresses: readonly string[];
   /** Digest username the trunk must authenticate with, if any. */
   readonly username: string | null;
+  /** Where onecc places calls through this trunk ({number}, {source}); null: it places none. */
+  readonly outboundUri: string | null;
+}
+
+/** A number onecc may dial: digits with an optional leading +, nothing that could change the URI. */
+const DIALABLE = /^\+?[0-9]{2,20}$/;
+
+/**
+ * The URI to call `number` at through `trunk`, `source` being the address:port a call from it came from; undefined
+ * when the trunk places no calls or the number is not one onecc dials (a SIP URI user part, letters, too short).
+ */
+export function outboundUri(trunk: Trunk, number: string, source: string): string | undefined {
+  if (trunk.outboundUri === null || !DIALABLE.test(number)) return undefined;
+  return trunk.outboundUri.replaceAll('{number}', number).replaceAll('{source}', source);
 }
 
 /** Who sent an INVITE: a trunk, or how to answer the request instead. */
@@ -44,7 +58,7 @@ export class TrunkDirectory {
   constructor(trunks: readonly TrunkConfig[], auth: DigestAuthenticator) {
     this.#auth = auth;
     this.#trunks = trunks.map((config) => ({
-      trunk: { name: config.name, addresses: [...config.addresses], username: config.username },
+      trunk: { name: config.name, addresses: [...config.addresses], username: config.username, outboundUri: config.outboundUri },
       ranges: config.addresses.map(parseRange),
       ha1: config.username !== null && config.password !== null ? digestHa1(config.username, auth.realm, config.password) : null,
     }));

@@ -6,8 +6,9 @@ import { MediaError, type MediaService } from '../../media/index';
 import type { PromptLibrary } from '../../media/prompts/index';
 import type { InteractionRecord, InteractionRecords } from '../interaction-records';
 import { CALLER_LEG, InboundCall } from './inbound-call';
+import { CallbackDialer, type CallbackRetries, type CallbackSettings } from './callbacks';
 import type { PhoneDirectory } from './phone-directory';
-import { refuseUnidentified, type TrunkDirectory } from './trunks';
+import { outboundUri, refuseUnidentified, type TrunkDirectory } from './trunks';
 
 export interface VoiceChannelOptions {
   readonly srf: Srf;
@@ -20,6 +21,9 @@ export interface VoiceChannelOptions {
   readonly phones: PhoneDirectory;
   readonly records: InteractionRecords;
   readonly ringTimeoutMs: number;
+  readonly transferRingTimeoutMs: number;
+  readonly callbacks: Omit<CallbackSettings, 'agentRingTimeoutMs'>;
+  readonly callbackRetries: CallbackRetries;
   readonly logger: Logger;
 }
 
@@ -34,10 +38,21 @@ export class VoiceChannel {
   /** Every INVITE being handled, until its interaction record is written: close() waits for them. */
   readonly #handling = new Set<Promise<void>>();
   readonly #log: Logger;
+  readonly #callbacks: CallbackDialer;
   #closing = false;
 
   constructor(private readonly options: VoiceChannelOptions) {
     this.#log = options.logger.child({ component: 'voice' });
+    this.#callbacks = new CallbackDialer({
+      srf: options.srf,
+      acd: options.acd,
+      media: options.media,
+      phones: options.phones,
+      records: options.records,
+      retries: options.callbackRetries,
+      settings: { ...options.callbacks, agentRingTimeoutMs: options.ringTimeoutMs },
+      logger: options.logger,
+    });
   }
 
   get activeCalls(): number {
@@ -56,11 +71,13 @@ export class VoiceChannel {
     this.options.acd.on('event', (event) => {
       if ('task' in event) this.#callsByTask.get(event.task.id)?.onAcdEvent(event);
     });
+    this.#callbacks.start();
   }
 
   /** Hangs up every call (BYE both ways, media released) and refuses new ones. */
   async close(): Promise<void> {
     this.#closing = true;
+    await this.#callbacks.close();
     await Promise.all([...this.#calls.values()].map((call) => call.end()));
     await Promise.all(this.#handling);
   }
@@ -98,6 +115,8 @@ export class VoiceChannel {
       phones: this.options.phones,
       logger: this.#log.child({ callId: id }),
       ringTimeoutMs: this.options.ringTimeoutMs,
+      transferRingTimeoutMs: this.options.transferRingTimeoutMs,
+      callbackUri: (number) => outboundUri(identity.trunk, number, hostPort(req.source_address, Number(req.source_port))),
       onQueueTask: (taskId, owner) => (owner ? this.#callsByTask.set(taskId, owner) : this.#callsByTask.delete(taskId)),
     });
     let dialog: Srf.Dialog;
@@ -136,6 +155,8 @@ export class VoiceChannel {
     });
     call.attachCaller(dialog, () => runner.callerHungUp());
     const path = await runner.run();
+    // A transferred caller talks to the target until either hangs up; onecc stays in the path until then.
+    await call.transferEnded();
     await call.end();
     this.#calls.delete(id);
     const handled = path.queues.find((visit) => visit.agent !== undefined);
@@ -143,7 +164,11 @@ export class VoiceChannel {
     record.endedAt = new Date().toISOString();
     record.ivr = path;
     const hungUpInQueue = path.outcome?.kind === 'caller-hangup' && lastQueue !== undefined && path.steps.at(-1)?.node === lastQueue.node;
-    record.outcome = handled ? 'handled' : hungUpInQueue ? 'abandoned' : (path.outcome?.kind ?? 'unknown');
+    record.outcome = handled ? 'handled' : hungUpInQueue ? 'abandoned' : lastQueue?.result === 'callback' ? 'callback-requested' : (path.outcome?.kind ?? 'unknown');
+    const transferred = call.transferTarget;
+    if (transferred !== undefined) {
+      record.legs.push({ kind: 'transfer', ...(transferred.kind === 'sip' ? { target: transferred.uri } : { agentId: transferred.agentId }), at: call.transferredAt ?? record.endedAt });
+    }
     if (handled?.agent !== undefined) {
       record.agentId = handled.agent;
       record.legs.push({ kind: 'agent', agentId: handled.agent, at: handled.connectedAt ?? record.endedAt });
@@ -152,4 +177,9 @@ export class VoiceChannel {
     if (Object.keys(survey).length > 0) record.survey = survey;
     await this.options.records.save(record);
   }
+}
+
+/** `192.0.2.1:5060`, `[2001:db8::1]:5060` */
+function hostPort(address: string, port: number): string {
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }

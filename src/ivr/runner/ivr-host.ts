@@ -57,6 +57,11 @@ export interface QueueRequest extends IvrCallContext {
    * callback offer, and stops reading keys for the queue. Resolves once rtpengine stopped playing to the caller.
    */
   readonly stopHoldAudio: () => Promise<void>;
+  /**
+   * The host calls this when the queue asks for a callback to be offered now (an ACD escalation step): the runner
+   * plays the node's callback offer next, if the node has one and the caller can be called back.
+   */
+  readonly offerCallback: () => void;
 }
 
 /** Where the caller stands; what announcements say. */
@@ -68,6 +73,8 @@ export interface QueueStatus {
 }
 
 export interface QueueSession {
+  /** Whether onecc can call this caller back (a number to call, a trunk to call through): else no callback offer. */
+  readonly callbackAvailable: boolean;
   /** The caller's place now; undefined once it is no longer waiting (offered, connected, gone). */
   status(): QueueStatus | undefined;
   /** Settles once with how the queue ended for this caller. Never rejects: a host failure is `failed`. */

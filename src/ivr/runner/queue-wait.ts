@@ -39,10 +39,12 @@ export async function runQueue(node: QueueNode, run: RunState): Promise<StepResu
     if (!holdEnded) resolveLeft(reason);
   };
   let holdLoop: Promise<void> = Promise.resolve();
+  let callbackKeyLive = false;
   let stopping: Promise<void> | undefined;
 
   const endHold = (): void => {
     holdEnded = true;
+    callbackKeyLive = false;
     for (const handle of timers) clock.clearTimeout(handle);
     timers.clear();
     audio.call.off('dtmf', onDigit);
@@ -68,6 +70,12 @@ export async function runQueue(node: QueueNode, run: RunState): Promise<StepResu
     ...(run.routing.skills === undefined ? {} : { skills: run.routing.skills }),
     maxWaitSeconds: node.maxWaitSeconds,
     stopHoldAudio,
+    offerCallback: () => {
+      if (callbackKeyLive) {
+        due.offer = true;
+        wake();
+      }
+    },
   });
   let session: QueueSession;
   try {
@@ -137,7 +145,9 @@ export async function runQueue(node: QueueNode, run: RunState): Promise<StepResu
   holdLoop.catch(() => undefined);
 
   // An agent may have answered while enterQueue was still settling: then there is no wait to time.
-  if (node.callback !== null && !holdEnded) {
+  // A caller onecc cannot call back (no number, or a trunk it places no calls through) is never offered one.
+  if (node.callback !== null && session.callbackAvailable && !holdEnded) {
+    callbackKeyLive = true;
     audio.call.on('dtmf', onDigit);
     const offerAfter = node.callback.offerAfterSeconds;
     if (offerAfter !== null) after(offerAfter, () => ((due.offer = true), wake()));

@@ -72,7 +72,7 @@ t.before(async () => {
       ONECC_VOICE__PHONES: '[{username: alice, password: pw-a, agent: alice}, {username: bob, password: pw-b, agent: bob}]',
       ONECC_IVR__DIALPLANS_DIR: dir,
       // Only 127.0.0.1 is a trunk here, so that a caller from 127.0.0.3 is an unknown one.
-      ONECC_VOICE__TRUNKS: '[{name: local, addresses: [127.0.0.1/32], username: null, password: null}]',
+      ONECC_VOICE__TRUNKS: '[{name: local, addresses: [127.0.0.1/32], username: null, password: null, outboundUri: "sip:{number}@{source}"}]',
       ONECC_IVR__TEXT_PROMPT_CACHE_DIR: path.join(dir, 'text-cache'),
     },
   });

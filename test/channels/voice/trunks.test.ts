@@ -31,7 +31,7 @@ function call(t: Test, to: string, credentials?: [string, string]): NetSipPeer {
 }
 
 t.test('an INVITE from a listed address is that trunk\'s, without a challenge', { skip }, async (t) => {
-  const { uri, seen } = await trunkApp(t, [{ name: 'local', addresses: ['127.0.0.0/8'], username: null, password: null }]);
+  const { uri, seen } = await trunkApp(t, [{ name: 'local', addresses: ['127.0.0.0/8'], username: null, password: null, outboundUri: null }]);
   const peer = call(t, uri);
   await peer.finished();
   t.equal(peer.received(480, 'INVITE')[0]?.headers?.['x-test'], 'local');
@@ -39,7 +39,7 @@ t.test('an INVITE from a listed address is that trunk\'s, without a challenge', 
 });
 
 t.test('an INVITE from an unlisted address, with no credential trunks, is refused 403', { skip }, async (t) => {
-  const { uri, seen } = await trunkApp(t, [{ name: 'carrier', addresses: ['192.0.2.0/24'], username: null, password: null }]);
+  const { uri, seen } = await trunkApp(t, [{ name: 'carrier', addresses: ['192.0.2.0/24'], username: null, password: null, outboundUri: null }]);
   const peer = call(t, uri, ['pbx', 'secret']);
   await peer.finished();
   t.equal(peer.received(403, 'INVITE').length, 1);
@@ -49,8 +49,8 @@ t.test('an INVITE from an unlisted address, with no credential trunks, is refuse
 
 t.test('with a credential trunk: 407 first, then the trunk on the right password, 403 on a wrong one', { skip }, async (t) => {
   const trunks = [
-    { name: 'carrier', addresses: ['192.0.2.0/24'], username: null, password: null },
-    { name: 'pbx', addresses: [], username: 'pbx', password: 'secret' },
+    { name: 'carrier', addresses: ['192.0.2.0/24'], username: null, password: null, outboundUri: null },
+    { name: 'pbx', addresses: [], username: 'pbx', password: 'secret', outboundUri: null },
   ];
   const { uri, seen } = await trunkApp(t, trunks);
   const right = call(t, uri, ['pbx', 'secret']);
@@ -68,7 +68,7 @@ t.test('with a credential trunk: 407 first, then the trunk on the right password
 });
 
 t.test('a listed address whose trunk also has credentials must authenticate too', { skip }, async (t) => {
-  const { uri, seen } = await trunkApp(t, [{ name: 'sbc', addresses: ['127.0.0.1'], username: 'sbc', password: 'pw' }]);
+  const { uri, seen } = await trunkApp(t, [{ name: 'sbc', addresses: ['127.0.0.1'], username: 'sbc', password: 'pw', outboundUri: null }]);
   const peer = call(t, uri, ['sbc', 'pw']);
   await peer.finished();
   t.equal(peer.received(407, 'INVITE').length, 1);
@@ -78,8 +78,8 @@ t.test('a listed address whose trunk also has credentials must authenticate too'
 
 t.test('identify: the most specific block wins, IPv6 blocks match IPv6 sources, and IPv4-mapped sources match IPv4 blocks', async (t) => {
   const directory = new TrunkDirectory([
-    { name: 'carrier', addresses: ['10.0.0.0/8', '2001:db8::/32'], username: null, password: null },
-    { name: 'pbx', addresses: ['10.1.2.3'], username: null, password: null },
+    { name: 'carrier', addresses: ['10.0.0.0/8', '2001:db8::/32'], username: null, password: null, outboundUri: null },
+    { name: 'pbx', addresses: ['10.1.2.3'], username: null, password: null, outboundUri: null },
   ], auth());
   // identify() reads three fields of drachtio-srf's request; a literal with those is the request as it sees it.
   const from = (source_address: string): TrunkRequest => ({ method: 'INVITE', source_address, get: () => undefined as unknown as string });
