@@ -73,4 +73,11 @@ t.test('voice: trunk addresses are IPs or CIDR blocks, and trunks, phones and ex
   const shapes = valid();
   shapes.voice.trunks = [{ name: 'x', addresses: ['10.0.0.0/33', '::1/129', 'example.com', '10.0.0.1/8/8'], username: null, password: null, outboundUri: null }];
   t.same(validateConfig(shapes).map((i) => formatPath(i.path)), [0, 1, 2, 3].map((i) => `voice.trunks[0].addresses[${i}]`));
+
+  // Where callbacks go out: a SIP URI that names the number, nothing that could inject a header.
+  const outbound = valid();
+  const trunk = { name: 'x', addresses: ['10.0.0.0/8'], username: null, password: null };
+  outbound.voice.trunks = ['sip:{number}@sbc.example.com', 'sips:{number}@{source}', 'sip:100@sbc.example.com', 'tel:{number}', 'sip:{number}@a b', 'sip:{number}@x>\r\nX: y']
+    .map((uri, i) => ({ ...trunk, name: `t${i}`, outboundUri: uri }));
+  t.same(validateConfig(outbound).map((i) => formatPath(i.path)), [2, 3, 4, 5].map((i) => `voice.trunks[${i}].outboundUri`));
 });

@@ -4,18 +4,16 @@
 // caller's context, answers, audio flows both ways, the agent hangs up, the caller answers the survey. Also: the
 // agent who does not answer goes not-ready (RONA) and the next agent gets the call; the caller who hangs up while
 // queued is recorded as abandoned; CANCEL, unknown DIDs and unknown trunks.
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type Srf from 'drachtio-srf';
 import { loadConfig } from '../../../src/config/index';
 import { createLogger, silentLogger } from '../../../src/lib/index';
 import { startServer, type OneccServer } from '../../../src/server';
-import { connectApp, destroy, srfRequest, startDrachtio } from '../../helpers/drachtio-harness';
-import { RtpEndpoint } from '../../helpers/rtp/rtp-endpoint';
+import { destroy } from '../../helpers/drachtio-harness';
+import { frequencyOf, latestRecord, outcomeOf, startPhone, startTrunk } from '../../helpers/voice-peers';
 import { delay, waitFor } from '../../helpers/wait';
-import { decodeG711 } from '../../../src/media/codec/g711';
 
 const DIALPLAN = `
 id: e2e
@@ -83,94 +81,15 @@ t.teardown(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function oneccUri(user: string): string {
-  const udp = onecc.sip!.listeners.find((l) => l.transport === 'udp')!;
-  return `sip:${user}@127.0.0.1:${udp.boundPort}`;
-}
-
-/** A trunk: its own SIP engine and a drachtio-srf app that places calls, with an RTP endpoint per call. */
-async function startTrunk(t: Test, host = '127.0.0.1') {
-  const sut = await startDrachtio(t, { t1: 100, engine: { listen: [{ transport: 'udp', host, port: 0 }] } });
-  const app = await connectApp(t, sut);
-  return {
-    async call(number: string) {
-      const rtp = await RtpEndpoint.open();
-      t.teardown(() => rtp.close());
-      let inviteSent: Srf.SrfRequest | undefined;
-      const dialog = app.srf.createUAC(oneccUri(number), { localSdp: rtp.sdp(), headers: { From: `<sip:+15550001@${host}>` } }, { cbRequest: ((_err: unknown, req: Srf.SrfRequest) => (inviteSent = req)) as unknown as (req: Srf.SrfRequest) => void });
-      return { rtp, dialog, cancel: () => inviteSent?.cancel(() => undefined) };
-    },
-  };
-}
-
-interface AgentPhone {
-  readonly rings: { headers: Record<string, string> }[];
-  readonly rtp: RtpEndpoint[];
-  dialogs: Srf.Dialog[];
-}
-
-/** An agent's desk phone: registers as `user` with digest auth and answers (or not) with an RTP endpoint. */
-async function startPhone(t: Test, user: string, password: string, behaviour: 'answer' | 'ignore'): Promise<AgentPhone> {
-  const sut = await startDrachtio(t, { t1: 100 });
-  const phone: AgentPhone = { rings: [], rtp: [], dialogs: [] };
-  const app = await connectApp(t, sut, (srf) => {
-    srf.invite(async (req, res) => {
-      phone.rings.push({ headers: Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), String(v)])) });
-      if (behaviour === 'ignore') {
-        res.send(180);
-        return; // rings until onecc cancels
-      }
-      const rtp = await RtpEndpoint.open();
-      t.teardown(() => rtp.close());
-      phone.rtp.push(rtp);
-      const dialog = await srf.createUAS(req, res, { localSdp: rtp.sdp() });
-      rtp.useRemote(req.body);
-      rtp.startTone(880);
-      phone.dialogs.push(dialog);
-    });
-  });
-  const contact = `<sip:${user}@127.0.0.1:${sut.engine.port('udp')}>`;
-  await srfRequest(app.srf, oneccUri(user), {
-    method: 'REGISTER',
-    headers: { Contact: contact, Expires: '300', From: `<sip:${user}@127.0.0.1>`, To: `<sip:${user}@127.0.0.1>` },
-    auth: { username: user, password },
-  });
-  // srf.request resolves once the REGISTER is sent; the binding appears when onecc answered the digest.
-  const deadline = Date.now() + 5000;
-  while ((await onecc.phones.devicesOf(agentOf(user))).length === 0) {
-    if (Date.now() > deadline) throw new Error(`${user} did not register within 5 s`);
-    await delay(50);
-  }
-  return phone;
-}
-
-function agentOf(user: string): string {
-  return user === 'alice' ? 'alice' : 'bob';
-}
-
-function frequencyOf(ep: RtpEndpoint, n = 25): number {
-  let crossings = 0;
-  let previous = 0;
-  let samples = 0;
-  for (const p of ep.packets(0).slice(-n)) {
-    for (const s of decodeG711(p.payload, 'mulaw')) {
-      if ((previous < 0) !== (s < 0)) crossings++;
-      previous = s;
-      samples++;
-    }
-  }
-  return samples === 0 ? 0 : (crossings / 2) * (8000 / samples);
-}
-
 t.test('a caller walks the IVR, is queued, rings the agent with context, talks, and answers the survey', async (t) => {
   const acd = onecc.acd!;
-  const phone = await startPhone(t, 'alice', 'pw-a', 'answer');
+  const phone = await startPhone(t, onecc, 'alice', 'pw-a', 'alice', [{ answer: true, toneHz: 880 }]);
   const devices = await onecc.phones.devicesOf('alice');
   t.equal(devices.length, 1, 'alice\'s phone is registered');
   await acd.login('alice', { skills: { general: 5 }, languages: ['en'] }, 'ready');
   t.teardown(() => acd.logout('alice').catch(() => undefined));
 
-  const trunk = await startTrunk(t);
+  const trunk = await startTrunk(t, onecc);
   const { rtp: caller, dialog: pending } = await trunk.call('5000');
   const dialog = await pending;
   caller.useRemote(dialog.remote.sdp);
@@ -179,13 +98,13 @@ t.test('a caller walks the IVR, is queued, rings the agent with context, talks, 
   t.ok(caller.rms(0) > 500, `with speech energy (RMS ${caller.rms(0).toFixed(0)})`);
   await caller.sendDigit('1');
 
-  t.ok(await waitFor(() => phone.dialogs.length === 1, 8000), 'the agent\'s phone rang and answered');
+  t.ok(await waitFor(() => phone.answered.length === 1, 8000), 'the agent\'s phone rang and answered');
   const ring = phone.rings[0]!;
   t.equal(ring.headers['x-onecc-queue'], 'general', 'the queue travels in a header');
   t.equal(ring.headers['x-onecc-var-department'], 'support', 'so does the IVR\'s department variable');
   t.match(ring.headers['x-onecc-task'] ?? '', /\S/, 'and the task id');
 
-  const agentRtp = phone.rtp[0]!;
+  const agentRtp = phone.answered[0]!.rtp;
   caller.clear();
   await delay(1500);
   t.ok(agentRtp.packets(0).length >= 50, `the agent hears the caller (${agentRtp.packets(0).length} packets)`);
@@ -194,7 +113,7 @@ t.test('a caller walks the IVR, is queued, rings the agent with context, talks, 
   t.equal(acd.agentState('alice'), 'busy');
 
   // The agent hangs up: the caller is back with onecc for the survey.
-  await destroy(phone.dialogs[0]!);
+  await destroy(phone.answered[0]!.dialog);
   await delay(600);
   t.ok(await waitFor(() => acd.agentState('alice') === 'wrap-up' || acd.agentState('alice') === 'available', 3000), `wrap-up after the call (${acd.agentState('alice')})`);
   caller.clear();
@@ -213,37 +132,21 @@ t.test('a caller walks the IVR, is queued, rings the agent with context, talks, 
   t.equal(onecc.media.openCalls, 0, 'no media call left open');
 });
 
-/** The most recent interaction record once it has its outcome (polls /interactions for up to 5 s). */
-async function finishedRecord(): Promise<{ outcome?: string } | undefined> {
-  let record: { outcome?: string } | undefined;
-  for (let i = 0; i < 50 && record?.outcome === undefined; i++) {
-    await delay(100);
-    const records = (await fetch(`http://127.0.0.1:${onecc.http.port}/interactions?limit=1`).then((r) => r.json())) as { outcome?: string }[];
-    record = records[0];
-  }
-  return record;
-}
-
-/** Waits (bounded) for a call's dialog or the status it failed with. */
-async function outcomeOf(pending: Promise<Srf.Dialog>): Promise<Srf.Dialog | number> {
-  try {
-    return await pending;
-  } catch (err) {
-    return (err as { status?: number }).status ?? -1;
-  }
+function finishedRecord() {
+  return latestRecord<{ id: string; outcome?: string; agentId?: string; survey?: Record<string, string> }>(onecc);
 }
 
 t.test('an agent who does not answer goes not-ready (RONA) and the next agent gets the call', async (t) => {
   const acd = onecc.acd!;
-  const silent = await startPhone(t, 'alice', 'pw-a', 'ignore');
-  const answering = await startPhone(t, 'bob', 'pw-b', 'answer');
+  const silent = await startPhone(t, onecc, 'alice', 'pw-a', 'alice', ['ignore']);
+  const answering = await startPhone(t, onecc, 'bob', 'pw-b', 'bob', [{ answer: true, toneHz: 880 }]);
   // alice has waited longest, so longest-idle offers her the call first.
   await acd.login('alice', { skills: { general: 5 }, languages: ['en'] }, 'ready');
   await delay(20);
   await acd.login('bob', { skills: { general: 5 }, languages: ['en'] }, 'ready');
   t.teardown(() => Promise.all([acd.logout('alice').catch(() => undefined), acd.logout('bob').catch(() => undefined)]));
 
-  const trunk = await startTrunk(t);
+  const trunk = await startTrunk(t, onecc);
   const { rtp: caller, dialog: pending } = await trunk.call('5000');
   const dialog = await pending;
   caller.useRemote(dialog.remote.sdp);
@@ -251,14 +154,14 @@ t.test('an agent who does not answer goes not-ready (RONA) and the next agent ge
   await delay(300);
   await caller.sendDigit('1');
   t.ok(await waitFor(() => silent.rings.length === 1, 8000), 'alice\'s phone rings first');
-  t.ok(await waitFor(() => answering.dialogs.length === 1, 8000), 'after her ring timeout, bob\'s phone rings and answers');
+  t.ok(await waitFor(() => answering.answered.length === 1, 8000), 'after her ring timeout, bob\'s phone rings and answers');
   const state = acd.agent('alice');
   t.equal(acd.agentState('alice'), 'not-ready', 'alice is not ready');
   t.equal(state.reason, 'rona', 'because of RONA');
   await delay(800);
-  t.ok(answering.rtp[0]!.packets(0).length >= 20, 'bob hears the caller');
+  t.ok(answering.answered[0]!.rtp.packets(0).length >= 20, 'bob hears the caller');
   const ended = new Promise((resolve) => dialog.on('destroy', resolve));
-  await destroy(answering.dialogs[0]!);
+  await destroy(answering.answered[0]!.dialog);
   // The caller skips the survey by hanging up.
   await delay(300);
   await destroy(dialog).catch(() => undefined);
@@ -267,7 +170,7 @@ t.test('an agent who does not answer goes not-ready (RONA) and the next agent ge
 
 t.test('a caller who hangs up while queued is recorded as abandoned, and the task leaves the queue', async (t) => {
   const acd = onecc.acd!;
-  const trunk = await startTrunk(t);
+  const trunk = await startTrunk(t, onecc);
   const { rtp: caller, dialog: pending } = await trunk.call('5000');
   const dialog = await pending;
   caller.useRemote(dialog.remote.sdp);
@@ -283,9 +186,9 @@ t.test('a caller who hangs up while queued is recorded as abandoned, and the tas
 });
 
 t.test('an unknown DID gets 404, an unknown trunk 403, a call cancelled by the trunk leaves nothing behind', async (t) => {
-  const trunk = await startTrunk(t);
+  const trunk = await startTrunk(t, onecc);
   t.equal(await outcomeOf((await trunk.call('9999')).dialog), 404, 'no dialplan answers 9999');
-  const stranger = await startTrunk(t, '127.0.0.3');
+  const stranger = await startTrunk(t, onecc, '127.0.0.3');
   t.equal(await outcomeOf((await stranger.call('5000')).dialog), 403, 'a source that is no trunk is refused');
   const before = onecc.media.openCalls;
   const call = await trunk.call('5000');

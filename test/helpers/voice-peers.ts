@@ -1,0 +1,135 @@
+// The peers of onecc's inbound voice tests, each a drachtio-srf app on a SIP engine of its own with real RTP
+// endpoints: a trunk that places calls (and takes the calls onecc places through it: callbacks), agents' phones
+// that register with digest auth, and a PBX that transfers go to.
+import type { Test } from 'tap';
+import type Srf from 'drachtio-srf';
+import type { OneccServer } from '../../src/server';
+import { decodeG711 } from '../../src/media/codec/g711';
+import { connectApp, srfRequest, startDrachtio } from './drachtio-harness';
+import { RtpEndpoint } from './rtp/rtp-endpoint';
+import { delay } from './wait';
+
+export function oneccUri(onecc: OneccServer, user: string): string {
+  const udp = onecc.sip!.listeners.find((l) => l.transport === 'udp')!;
+  return `sip:${user}@127.0.0.1:${udp.boundPort}`;
+}
+
+/** How a peer answers an INVITE: answer with an RTP endpoint (sending `toneHz`), refuse with a status, or ring on. */
+export type Answering = { readonly answer: true; readonly toneHz: number } | { readonly status: number } | 'ignore';
+
+/** A call a peer answered. */
+export interface AnsweredCall {
+  readonly headers: Record<string, string>;
+  readonly rtp: RtpEndpoint;
+  readonly dialog: Srf.Dialog;
+}
+
+/** A peer taking INVITEs: what rang (headers, lower-case names) and what it answered. */
+export interface CallTaker {
+  readonly rings: { readonly uri: string; readonly headers: Record<string, string> }[];
+  readonly answered: AnsweredCall[];
+  /** How the next INVITEs are answered, in order; the last one stays. */
+  answering: Answering[];
+}
+
+function takeCalls(t: Test, srf: Srf, taker: CallTaker): void {
+  srf.invite(async (req, res) => {
+    const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), String(v)]));
+    taker.rings.push({ uri: req.uri, headers });
+    const how = taker.answering.length > 1 ? taker.answering.shift()! : taker.answering[0] ?? 'ignore';
+    if (how === 'ignore') return void res.send(180); // rings until onecc cancels
+    if ('status' in how) return void res.send(how.status);
+    const rtp = await RtpEndpoint.open();
+    t.teardown(() => rtp.close());
+    const dialog = await srf.createUAS(req, res, { localSdp: rtp.sdp() });
+    rtp.useRemote(req.body);
+    rtp.startTone(how.toneHz);
+    taker.answered.push({ headers, rtp, dialog });
+  });
+}
+
+export interface Trunk extends CallTaker {
+  readonly port: number;
+  /** Calls `number` at onecc from `callerNumber`; the caller sends a 440 Hz tone once connected. */
+  call(number: string, callerNumber?: string): Promise<{ rtp: RtpEndpoint; dialog: Promise<Srf.Dialog>; cancel: () => void }>;
+}
+
+/** A trunk: places calls to onecc, and takes the calls onecc places through it (callbacks). */
+export async function startTrunk(t: Test, onecc: OneccServer, host = '127.0.0.1'): Promise<Trunk> {
+  const sut = await startDrachtio(t, { t1: 100, engine: { listen: [{ transport: 'udp', host, port: 0 }] } });
+  const taker: CallTaker = { rings: [], answered: [], answering: ['ignore'] };
+  const app = await connectApp(t, sut, (srf) => takeCalls(t, srf, taker));
+  return Object.assign(taker, {
+    port: sut.engine.port('udp'),
+    async call(number: string, callerNumber = '+15550001') {
+      const rtp = await RtpEndpoint.open();
+      t.teardown(() => rtp.close());
+      let inviteSent: Srf.SrfRequest | undefined;
+      const dialog = app.srf.createUAC(oneccUri(onecc, number), { localSdp: rtp.sdp(), headers: { From: `<sip:${callerNumber}@${host}>` } }, { cbRequest: ((_err: unknown, req: Srf.SrfRequest) => (inviteSent = req)) as unknown as (req: Srf.SrfRequest) => void });
+      return { rtp, dialog, cancel: () => inviteSent?.cancel(() => undefined) };
+    },
+  });
+}
+
+/** An agent's desk phone: registers as `user` (digest auth) and answers as `answering` says. */
+export async function startPhone(t: Test, onecc: OneccServer, user: string, password: string, agentId: string, answering: Answering[]): Promise<CallTaker> {
+  const sut = await startDrachtio(t, { t1: 100 });
+  const phone: CallTaker = { rings: [], answered: [], answering };
+  const app = await connectApp(t, sut, (srf) => takeCalls(t, srf, phone));
+  const contact = `<sip:${user}@127.0.0.1:${sut.engine.port('udp')}>`;
+  await srfRequest(app.srf, oneccUri(onecc, user), {
+    method: 'REGISTER',
+    headers: { Contact: contact, Expires: '300', From: `<sip:${user}@127.0.0.1>`, To: `<sip:${user}@127.0.0.1>` },
+    auth: { username: user, password },
+  });
+  // srf.request resolves once the REGISTER is sent; the binding appears when onecc answered the digest.
+  const deadline = Date.now() + 5000;
+  while ((await onecc.phones.devicesOf(agentId)).length === 0) {
+    if (Date.now() > deadline) throw new Error(`${user} did not register within 5 s`);
+    await delay(50);
+  }
+  return phone;
+}
+
+/** A PBX transfers go to: takes calls on its own engine, at `uri(user)`. */
+export async function startPbx(t: Test): Promise<CallTaker & { uri(user: string): string }> {
+  const sut = await startDrachtio(t, { t1: 100 });
+  const taker: CallTaker = { rings: [], answered: [], answering: ['ignore'] };
+  await connectApp(t, sut, (srf) => takeCalls(t, srf, taker));
+  return Object.assign(taker, { uri: (user: string) => `sip:${user}@127.0.0.1:${sut.engine.port('udp')}` });
+}
+
+/** The dominant frequency (zero crossings) of the μ-law audio an endpoint received in its last `n` packets. */
+export function frequencyOf(ep: RtpEndpoint, n = 25): number {
+  let crossings = 0;
+  let previous = 0;
+  let samples = 0;
+  for (const p of ep.packets(0).slice(-n)) {
+    for (const s of decodeG711(p.payload, 'mulaw')) {
+      if ((previous < 0) !== (s < 0)) crossings++;
+      previous = s;
+      samples++;
+    }
+  }
+  return samples === 0 ? 0 : (crossings / 2) * (8000 / samples);
+}
+
+/** The most recent interaction record once `done` holds for it (polls /interactions for up to `ms`). */
+export async function latestRecord<R extends { outcome?: string }>(onecc: OneccServer, done: (r: R) => boolean = (r) => r.outcome !== undefined, ms = 5000): Promise<R | undefined> {
+  let record: R | undefined;
+  for (const deadline = Date.now() + ms; Date.now() < deadline && (record === undefined || !done(record)); ) {
+    await delay(100);
+    const records = (await fetch(`http://127.0.0.1:${onecc.http.port}/interactions?limit=1`).then((r) => r.json())) as R[];
+    record = records[0];
+  }
+  return record;
+}
+
+/** Waits (bounded by the SIP timers) for a call's dialog or the status it failed with. */
+export async function outcomeOf(pending: Promise<Srf.Dialog>): Promise<Srf.Dialog | number> {
+  try {
+    return await pending;
+  } catch (err) {
+    return (err as { status?: number }).status ?? -1;
+  }
+}
