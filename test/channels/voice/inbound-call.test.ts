@@ -12,7 +12,8 @@ import { loadConfig } from '../../../src/config/index';
 import { createLogger, silentLogger } from '../../../src/lib/index';
 import { startServer, type OneccServer } from '../../../src/server';
 import { destroy } from '../../helpers/drachtio-harness';
-import { frequencyOf, latestRecord, outcomeOf, startPhone, startTrunk } from '../../helpers/voice-peers';
+import { BaresipPeer, baresipMissing } from '../../helpers/peers/baresip-peer';
+import { frequencyOf, latestRecord, oneccUri, outcomeOf, startPhone, startTrunk } from '../../helpers/voice-peers';
 import { delay, waitFor } from '../../helpers/wait';
 
 const DIALPLAN = `
@@ -197,4 +198,40 @@ t.test('an unknown DID gets 404, an unknown trunk 403, a call cancelled by the t
   t.ok(typeof result === 'number' || typeof result === 'object', `the call ended (${typeof result === 'number' ? result : 'answered first'})`);
   if (typeof result === 'object') await destroy(result);
   t.ok(await waitFor(() => onecc.media.openCalls === before, 3000), 'no media call left open');
+});
+
+t.test('a softphone we did not write (baresip) registers with digest auth, rings for a queued caller, answers and talks', async (t) => {
+  if (baresipMissing() !== undefined) return void t.fail(baresipMissing()!);
+  const acd = onecc.acd!;
+  const registrar = oneccUri(onecc, 'alice').replace(/^sip:alice@/, '');
+  // Earlier tests' phones of alice may still be registered (and unreachable): baresip's binding is the new one.
+  const before = new Set((await onecc.phones.devicesOf('alice')).map((d) => d.uri));
+  const phone = await BaresipPeer.start(t, { timeoutS: 40, sineHz: 1200, account: `<sip:alice@${registrar}>;auth_pass=pw-a;regint=300;answermode=auto` });
+  const registered = async () => (await onecc.phones.devicesOf('alice')).some((d) => !before.has(d.uri));
+  for (const deadline = Date.now() + 8000; !(await registered()) && Date.now() < deadline; ) await delay(100);
+  t.ok(await registered(), 'baresip registered as alice (digest auth)');
+  await acd.login('alice', { skills: { general: 5 }, languages: ['en'] }, 'ready');
+  t.teardown(() => acd.logout('alice').catch(() => undefined));
+
+  const trunk = await startTrunk(t, onecc);
+  const { rtp: caller, dialog: pending } = await trunk.call('5000');
+  const dialog = await pending;
+  caller.useRemote(dialog.remote.sdp);
+  caller.startTone(440);
+  await delay(300);
+  await caller.sendDigit('1');
+  await phone.event('CALL_ESTABLISHED', 10_000);
+  t.pass('baresip rang and answered');
+  caller.clear();
+  await delay(1500);
+  t.ok(caller.packets(0).length >= 50, `the caller hears baresip (${caller.packets(0).length} packets)`);
+  t.ok(Math.abs(frequencyOf(caller) - 1200) < 40, `its 1200 Hz tone (${frequencyOf(caller).toFixed(0)} Hz)`);
+  t.equal(acd.agentState('alice'), 'busy');
+  const ended = new Promise((resolve) => dialog.on('destroy', resolve));
+  await phone.command('hangup');
+  // The agent hung up: the survey plays; the caller skips it by hanging up.
+  await delay(500);
+  await destroy(dialog).catch(() => undefined);
+  await Promise.race([ended, delay(2000)]);
+  t.ok(await waitFor(() => acd.agentState('alice') !== 'busy', 3000), `alice is out of the call (${acd.agentState('alice')})`);
 });

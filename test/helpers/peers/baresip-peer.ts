@@ -58,7 +58,11 @@ export class BaresipPeer {
     });
   }
 
-  static async start(t: { teardown(fn: () => unknown): void }, options: { timeoutS?: number } = {}): Promise<BaresipPeer> {
+  /**
+   * `account`: baresip's accounts line (default: an unregistered account that answers manually); `sineHz`: the tone
+   * its microphone sends.
+   */
+  static async start(t: { teardown(fn: () => unknown): void }, options: { timeoutS?: number; account?: string; sineHz?: number } = {}): Promise<BaresipPeer> {
     const dir = mkdtempSync(join(tmpdir(), 'onecc-baresip-'));
     const ctrlPort = await freeTcpPort();
     writeFileSync(join(dir, 'config'), [
@@ -66,7 +70,7 @@ export class BaresipPeer {
       'net_interface 127.0.0.1',
       'sip_listen 127.0.0.1:0',
       'audio_player aubridge,nil',
-      'audio_source ausine,440',
+      `audio_source ausine,${options.sineHz ?? 440}`,
       'ausrc_srate 48000',
       'ausrc_channels 2',
       'audio_alert aubridge,nil',
@@ -75,7 +79,7 @@ export class BaresipPeer {
       `ctrl_tcp_listen 127.0.0.1:${ctrlPort}`,
       '',
     ].join('\n'));
-    writeFileSync(join(dir, 'accounts'), '<sip:baresip@127.0.0.1>;regint=0;answermode=manual\n');
+    writeFileSync(join(dir, 'accounts'), `${options.account ?? '<sip:baresip@127.0.0.1>;regint=0;answermode=manual'}\n`);
     const child = spawn('baresip', ['-f', dir, '-t', String(options.timeoutS ?? 20)], { stdio: ['ignore', 'pipe', 'pipe'] });
     const peer = new BaresipPeer(child, dir);
     t.teardown(() => peer.close());
