@@ -7,8 +7,9 @@
  * A call: the trunk sends INVITE (SDP offer) to the bench DID; onecc answers, plays the welcome prompt and queues the
  * caller; the ACD offers the call to an agent and onecc INVITEs that agent's registered phone; the phone sends 180
  * at once and 200 after a random delay; after a random talk time the agent (or, by a coin toss, the caller) sends
- * BYE, and onecc ends the other leg with a BYE. No RTP is sent (see bench/README.md); what rtpengine sends to the
- * SDP address (prompt and music) lands on one socket that counts it.
+ * BYE, and onecc ends the other leg with a BYE. With `rtp`, the caller sends G.711 packets every 20 ms from onecc's
+ * 200 OK on, and the phone from its own 200 on, to the rtpengine port in the SDP they got; without it nothing is
+ * sent. Whatever rtpengine sends (prompts, music, the other leg's audio) lands on one socket that counts it.
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
@@ -38,6 +39,19 @@ export interface GeneratorOptions {
   maxWaitMs: number;
   /** Share of calls the agent ends (BYE from the phone); the caller ends the rest. */
   agentHangupShare: number;
+  /** Send RTP from every answered leg (50 packets/s each). */
+  rtp: boolean;
+}
+
+/** Where one leg sends its RTP, and its stream's state. */
+interface RtpStream {
+  port: number;
+  host: string;
+  ssrc: number;
+  seq: number;
+  ts: number;
+  /** Packets of this stream that came back to us from rtpengine: bridged through to the other leg. */
+  delivered: number;
 }
 
 /** One call's story, kept once it is over (times are ms since the epoch). */
@@ -52,6 +66,8 @@ export interface CallRecord {
   /** The answering phone received onecc's ACK: caller and agent are bridged. */
   connectedAt?: number;
   endedAt: number;
+  /** With RTP: the caller's packets reached the agent's phone and the agent's the caller, through rtpengine. */
+  audioBothWays?: boolean;
   /** Agent INVITEs for this call (more than one after a RONA), and how many of them onecc cancelled. */
   rings: number;
   cancelledRings: number;
@@ -74,6 +90,7 @@ interface Call {
   nextRetransmit: number;
   interval: number;
   leg?: Leg;
+  media?: RtpStream;
   waitTimer?: NodeJS.Timeout;
   /** When the caller leg is over and the agent leg not yet (or the reverse): by then both must be. */
   releaseDeadline: number;
@@ -90,6 +107,7 @@ interface Leg {
   state: LegState;
   last?: Buffer;
   bye?: Buffer;
+  media?: RtpStream;
   deadline: number;
   nextRetransmit: number;
   interval: number;
@@ -120,10 +138,20 @@ export interface GeneratorCounters {
   /** Requests onecc retransmitted to us (its timers fired before our answer arrived). */
   retransmissionsReceived: number;
   rtpPackets: number;
+  rtpPacketsSent: number;
   parseErrors: number;
 }
 
 const rand = (min: number, max: number): number => min + Math.random() * (max - min);
+
+/** The first audio stream's address in an SDP body, undefined without one. */
+function rtpStream(sdp: Buffer): RtpStream | undefined {
+  const text = sdp.toString('latin1');
+  const port = /^m=audio (\d+)/m.exec(text)?.[1];
+  const host = /^c=IN IP4 (\S+)/m.exec(text)?.[1];
+  if (port === undefined || host === undefined) return undefined;
+  return { port: Number(port), host, ssrc: Math.floor(Math.random() * 2 ** 32), seq: 0, ts: 0, delivered: 0 };
+}
 
 export class LoadGenerator {
   readonly #o: GeneratorOptions;
@@ -136,14 +164,17 @@ export class LoadGenerator {
   readonly #calls = new Map<string, Call>();
   readonly #byNumber = new Map<string, Call>();
   readonly #legs = new Map<string, Leg>();
+  /** Our RTP streams by SSRC, to know which of them rtpengine forwarded to the other leg. */
+  readonly #streams = new Map<number, RtpStream>();
   readonly #agents = new Map<string, Agent>();
   #nextCall = 1;
   #sweeper: NodeJS.Timeout | undefined;
+  #rtpTimer: NodeJS.Timeout | undefined;
   #registered: ((err?: Error) => void) | undefined;
   readonly records: CallRecord[] = [];
   readonly counters: GeneratorCounters = {
     offered: 0, completed: 0, failed: 0, active: 0, offeredWhileBusy: 0, unmatchedRings: 0, ringsCancelled: 0,
-    retransmissions: { invite: 0, bye: 0, ok: 0 }, retransmissionsReceived: 0, rtpPackets: 0, parseErrors: 0,
+    retransmissions: { invite: 0, bye: 0, ok: 0 }, retransmissionsReceived: 0, rtpPackets: 0, rtpPacketsSent: 0, parseErrors: 0,
   };
 
   constructor(options: GeneratorOptions) {
@@ -163,7 +194,11 @@ export class LoadGenerator {
       });
     [this.#trunkAt, this.#phoneAt] = await Promise.all([bind(this.#trunk), bind(this.#phone)]);
     const rtpAt = await bind(this.#rtp);
-    this.#rtp.on('message', () => this.counters.rtpPackets++);
+    this.#rtp.on('message', (packet) => {
+      this.counters.rtpPackets++;
+      const stream = packet.length >= 12 ? this.#streams.get(packet.readUInt32BE(8)) : undefined;
+      if (stream) stream.delivered++;
+    });
     this.#trunk.on('message', (buf) => this.#onTrunk(buf));
     this.#phone.on('message', (buf) => this.#onPhone(buf));
     this.#sdp = [
@@ -171,10 +206,12 @@ export class LoadGenerator {
       'a=rtpmap:0 PCMU/8000', 'a=rtpmap:8 PCMA/8000', 'a=rtpmap:101 telephone-event/8000', 'a=fmtp:101 0-16', 'a=sendrecv', '',
     ].join('\r\n');
     this.#sweeper = setInterval(() => this.#sweep(), 20);
+    if (this.#o.rtp) this.#rtpTimer = setInterval(() => this.#sendRtp(), 20);
   }
 
   close(): void {
     clearInterval(this.#sweeper);
+    clearInterval(this.#rtpTimer);
     for (const call of this.#calls.values()) clearTimeout(call.waitTimer);
     for (const leg of this.#legs.values()) clearTimeout(leg.timer);
     for (const socket of [this.#trunk, this.#phone, this.#rtp]) socket.close();
@@ -349,6 +386,7 @@ export class LoadGenerator {
       return this.#finish(call);
     }
     call.record.answeredAt = now();
+    call.media = this.#stream(res.body);
     const contact = res.contacts[0];
     call.target = contact === undefined || contact === '*' ? `sip:${this.#o.did}@127.0.0.1:${this.#o.sipPort}` : contact.uri.toString();
     call.ack = this.#callerRequest(call, 'ACK', 1);
@@ -473,6 +511,7 @@ export class LoadGenerator {
     if (leg.state !== 'ringing') return;
     leg.state = 'answering';
     leg.last = this.#response(leg.invite, 200, leg.toTag, this.#sdp);
+    leg.media = this.#stream(leg.invite.body);
     const at = now();
     leg.deadline = at + TRANSACTION_TIMEOUT;
     leg.nextRetransmit = at + T1;
@@ -537,6 +576,31 @@ export class LoadGenerator {
     else call.releaseDeadline = now() + RELEASE_TIMEOUT;
   }
 
+  #stream(sdp: Buffer): RtpStream | undefined {
+    const stream = this.#o.rtp ? rtpStream(sdp) : undefined;
+    if (stream) this.#streams.set(stream.ssrc, stream);
+    return stream;
+  }
+
+  /** One 20 ms packet of PCMU silence on every answered leg. */
+  #sendRtp(): void {
+    const send = (stream: RtpStream): void => {
+      const packet = Buffer.allocUnsafe(12 + 160);
+      packet[0] = 0x80;
+      packet[1] = 0;
+      packet.writeUInt16BE(stream.seq, 2);
+      packet.writeUInt32BE(stream.ts, 4);
+      packet.writeUInt32BE(stream.ssrc, 8);
+      packet.fill(0xff, 12);
+      stream.seq = (stream.seq + 1) & 0xffff;
+      stream.ts = (stream.ts + 160) >>> 0;
+      this.#rtp.send(packet, stream.port, stream.host);
+      this.counters.rtpPacketsSent++;
+    };
+    for (const call of this.#calls.values()) if (call.media && (call.state === 'up' || call.state === 'byeing')) send(call.media);
+    for (const leg of this.#legs.values()) if (leg.media && leg.state !== 'ringing' && leg.state !== 'ended') send(leg.media);
+  }
+
   // ---- bookkeeping --------------------------------------------------------------------------------------------
 
   #fail(call: Call, reason: string): void {
@@ -549,6 +613,11 @@ export class LoadGenerator {
     clearTimeout(call.waitTimer);
     if (call.record.failure === undefined && call.record.connectedAt === undefined) call.record.failure = 'ended without an agent';
     const record: CallRecord = { ...call.record, endedAt: now() };
+    if (call.media) {
+      record.audioBothWays = call.media.delivered > 0 && (call.leg?.media?.delivered ?? 0) > 0;
+      this.#streams.delete(call.media.ssrc);
+    }
+    if (call.leg?.media) this.#streams.delete(call.leg.media.ssrc);
     this.records.push(record);
     if (record.failure === undefined) this.counters.completed++;
     else this.counters.failed++;

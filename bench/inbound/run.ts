@@ -9,7 +9,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { cpuMs, machineCpuMs, processTree } from '../sip-cps/proc-stats';
 import { LoadGenerator, now, type CallRecord } from './generator';
@@ -27,6 +27,7 @@ const USAGE = `usage: node dist/bench/inbound/run.js [options]
   --wrap-up S           ACD wrap-up after each call, whole seconds (default 1)
   --ring-timeout S      onecc's voice.ringTimeoutSeconds before RONA (default 8)
   --max-wait S          a caller with no agent this long after onecc answered hangs up: lost (default 60)
+  --no-rtp              send no RTP (default: PCMU every 20 ms from every answered caller and phone)
   --rtp-ports MIN-MAX   rtpengine's port range (default 40000-43999: 4 ports per bridged call)
   --log-level LEVEL     onecc's log level (default warn)
 `;
@@ -43,6 +44,7 @@ interface Options {
   wrapUp: number;
   ringTimeout: number;
   maxWait: number;
+  rtp: boolean;
   rtpPortMin: number;
   rtpPortMax: number;
   logLevel: string;
@@ -51,7 +53,7 @@ interface Options {
 function parseOptions(argv: string[]): Options {
   const o: Options = {
     rate: 20, seconds: 300, agents: 230, talkMin: 4, talkMax: 10, answerMin: 0.5, answerMax: 2, agentHangup: 0.5, wrapUp: 1,
-    ringTimeout: 8, maxWait: 60, rtpPortMin: 40000, rtpPortMax: 43999, logLevel: 'warn',
+    ringTimeout: 8, maxWait: 60, rtp: true, rtpPortMin: 40000, rtpPortMax: 43999, logLevel: 'warn',
   };
   const numeric: Record<string, keyof Options> = {
     '--rate': 'rate', '--seconds': 'seconds', '--agents': 'agents', '--talk-min': 'talkMin', '--talk-max': 'talkMax',
@@ -70,7 +72,8 @@ function parseOptions(argv: string[]): Options {
       if (!m) fail('--rtp-ports needs MIN-MAX');
       o.rtpPortMin = Number(m[1]);
       o.rtpPortMax = Number(m[2]);
-    } else if (arg === '--log-level') o.logLevel = argv[++i] ?? fail('--log-level needs a level');
+    } else if (arg === '--no-rtp') o.rtp = false;
+    else if (arg === '--log-level') o.logLevel = argv[++i] ?? fail('--log-level needs a level');
     else if (arg === '--help' || arg === '-h') {
       process.stdout.write(USAGE);
       process.exit(0);
@@ -260,7 +263,7 @@ async function main(): Promise<void> {
     sipPort, did: DID, agents, runId,
     answerMinMs: options.answerMin * 1000, answerMaxMs: options.answerMax * 1000,
     talkMinMs: options.talkMin * 1000, talkMaxMs: options.talkMax * 1000,
-    maxWaitMs: options.maxWait * 1000, agentHangupShare: options.agentHangup,
+    maxWaitMs: options.maxWait * 1000, agentHangupShare: options.agentHangup, rtp: options.rtp,
   });
   generator = gen;
   await gen.start();
@@ -387,7 +390,7 @@ async function main(): Promise<void> {
   const c = gen.counters;
   const figures = {
     rate: options.rate, seconds: options.seconds, agents: options.agents,
-    talkSeconds: [options.talkMin, options.talkMax], answerSeconds: [options.answerMin, options.answerMax], wrapUpSeconds: options.wrapUp,
+    rtpSent: options.rtp, talkSeconds: [options.talkMin, options.talkMax], answerSeconds: [options.answerMin, options.answerMax], wrapUpSeconds: options.wrapUp,
     offered: records.length, completed: completed.length, lost: lost.length, lostByReason,
     completedPerSecond: Math.round((completedInWindow / (windowMs / 1000)) * 100) / 100,
     completedPerSecondWindow: [Math.round(warmupMs / 1000), Math.round(offeringSeconds)],
@@ -400,8 +403,8 @@ async function main(): Promise<void> {
     queueWaitMs: summary(completed.map((r) => r.connectedAt! - created(r))),
     ringsCancelled: c.ringsCancelled, rona: final.counters.rona, offeredWhileBusy: c.offeredWhileBusy, unmatchedRings: c.unmatchedRings,
     endedBy: { agent: completed.filter((r) => r.endedBy === 'agent').length, caller: completed.filter((r) => r.endedBy === 'caller').length },
-    retransmissions: c.retransmissions, retransmissionsReceived: c.retransmissionsReceived, rtpPacketsToCallers: c.rtpPackets, parseErrors: c.parseErrors,
-    cpuPercentOfOneCore: { onecc: cpuPct('onecc'), rtpengine: cpuPct('rtpengine'), redis: cpuPct('redis'), generator: cpuPct('generator'), machineBusyOfAllCores: Math.round(((machineAtEnd.busy - machineAtStart.busy) / (offeringEnded - start)) * 1000) / 10 },
+    retransmissions: c.retransmissions, retransmissionsReceived: c.retransmissionsReceived, rtp: { sent: c.rtpPacketsSent, received: c.rtpPackets, callsWithAudioBothWays: completed.filter((r) => r.audioBothWays).length }, parseErrors: c.parseErrors,
+    cpuPercentOfOneCore: { onecc: cpuPct('onecc'), rtpengine: cpuPct('rtpengine'), redis: cpuPct('redis'), generator: cpuPct('generator'), machineBusyCores: Math.round(((machineAtEnd.busy - machineAtStart.busy) / (offeringEnded - start)) * 100) / 100, cores: availableParallelism() },
     peakRssMb: { onecc: Math.round(groups.onecc.peakRssMb), rtpengine: Math.round(groups.rtpengine.peakRssMb), redis: Math.round(groups.redis.peakRssMb), generator: Math.round(groups.generator.peakRssMb) },
     oneccLoopDelayMs: { maxP99: Math.round(sutPeak.loopDelayP99Ms * 10) / 10, max: Math.round(sutPeak.loopDelayMaxMs) },
     oneccPeak: { queued: sutPeak.waiting, openMediaCalls: sutPeak.openMediaCalls, heapUsedMb: Math.round(sutPeak.heapUsedMb) },
@@ -422,7 +425,8 @@ async function main(): Promise<void> {
   out(`  queue → talking   ${fmt(figures.queueWaitMs)}  (task created → agent's 200 ACKed; includes the ${options.answerMin}-${options.answerMax} s ring)`);
   out(`  rings cancelled   ${c.ringsCancelled}, RONA ${figures.rona}, offers to a busy phone ${c.offeredWhileBusy}, unmatched rings ${c.unmatchedRings}`);
   out(`  retransmissions   sent INVITE ${c.retransmissions.invite}, BYE ${c.retransmissions.bye}, 200 ${c.retransmissions.ok}; received ${c.retransmissionsReceived}`);
-  out(`  cpu (% of a core) onecc ${figures.cpuPercentOfOneCore.onecc}, rtpengine ${figures.cpuPercentOfOneCore.rtpengine}, redis ${figures.cpuPercentOfOneCore.redis}, generator ${figures.cpuPercentOfOneCore.generator}; machine busy ${figures.cpuPercentOfOneCore.machineBusyOfAllCores}% of all cores`);
+  out(`  cpu (% of a core) onecc ${figures.cpuPercentOfOneCore.onecc}, rtpengine ${figures.cpuPercentOfOneCore.rtpengine}, redis ${figures.cpuPercentOfOneCore.redis}, generator ${figures.cpuPercentOfOneCore.generator}; machine busy ${figures.cpuPercentOfOneCore.machineBusyCores} of ${figures.cpuPercentOfOneCore.cores} cores`);
+  out(`  RTP packets       sent ${c.rtpPacketsSent}, received ${c.rtpPackets} (prompts, music${options.rtp ? `, the other leg); audio both ways in ${figures.rtp.callsWithAudioBothWays} of ${completed.length} calls` : ')'}`);
   out(`  peak RSS (MB)     onecc ${figures.peakRssMb.onecc}, rtpengine ${figures.peakRssMb.rtpengine}, redis ${figures.peakRssMb.redis}, generator ${figures.peakRssMb.generator}`);
   out(`  onecc loop delay  worst 1 s p99 ${figures.oneccLoopDelayMs.maxP99} ms, max ${figures.oneccLoopDelayMs.max} ms`);
   out(`  onecc at the end  ${JSON.stringify(sutLeft)}, agents ${JSON.stringify(final.agentStates)}`);
