@@ -330,7 +330,7 @@ async function main(): Promise<void> {
     const c = gen.counters;
     process.stderr.write(
       `[${((at - start) / 1000).toFixed(0).padStart(4)} s] offered ${c.offered}, active ${gen.activeCalls}, completed ${c.completed}, failures ${c.failed}` +
-        ` | onecc: calls ${last?.activeCalls ?? '?'}, media ${last?.openMediaCalls ?? '?'}, queued ${last?.waiting ?? '?'}, rona ${last?.rona ?? '?'}` +
+        ` | onecc: calls ${last?.activeCalls ?? '?'}, media ${last?.openMediaCalls ?? '?'}, queued ${last?.waiting ?? '?'}, rona ${last?.rona ?? '?'}, heap ${last ? Math.round(last.heapUsedMb) : '?'} MB` +
         ` | cpu onecc ${pct('onecc')}, rtpengine ${pct('rtpengine')}, redis ${pct('redis')}, generator ${pct('generator')}\n`,
     );
     lastProgress = { at, cpu };
