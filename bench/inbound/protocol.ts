@@ -60,6 +60,7 @@ export interface SutCounters {
 
 export type SutMessage =
   | { type: 'ready'; sipPort: number; httpPort: number }
-  | { type: 'logged-in'; agents: number; missing: string[] }
+  /** heapAfterGcMb: V8 heap in use after a full GC (sut.js runs with --expose-gc), the baseline for 'final'. */
+  | { type: 'logged-in'; agents: number; missing: string[]; heapAfterGcMb: number }
   | { type: 'stats'; counters: SutCounters; tasks: TaskEvent[] }
-  | { type: 'final'; counters: SutCounters; agentStates: Record<string, number>; waitingTasks: number };
+  | { type: 'final'; counters: SutCounters; agentStates: Record<string, number>; waitingTasks: number; heapAfterGcMb: number };

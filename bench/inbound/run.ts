@@ -167,7 +167,8 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 function startSut(setup: SutSetup): Promise<{ sipPort: number; httpPort: number }> {
   // The SUT's log goes to our stderr, so that stdout holds only the figures.
-  const child = fork(path.join(__dirname, 'sut.js'), [JSON.stringify(setup)], { stdio: ['ignore', 2, 2, 'ipc'] });
+  // --expose-gc only for the heap figures before and after the run; onecc itself never calls gc().
+  const child = fork(path.join(__dirname, 'sut.js'), [JSON.stringify(setup)], { stdio: ['ignore', 2, 2, 'ipc'], execArgv: ['--expose-gc'] });
   sut = child;
   child.on('exit', (code, signal) => {
     if (!stopping) {
@@ -408,6 +409,7 @@ async function main(): Promise<void> {
     peakRssMb: { onecc: Math.round(groups.onecc.peakRssMb), rtpengine: Math.round(groups.rtpengine.peakRssMb), redis: Math.round(groups.redis.peakRssMb), generator: Math.round(groups.generator.peakRssMb) },
     oneccLoopDelayMs: { maxP99: Math.round(sutPeak.loopDelayP99Ms * 10) / 10, max: Math.round(sutPeak.loopDelayMaxMs) },
     oneccPeak: { queued: sutPeak.waiting, openMediaCalls: sutPeak.openMediaCalls, heapUsedMb: Math.round(sutPeak.heapUsedMb) },
+    oneccHeapAfterGcMb: { before: Math.round(login.heapAfterGcMb * 10) / 10, after: Math.round(final.heapAfterGcMb * 10) / 10, perCallKb: Math.round(((final.heapAfterGcMb - login.heapAfterGcMb) * 1024 * 10) / Math.max(1, records.length)) / 10 },
     oneccLeftOpen: sutLeft, agentStatesAtEnd: final.agentStates,
     stuckAtEnd: stuckCalls.length,
   };
@@ -429,6 +431,8 @@ async function main(): Promise<void> {
   out(`  RTP packets       sent ${c.rtpPacketsSent}, received ${c.rtpPackets} (prompts, music${options.rtp ? `, the other leg); audio both ways in ${figures.rtp.callsWithAudioBothWays} of ${completed.length} calls` : ')'}`);
   out(`  peak RSS (MB)     onecc ${figures.peakRssMb.onecc}, rtpengine ${figures.peakRssMb.rtpengine}, redis ${figures.peakRssMb.redis}, generator ${figures.peakRssMb.generator}`);
   out(`  onecc loop delay  worst 1 s p99 ${figures.oneccLoopDelayMs.maxP99} ms, max ${figures.oneccLoopDelayMs.max} ms`);
+  const heap = figures.oneccHeapAfterGcMb;
+  out(`  onecc heap        peak ${figures.oneccPeak.heapUsedMb} MB; after a full GC ${heap.before} MB before the first call, ${heap.after} MB after the last (${heap.perCallKb} KB per call offered)`);
   out(`  onecc at the end  ${JSON.stringify(sutLeft)}, agents ${JSON.stringify(final.agentStates)}`);
   for (const r of lost.slice(0, 20)) out(`  LOST call ${r.n} ${r.callId}: ${r.failure}`);
   if (lost.length > 20) out(`  ... and ${lost.length - 20} more lost calls`);

@@ -36,6 +36,12 @@ function send(message: SutMessage): void {
 
 const now = (): number => performance.timeOrigin + performance.now();
 
+/** The V8 heap still reachable: what onecc keeps, without the garbage a lazy GC has not collected yet. */
+function heapAfterGcMb(): number {
+  (globalThis as { gc?: () => void }).gc?.();
+  return process.memoryUsage().heapUsed / 1048576;
+}
+
 async function main(): Promise<void> {
   if (!(logLevels as readonly string[]).includes(setup.logLevel)) throw new Error(`log level must be one of ${logLevels.join(', ')}`);
   const level = setup.logLevel as LogLevel;
@@ -125,7 +131,7 @@ async function main(): Promise<void> {
           await acd.login(agent, { skills: { [QUEUE]: 5 }, languages: ['en'] }, 'ready');
           agents++;
         }
-        send({ type: 'logged-in', agents, missing });
+        send({ type: 'logged-in', agents, missing, heapAfterGcMb: heapAfterGcMb() });
       })().catch(fatal);
     } else if (command.type === 'stats') {
       send({ type: 'stats', counters: counters(), tasks });
@@ -136,7 +142,7 @@ async function main(): Promise<void> {
         const state = acd.agentState(agent);
         agentStates[state] = (agentStates[state] ?? 0) + 1;
       }
-      send({ type: 'final', counters: counters(), agentStates, waitingTasks: acd.queueSnapshot(QUEUE).waiting });
+      send({ type: 'final', counters: counters(), agentStates, waitingTasks: acd.queueSnapshot(QUEUE).waiting, heapAfterGcMb: heapAfterGcMb() });
     }
   });
 
