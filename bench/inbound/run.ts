@@ -365,6 +365,13 @@ async function main(): Promise<void> {
     await sleep(200);
     final = await ask({ type: 'final' }, 'final');
   }
+  // A transaction answered 2xx stays (RFC 6026's Accepted state) 64 × T1 = 32 s after the call ended: only after that
+  // does onecc's heap say whether calls leave anything behind.
+  const lastEnd = gen.records.reduce((latest, r) => Math.max(latest, r.endedAt), start);
+  const settleMs = lastEnd + 35_000 - now();
+  if (settleMs > 0) process.stderr.write(`inbound: ${Math.ceil(settleMs / 1000)} s for onecc's last SIP transactions to expire, then its heap\n`);
+  await sleep(settleMs);
+  const settled = await ask({ type: 'final' }, 'final');
   sampleSutProcesses();
 
   // ---- figures ----------------------------------------------------------------------------------------------------
@@ -409,7 +416,7 @@ async function main(): Promise<void> {
     peakRssMb: { onecc: Math.round(groups.onecc.peakRssMb), rtpengine: Math.round(groups.rtpengine.peakRssMb), redis: Math.round(groups.redis.peakRssMb), generator: Math.round(groups.generator.peakRssMb) },
     oneccLoopDelayMs: { maxP99: Math.round(sutPeak.loopDelayP99Ms * 10) / 10, max: Math.round(sutPeak.loopDelayMaxMs) },
     oneccPeak: { queued: sutPeak.waiting, openMediaCalls: sutPeak.openMediaCalls, heapUsedMb: Math.round(sutPeak.heapUsedMb) },
-    oneccHeapAfterGcMb: { before: Math.round(login.heapAfterGcMb * 10) / 10, after: Math.round(final.heapAfterGcMb * 10) / 10, perCallKb: Math.round(((final.heapAfterGcMb - login.heapAfterGcMb) * 1024 * 10) / Math.max(1, records.length)) / 10 },
+    oneccHeapAfterGcMb: { before: Math.round(login.heapAfterGcMb * 10) / 10, after: Math.round(settled.heapAfterGcMb * 10) / 10, perCallKb: Math.round(((settled.heapAfterGcMb - login.heapAfterGcMb) * 1024 * 10) / Math.max(1, records.length)) / 10 },
     oneccLeftOpen: sutLeft, agentStatesAtEnd: final.agentStates,
     stuckAtEnd: stuckCalls.length,
   };
@@ -432,7 +439,7 @@ async function main(): Promise<void> {
   out(`  peak RSS (MB)     onecc ${figures.peakRssMb.onecc}, rtpengine ${figures.peakRssMb.rtpengine}, redis ${figures.peakRssMb.redis}, generator ${figures.peakRssMb.generator}`);
   out(`  onecc loop delay  worst 1 s p99 ${figures.oneccLoopDelayMs.maxP99} ms, max ${figures.oneccLoopDelayMs.max} ms`);
   const heap = figures.oneccHeapAfterGcMb;
-  out(`  onecc heap        peak ${figures.oneccPeak.heapUsedMb} MB; after a full GC ${heap.before} MB before the first call, ${heap.after} MB after the last (${heap.perCallKb} KB per call offered)`);
+  out(`  onecc heap        peak ${figures.oneccPeak.heapUsedMb} MB; after a full GC ${heap.before} MB before the first call, ${heap.after} MB 35 s after the last (${heap.perCallKb} KB per call offered)`);
   out(`  onecc at the end  ${JSON.stringify(sutLeft)}, agents ${JSON.stringify(final.agentStates)}`);
   for (const r of lost.slice(0, 20)) out(`  LOST call ${r.n} ${r.callId}: ${r.failure}`);
   if (lost.length > 20) out(`  ... and ${lost.length - 20} more lost calls`);
