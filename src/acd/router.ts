@@ -1,9 +1,12 @@
 import { hasFreeSlot, occupancy, slotsHeld } from './capacity';
 import { IndexedHeap } from './indexed-heap';
+import { LazyHeap } from './lazy-heap';
 import { parseTargetExpression, type TargetExpression } from './target-expression';
 import {
   channels,
+  routingStrategies,
   type AgentRecord,
+  type Channel,
   type CrossChannelRule,
   type Decision,
   type PerChannel,
@@ -22,8 +25,10 @@ interface Target {
   /** Over staffed eligible agents (presence ready, wrap-up included): slots per channel, and those holding work. */
   readonly staffedSlots: PerChannel<number>;
   readonly busySlots: PerChannel<number>;
-  /** Ready eligible agents with a free slot on the channel, best first by the queue's strategy. */
-  readonly agents: PerChannel<IndexedHeap<AgentEntry>>;
+  /** Ready eligible agents with a free slot on the channel, best first by the queue's strategy (dead entries too). */
+  readonly agents: PerChannel<LazyHeap<AgentEntry>>;
+  /** How many live entries each of those heaps holds. */
+  readonly free: PerChannel<number>;
   /** Waiting tasks on the channel, highest priority then oldest first. */
   readonly tasks: PerChannel<IndexedHeap<TaskEntry>>;
 }
@@ -33,12 +38,20 @@ interface AgentEligibility {
   /** The record the heaps were last updated from. */
   indexed: AgentRecord;
   readonly targets: Target[];
-  /** Channels on which the agent is in its targets' heaps. */
-  readonly free: PerChannel<boolean>;
+  readonly byStrategy: Record<RoutingStrategy, Target[]>;
+  /** The agent's proficiency for each of byStrategy['most-skilled'], same order. */
+  readonly proficiencies: number[];
+  /** Per channel on which the agent is in its targets' heaps, the keys and entries it is there with. */
+  readonly entries: PerChannel<ChannelEntries | null>;
   /** What the agent added to its targets' counters, so that exactly that is taken back on the next change. */
   ready: boolean;
   readonly staffed: PerChannel<number>;
   readonly busy: PerChannel<number>;
+}
+
+/** Whether entries are still the agent's current ones: cleared once, it takes them out of every heap they are in. */
+interface Liveness {
+  live: boolean;
 }
 
 interface AgentEntry {
@@ -46,6 +59,15 @@ interface AgentEntry {
   /** Strategy keys, compared in order; lower is better. */
   readonly primary: number;
   readonly secondary: number;
+  readonly liveness: Liveness;
+}
+
+/** An agent's place on one channel: its keys, and per strategy the liveness of its entries in those targets' heaps. */
+interface ChannelEntries {
+  readonly idle: number;
+  readonly lastOfferAt: number;
+  readonly occupancy: number;
+  readonly liveness: Record<RoutingStrategy, Liveness>;
 }
 
 interface TaskEntry {
@@ -63,6 +85,7 @@ export interface Match {
 
 const agentBefore = (a: AgentEntry, b: AgentEntry) =>
   a.primary !== b.primary ? a.primary < b.primary : a.secondary !== b.secondary ? a.secondary < b.secondary : a.id < b.id;
+const entryAlive = (e: AgentEntry) => e.liveness.live;
 const taskBefore = (a: TaskEntry, b: TaskEntry) =>
   a.priority !== b.priority ? a.priority > b.priority : a.enqueuedAt !== b.enqueuedAt ? a.enqueuedAt < b.enqueuedAt : a.id < b.id;
 
@@ -104,7 +127,8 @@ export class Router {
 
   /**
    * Keeps the indices in step with one agent's record (undefined: absent). `now` decides whether wrap-up is over.
-   * Only what changed is touched: a chat offer to a longest-idle agent moves no heap entry unless it filled a slot.
+   * Only what changed is touched: entries are replaced only in the heaps of strategies whose key changed, and an agent
+   * leaving a channel's heaps costs one flag per strategy, not a removal from each heap.
    */
   applyAgent(prev: AgentRecord | undefined, next: AgentRecord | undefined, now: number): void {
     const id = (prev ?? next)!.id;
@@ -113,9 +137,7 @@ export class Router {
     if (next && next.presence !== 'logged-out') {
       const sameProfile = before !== undefined && before.indexed.skills === next.skills && before.indexed.languages === next.languages;
       const profile = sameProfile ? before.profile : profileKey(next);
-      after = before && before.profile === profile
-        ? before
-        : { profile, indexed: next, targets: [...this.#targets.values()].filter((t) => t.expression.matches(next)), ready: false, staffed: perChannel(() => 0), busy: perChannel(() => 0), free: perChannel(() => false) };
+      after = before && before.profile === profile ? before : this.#eligibility(profile, next);
     }
     if (before && before !== after) {
       this.#loggedIn--;
@@ -125,14 +147,13 @@ export class Router {
         for (const c of channels) {
           t.staffedSlots[c] -= before.staffed[c];
           t.busySlots[c] -= before.busy[c];
-          if (before.free[c]) t.agents[c].delete(id);
         }
       }
+      for (const c of channels) this.#leave(before, c);
       this.#agentTargets.delete(id);
     }
     if (!after || !next) return;
-    const fresh = after !== before;
-    if (fresh) {
+    if (after !== before) {
       this.#agentTargets.set(id, after);
       this.#loggedIn++;
       for (const t of after.targets) t.eligible++;
@@ -158,26 +179,64 @@ export class Router {
       after.busy[c] = busySlots;
     }
     // The heaps: an agent is in a (target, channel) heap while ready with a free slot on that channel.
-    const last = after.indexed;
-    const keySame: Record<RoutingStrategy, boolean> = fresh
-      ? { 'longest-idle': false, 'most-skilled': false, 'round-robin': false, 'least-occupied': false }
-      : (() => {
-          const idle = idleKey(last) === idleKey(next);
-          return { 'longest-idle': idle, 'most-skilled': idle, 'round-robin': idle && last.lastOfferAt === next.lastOfferAt, 'least-occupied': idle && occupancy(last) === occupancy(next) };
-        })();
     for (const c of channels) {
-      const free = ready && hasFreeSlot(next, c, this.rules);
-      const wasFree = !fresh && after.free[c];
-      after.free[c] = free;
-      if (!free) {
-        if (wasFree) for (const t of after.targets) t.agents[c].delete(id);
-        continue;
-      }
-      for (const t of after.targets) {
-        if (!wasFree || !keySame[t.queue.strategy]) t.agents[c].upsert(agentEntry(t.queue.strategy, t.expression, next));
-      }
+      if (ready && hasFreeSlot(next, c, this.rules)) this.#place(after, next, c);
+      else this.#leave(after, c);
     }
     after.indexed = next;
+  }
+
+  #eligibility(profile: string, agent: AgentRecord): AgentEligibility {
+    const targets = [...this.#targets.values()].filter((t) => t.expression.matches(agent));
+    const byStrategy: Record<RoutingStrategy, Target[]> = { 'longest-idle': [], 'most-skilled': [], 'round-robin': [], 'least-occupied': [] };
+    for (const t of targets) byStrategy[t.queue.strategy].push(t);
+    return {
+      profile, indexed: agent, targets, byStrategy, proficiencies: byStrategy['most-skilled'].map((t) => proficiency(agent, t.expression)),
+      ready: false, staffed: perChannel(() => 0), busy: perChannel(() => 0), entries: perChannel(() => null),
+    };
+  }
+
+  /** Into the channel's heaps, or moved there where a strategy's key changed. */
+  #place(eligibility: AgentEligibility, agent: AgentRecord, c: Channel): void {
+    const was = eligibility.entries[c];
+    const idle = idleKey(agent);
+    const lastOfferAt = agent.lastOfferAt;
+    const occupied = occupancy(agent);
+    if (was && was.idle === idle && was.lastOfferAt === lastOfferAt && was.occupancy === occupied) return;
+    if (!was) for (const t of eligibility.targets) t.free[c]++;
+    const idleSame = was !== null && was.idle === idle;
+    const keep: Record<RoutingStrategy, boolean> = {
+      'longest-idle': idleSame,
+      'most-skilled': idleSame,
+      'round-robin': idleSame && was.lastOfferAt === lastOfferAt,
+      'least-occupied': idleSame && was.occupancy === occupied,
+    };
+    const liveness = { ...was?.liveness } as Record<RoutingStrategy, Liveness>;
+    for (const strategy of routingStrategies) {
+      if (keep[strategy]) continue;
+      if (was) was.liveness[strategy].live = false;
+      const alive: Liveness = { live: true };
+      liveness[strategy] = alive;
+      const targets = eligibility.byStrategy[strategy];
+      // Strategies other than most-skilled rank the agent alike in every target: one entry serves all their heaps.
+      const shared = strategy === 'most-skilled' ? undefined : agentEntry(strategy, 0, agent.id, idle, lastOfferAt, occupied, alive);
+      for (let i = 0; i < targets.length; i++) {
+        const t = targets[i]!;
+        const heap = t.agents[c];
+        heap.push(shared ?? agentEntry(strategy, eligibility.proficiencies[i]!, agent.id, idle, lastOfferAt, occupied, alive));
+        if (heap.length > 2 * t.free[c] + 16) heap.compact();
+      }
+    }
+    eligibility.entries[c] = { idle, lastOfferAt, occupancy: occupied, liveness };
+  }
+
+  /** Out of the channel's heaps: the entries die where they are. */
+  #leave(eligibility: AgentEligibility, c: Channel): void {
+    const was = eligibility.entries[c];
+    if (!was) return;
+    for (const strategy of routingStrategies) was.liveness[strategy].live = false;
+    for (const t of eligibility.targets) t.free[c]--;
+    eligibility.entries[c] = null;
   }
 
   applyTask(prev: TaskRecord | undefined, next: TaskRecord | undefined, queues: ReadonlyMap<string, QueueDefinition>): void {
@@ -205,7 +264,7 @@ export class Router {
           break;
         }
         chosen = entry;
-        if (task.declinedBy.length === 0 && heap.size === 1) break;
+        if (task.declinedBy.length === 0 && target.free[task.channel] === 1) break;
       }
       if (!chosen) continue;
       const agent = agents.get(chosen.id)!;
@@ -249,7 +308,7 @@ export class Router {
   }
 
   #decision(target: Target, via: Decision['via'], task: TaskRecord, agent: AgentRecord, trigger: Decision['trigger'], declined: number, tie: string, now: number): Decision {
-    const free = target.agents[task.channel].size;
+    const free = target.free[task.channel];
     return {
       at: now,
       trigger,
@@ -281,7 +340,8 @@ export class Router {
         ready: 0,
         staffedSlots: perChannel(() => 0),
         busySlots: perChannel(() => 0),
-        agents: perChannel(() => new IndexedHeap<AgentEntry>((e) => e.id, agentBefore)),
+        agents: perChannel(() => new LazyHeap<AgentEntry>(agentBefore, entryAlive)),
+        free: perChannel(() => 0),
         tasks: perChannel(() => new IndexedHeap<TaskEntry>((e) => e.id, taskBefore)),
       };
       this.#targets.set(key, target);
@@ -325,16 +385,16 @@ export function proficiency(agent: AgentRecord, expression: TargetExpression): n
   return sum;
 }
 
-function agentEntry(strategy: RoutingStrategy, expression: TargetExpression, agent: AgentRecord): AgentEntry {
+function agentEntry(strategy: RoutingStrategy, skill: number, id: string, idle: number, lastOfferAt: number, occupied: number, liveness: Liveness): AgentEntry {
   switch (strategy) {
     case 'longest-idle':
-      return { id: agent.id, primary: idleKey(agent), secondary: 0 };
+      return { id, primary: idle, secondary: 0, liveness };
     case 'most-skilled':
-      return { id: agent.id, primary: -proficiency(agent, expression), secondary: idleKey(agent) };
+      return { id, primary: -skill, secondary: idle, liveness };
     case 'round-robin':
-      return { id: agent.id, primary: agent.lastOfferAt, secondary: idleKey(agent) };
+      return { id, primary: lastOfferAt, secondary: idle, liveness };
     case 'least-occupied':
-      return { id: agent.id, primary: occupancy(agent), secondary: idleKey(agent) };
+      return { id, primary: occupied, secondary: idle, liveness };
   }
 }
 
