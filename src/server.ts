@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type Srf from 'drachtio-srf';
 import { AcdEngine, RedisStore } from './acd/index';
+import { AgentFeed, Credentials } from './agents/index';
 import { connectSipApplication } from './channels/voice/index';
 import type { OneccConfig } from './config/index';
 import { HttpServer } from './http/index';
@@ -29,6 +30,8 @@ export interface OneccServer {
   readonly dialplans: DialplanSet;
   /** Inbound calls; undefined unless acd.enabled (callers queue through the ACD). */
   readonly voice: VoiceChannel | undefined;
+  /** The agent feed (/agent); undefined unless acd.enabled. */
+  readonly agentFeed: AgentFeed | undefined;
   readonly records: InteractionRecords;
   readonly http: HttpServer;
   readonly metrics: Metrics;
@@ -150,6 +153,21 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
       logger.warn('acd.enabled is false: calls get 503 (the voice channel queues through the ACD)');
     }
 
+    // Agents' desktops and supervisors follow the ACD here (ws://<http>/agent); calls are controlled through the voice channel.
+    let agentFeed: AgentFeed | undefined;
+    if (acd) {
+      const feed = new AgentFeed({
+        acd,
+        config: config.agents,
+        credentials: new Credentials(config.agents),
+        ...(voiceChannel ? { controls: voiceChannel } : {}),
+        history: records,
+        logger,
+      });
+      agentFeed = feed;
+      closers.push(() => feed.close());
+    }
+
     // Without an rtpengine that answers, calls cannot be served: not ready, so a balancer sends them elsewhere.
     const http = new HttpServer({
       ...config.http,
@@ -163,6 +181,7 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
           return record ? { status: 200, body: record } : { status: 404, body: { error: `no interaction ${id}` } };
         },
       },
+      ...(agentFeed ? { upgrades: { '/agent': (req, socket, head) => agentFeed.handleUpgrade(req, socket, head) } } : {}),
     });
     await http.start();
     closers.push(() => http.close());
@@ -179,6 +198,7 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
       phones,
       dialplans,
       voice: voiceChannel,
+      agentFeed,
       records,
       http,
       metrics,

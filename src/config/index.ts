@@ -13,6 +13,8 @@ export {
   type VoiceConfig,
   type TrunkConfig,
   type PhoneConfig,
+  type AgentsConfig,
+  type RosterEntry,
   type ConfigPath,
   type ConfigIssue,
   type SchemaNode,

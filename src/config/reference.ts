@@ -40,6 +40,8 @@ function typeName(node: SchemaNode): string {
         return 'boolean';
       case 'array':
         return `list${node.minItems > 0 ? ` (≥ ${node.minItems})` : ''} of ${node.items.type === 'object' ? 'mappings' : typeName(node.items)}`;
+      case 'record':
+        return `mapping of name → ${typeName(node.values)}`;
       case 'object':
         return 'mapping';
     }

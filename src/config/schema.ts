@@ -31,12 +31,17 @@ export interface ArraySchema<I extends SchemaNode = SchemaNode> extends SchemaBa
   readonly items: I;
   readonly minItems: number;
 }
+/** A mapping with keys of the user's choosing (RFC 3261 tokens), every value of one schema: skill → level. */
+export interface RecordSchema<V extends SchemaNode = SchemaNode> extends SchemaBase {
+  readonly type: 'record';
+  readonly values: V;
+}
 export interface ObjectSchema<F extends { readonly [key: string]: SchemaNode } = { readonly [key: string]: SchemaNode }>
   extends SchemaBase {
   readonly type: 'object';
   readonly fields: F;
 }
-export type SchemaNode = IntegerSchema | EnumSchema | StringSchema | BooleanSchema | ArraySchema | ObjectSchema;
+export type SchemaNode = IntegerSchema | EnumSchema | StringSchema | BooleanSchema | ArraySchema | RecordSchema | ObjectSchema;
 
 /** What a string must look like; `expect` completes the sentence "must be ...". */
 export const stringFormats = {
@@ -77,6 +82,7 @@ const list = <I extends SchemaNode>(items: I, minItems: number, description: str
   ({ type: 'array', items, minItems, description });
 const object = <F extends { readonly [key: string]: SchemaNode }>(description: string, fields: F): ObjectSchema<F> =>
   ({ type: 'object', fields, description });
+const record = <V extends SchemaNode>(values: V, description: string): RecordSchema<V> => ({ type: 'record', values, description });
 const nullable = <N extends SchemaNode>(node: N): N & { readonly nullable: true } => ({ ...node, nullable: true });
 
 export const logLevels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -268,6 +274,36 @@ export const configSchema = object('onecc configuration', {
     promptTextDir: string('path', 'the prompt texts (media/text/<language>.yaml); their voice settings speak text prompts in the same voice'),
     textPromptCacheDir: string('path', 'where prompts given as text in dialplans are rendered (espeak-ng) and cached'),
   }),
+  agents: object('the agent WebSocket feed (/agent on the HTTP listener, docs/agent-protocol.md) and the agents who may log in', {
+    tokenSecret: nullable(string('text', 'HMAC key of agent and supervisor tokens (npm run token); null: tokens are refused, only apiKeys authenticate')),
+    apiKeys: list(
+      object('a static credential for the feed', {
+        key: string('text', 'the key itself (at least 16 characters)'),
+        role: oneOf(['agent', 'supervisor'] as const, 'agent: acts as `agent`; supervisor: sees every queue and agent'),
+        agent: nullable(string('token', 'the agent id an agent key acts as (null for supervisors)')),
+      }),
+      0,
+      'API keys (integrations, supervisors\' wallboards); tokens expire, keys do not',
+    ),
+    roster: list(
+      object('an agent who may log in', {
+        id: string('token', 'agent id: ACD records, voice.phones[].agent, tokens'),
+        name: string('text', 'display name'),
+        skills: record(integer(1, 10, 'proficiency 1-10'), 'skill → proficiency; skills must be listed in acd.skills'),
+        languages: list(string('token', 'language tag'), 0, 'languages the agent speaks (listed in acd.languages)'),
+        capacity: nullable(perChannel(0, 100, 'tasks at once per channel; null: acd.defaultCapacity', 'most tasks at once')),
+      }),
+      0,
+      'the agents: the profile an agent logs in to the ACD with',
+    ),
+    notReadyReasons: list(string('token', 'reason code'), 1, 'reason codes an agent may give for not-ready (onecc itself also uses acd.ronaReason and direct-call)'),
+    dispositions: list(string('token', 'disposition code'), 1, 'codes an agent closes a task with in wrap-up (kept in the interaction record)'),
+    authTimeoutSeconds: integer(1, 60, 'a connection that has not authenticated this long after opening is closed'),
+    heartbeatSeconds: integer(2, 300, 'onecc pings every connection this often; one that missed a whole interval is closed'),
+    resumeGraceSeconds: integer(0, 3600, 'an agent whose connection drops keeps their state and calls this long, to resume; then not-ready (disconnected)'),
+    maxBufferedKiB: integer(16, 1024 * 1024, 'a connection with more unsent data than this is too slow to follow: closed (it may resume)'),
+    snapshotSeconds: integer(1, 300, 'supervisors get queue snapshots this often'),
+  }),
   http: object('HTTP listener for /metrics, /health and the admin API', {
     host: string('ip', 'local address to bind (IPv4 or IPv6 literal)'),
     port: port('local port'),
@@ -286,6 +322,8 @@ type InferBase<N> = N extends IntegerSchema
         ? boolean
         : N extends ArraySchema<infer I>
           ? Infer<I>[]
+          : N extends RecordSchema<infer V>
+            ? Record<string, Infer<V>>
           : N extends ObjectSchema<infer F>
             ? { [K in keyof F]: Infer<F[K]> }
             : never;
@@ -300,6 +338,8 @@ export type AcdConfig = OneccConfig['acd'];
 export type VoiceConfig = OneccConfig['voice'];
 export type TrunkConfig = VoiceConfig['trunks'][number];
 export type PhoneConfig = VoiceConfig['phones'][number];
+export type AgentsConfig = OneccConfig['agents'];
+export type RosterEntry = AgentsConfig['roster'][number];
 
 /** A key path into the configuration, e.g. ['sip', 'listen', 1, 'port']. */
 export type ConfigPath = readonly (string | number)[];
@@ -360,6 +400,41 @@ export function crossKeyIssues(config: OneccConfig): ConfigIssue[] {
     }
   });
   issues.push(...voiceIssues(config.voice));
+  issues.push(...agentsIssues(config));
+  return issues;
+}
+
+function agentsIssues(config: OneccConfig): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const { agents, acd } = config;
+  const ids = new Map<string, number>();
+  agents.roster.forEach((agent, i) => {
+    const first = ids.get(agent.id);
+    if (first !== undefined) issues.push({ path: ['agents', 'roster', i, 'id'], reason: `duplicates agents.roster[${first}].id (${agent.id})` });
+    ids.set(agent.id, first ?? i);
+    for (const skill of Object.keys(agent.skills)) {
+      if (!acd.skills.includes(skill)) issues.push({ path: ['agents', 'roster', i, 'skills', skill], reason: `agent ${agent.id}: unknown skill "${skill}" (acd.skills: ${acd.skills.join(', ')})` });
+    }
+    agent.languages.forEach((language, j) => {
+      if (!acd.languages.includes(language)) issues.push({ path: ['agents', 'roster', i, 'languages', j], reason: `agent ${agent.id}: unknown language "${language}" (acd.languages: ${acd.languages.join(', ')})` });
+    });
+  });
+  const keys = new Map<string, number>();
+  agents.apiKeys.forEach((apiKey, i) => {
+    const at = ['agents', 'apiKeys', i] as const;
+    if (apiKey.key.length < 16) issues.push({ path: [...at, 'key'], reason: 'must be at least 16 characters: a short key can be guessed' });
+    const first = keys.get(apiKey.key);
+    if (first !== undefined) issues.push({ path: [...at, 'key'], reason: `duplicates agents.apiKeys[${first}].key` });
+    keys.set(apiKey.key, first ?? i);
+    if (apiKey.role === 'agent' && (apiKey.agent === null || !ids.has(apiKey.agent))) {
+      issues.push({ path: [...at, 'agent'], reason: `an agent key needs the id of an agent in agents.roster (got ${apiKey.agent})` });
+    } else if (apiKey.role === 'supervisor' && apiKey.agent !== null) {
+      issues.push({ path: [...at, 'agent'], reason: 'a supervisor key acts as no agent: use null' });
+    }
+  });
+  if (agents.tokenSecret !== null && agents.tokenSecret.length < 16) {
+    issues.push({ path: ['agents', 'tokenSecret'], reason: 'must be at least 16 characters: a short key can be guessed' });
+  }
   return issues;
 }
 

@@ -45,6 +45,13 @@ function checkNode(node: SchemaNode, value: unknown, path: ConfigPath, issues: C
       }
       value.forEach((item, i) => checkNode(node.items, item, [...path, i], issues));
       return;
+    case 'record':
+      if (!isMapping(value)) return void fail('a mapping');
+      for (const [key, item] of Object.entries(value)) {
+        if (!stringFormats.token.test(key)) issues.push({ path: [...path, key], reason: `must be named by ${stringFormats.token.expect}` });
+        else checkNode(node.values, item, [...path, key], issues);
+      }
+      return;
     case 'object': {
       if (!isMapping(value)) return void fail('a mapping');
       const known = Object.keys(node.fields);

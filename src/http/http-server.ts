@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Logger } from '../lib/index';
 import type { Metrics } from '../metrics/index';
 
@@ -11,6 +12,8 @@ export interface HttpServerOptions {
   logger: Logger;
   /** JSON resources served under a path prefix by layers above (e.g. /interactions); `rest` is the path after it. */
   resources?: Record<string, (rest: string, query: URLSearchParams) => Promise<{ status: number; body: unknown }>>;
+  /** WebSocket endpoints by exact path (e.g. /agent): the upgrade request is handed over as it came. */
+  upgrades?: Record<string, (req: IncomingMessage, socket: Duplex, head: Buffer) => void>;
 }
 
 /** onecc's HTTP listener: /metrics for Prometheus, /health (the process is up), /ready (it can take traffic). */
@@ -25,6 +28,12 @@ export class HttpServer {
         if (!res.headersSent) res.writeHead(500);
         res.end();
       });
+    });
+    this.#server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const path = new URL(req.url ?? '/', 'http://onecc').pathname;
+      const upgrade = options.upgrades?.[path];
+      if (upgrade) return upgrade(req, socket, head);
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
     });
   }
 

@@ -13,7 +13,7 @@ import type {
   TransferTarget,
   VoicemailMessage,
 } from '../../ivr/index';
-import type { Logger } from '../../lib/index';
+import { randomId, type Logger } from '../../lib/index';
 import type { MediaCall, MediaProfile } from '../../media/index';
 import { callbackAttributes } from './callbacks';
 import { contextHeaders, taskHeaders } from './context-headers';
@@ -38,10 +38,11 @@ export interface InboundCallDeps {
   readonly onQueueTask: (taskId: string, call: InboundCall | undefined) => void;
 }
 
-type AgentLeg = { readonly agentId: string; readonly tag: string; dialog: Srf.Dialog };
+/** Who talks to the caller: the agent who answered, or a transfer target (release: its end of a direct call). */
+type AgentLeg = { readonly agentId: string; readonly tag: string; dialog: Srf.Dialog; readonly release?: () => Promise<void> };
 
 /** Who a transfer handed the caller to. */
-export type TransferLeg = { readonly kind: 'sip'; readonly uri: string } | { readonly kind: 'agent'; readonly agentId: string };
+export type TransferLeg = { readonly kind: 'sip'; readonly uri: string } | { readonly kind: 'agent'; readonly agentId: string } | { readonly kind: 'number'; readonly number: string };
 
 /** The not-ready reason an agent has while talking on a call transferred to them directly (not through a queue). */
 export const DIRECT_CALL_REASON = 'direct-call';
@@ -90,7 +91,8 @@ export class InboundCall implements IvrHost {
   }
 
   async enterQueue(request: QueueRequest): Promise<QueueSession> {
-    const attributes: Record<string, string> = { ...request.variables, language: request.language, dialplan: request.dialplan };
+    // `interaction` names this call's interaction record: the agent's wrap-up adds its disposition there.
+    const attributes: Record<string, string> = { ...request.variables, language: request.language, dialplan: request.dialplan, interaction: this.id };
     const task = await this.deps.acd.enqueue({ channel: 'voice', queue: request.queue, priority: request.priority, attributes });
     // A `callbackNumber` variable (collected in the dialplan) is called back instead of the calling number.
     const number = request.variables.callbackNumber ?? request.variables.caller ?? '';
@@ -122,20 +124,86 @@ export class InboundCall implements IvrHost {
    * (transferEnded). Busy, no answer or an agent who is not available fail the transfer (the node's onFail).
    */
   async transfer(target: Exclude<TransferTarget, { kind: 'dialplan' }>, context: IvrCallContext): Promise<TransferResult> {
-    const headers = contextHeaders(context);
-    if (target.kind === 'sip') return this.#transferTo({ kind: 'sip', uri: target.uri }, [{ uri: target.uri }], 'rtp', headers);
-    const agentId = target.agent;
+    const leg: TransferLeg = target.kind === 'sip' ? { kind: 'sip', uri: target.uri } : { kind: 'agent', agentId: target.agent };
+    const rung = await this.ringTransferTarget(leg, contextHeaders(context));
+    if (!rung.ok) return { kind: 'failed', reason: rung.reason };
+    const { dialog } = rung;
+    try {
+      await this.media.answer(CALLER_LEG, `transfer-${this.#transfers++}`, dialog.remote.sdp);
+    } catch (err) {
+      this.deps.logger.error({ err, callId: this.id }, 'bridging the caller to the transfer target failed');
+      await hangUp(dialog);
+      await rung.release();
+      return { kind: 'failed', reason: 'bridge failed' };
+    }
+    this.deps.logger.info({ callId: this.id, transfer: leg }, 'caller transferred');
+    this.noteTransfer(leg);
+    this.#transferDialog = dialog;
+    this.#transferDone = new Promise<void>((resolve) => {
+      dialog.once('destroy', () => resolve());
+      this.#caller?.once('destroy', () => resolve());
+      if (this.#callerGone) resolve();
+    });
+    void this.#transferDone.then(rung.release);
+    return { kind: 'transferred' };
+  }
+
+  /**
+   * Rings a transfer target with an offer for the caller's media: a SIP URI, an agent's phones (only an available
+   * agent, made not-ready `direct-call` while it lasts: `release` makes them ready again), or a number through the
+   * trunk the call came from. Resolves with the answered dialog, not yet bridged; the caller hung up, busy, no
+   * answer and the like are failures.
+   */
+  async ringTransferTarget(leg: TransferLeg, headers: Record<string, string>): Promise<{ ok: true; dialog: Srf.Dialog; release: () => Promise<void> } | { ok: false; reason: string }> {
+    if (this.#callerGone) return { ok: false, reason: 'the caller hung up' };
+    let targets: DialTarget[];
+    let profile: MediaProfile = 'rtp';
+    let release = async () => {};
+    if (leg.kind === 'sip') {
+      targets = [{ uri: leg.uri }];
+    } else if (leg.kind === 'number') {
+      const uri = this.deps.callbackUri(leg.number);
+      if (uri === undefined) return { ok: false, reason: `no route to ${leg.number}: the caller's trunk has no outboundUri` };
+      targets = [{ uri }];
+    } else {
+      const agent = await this.#reserveForDirectCall(leg.agentId);
+      if (!agent.ok) return agent;
+      ({ profile, targets } = agent);
+      release = agent.release;
+      headers = { ...headers, 'X-Onecc-Transfer': 'direct' };
+    }
+    let sdp: string;
+    try {
+      sdp = await this.media.offer(CALLER_LEG, this.callerSdp, profile);
+    } catch (err) {
+      this.deps.logger.warn({ err, callId: this.id }, 'media offer for the transfer failed');
+      await release();
+      return { ok: false, reason: 'media offer failed' };
+    }
+    const dial = dialFirstAnswer(this.deps.srf, targets, { sdp, headers, timeoutMs: this.deps.transferRingTimeoutMs });
+    this.#dial = dial;
+    const result = await dial.result;
+    this.#dial = undefined;
+    if (result.kind === 'answered' && this.#callerGone) await hangUp(result.dialog);
+    if (result.kind === 'failed' || this.#callerGone) {
+      await release();
+      return { ok: false, reason: result.kind === 'failed' ? `${result.reason}${result.statuses.length ? ` (${result.statuses.join(', ')})` : ''}` : 'the caller hung up' };
+    }
+    return { ok: true, dialog: result.dialog, release };
+  }
+
+  /** An available agent, made not-ready `direct-call` so that the ACD offers them nothing else meanwhile. */
+  async #reserveForDirectCall(agentId: string): Promise<{ ok: true; profile: MediaProfile; targets: DialTarget[]; release: () => Promise<void> } | { ok: false; reason: string }> {
     const { acd } = this.deps;
     let state: string;
     try {
       state = acd.agentState(agentId);
     } catch {
-      return { kind: 'failed', reason: `unknown agent ${agentId}` };
+      return { ok: false, reason: `unknown agent ${agentId}` };
     }
-    if (state !== 'available') return { kind: 'failed', reason: `agent ${agentId} is ${state}` };
+    if (state !== 'available') return { ok: false, reason: `agent ${agentId} is ${state}` };
     const { profile, targets } = phonesToRing(await this.deps.phones.devicesOf(agentId).catch(() => []));
-    if (targets.length === 0) return { kind: 'failed', reason: `agent ${agentId} has no registered phone` };
-    // Not-ready while this call rings and talks, so that the ACD offers the agent nothing else meanwhile.
+    if (targets.length === 0) return { ok: false, reason: `agent ${agentId} has no registered phone` };
     await acd.setNotReady(agentId, DIRECT_CALL_REASON);
     const release = async () => {
       try {
@@ -146,12 +214,9 @@ export class InboundCall implements IvrHost {
     };
     if (acd.agentState(agentId) !== 'not-ready') {
       await release();
-      return { kind: 'failed', reason: `agent ${agentId} was just offered another task` };
+      return { ok: false, reason: `agent ${agentId} was just offered another task` };
     }
-    const result = await this.#transferTo({ kind: 'agent', agentId }, targets, profile, { ...headers, 'X-Onecc-Transfer': 'direct' });
-    if (result.kind === 'failed') await release();
-    else void this.#transferDone!.then(release);
-    return result;
+    return { ok: true, profile, targets, release };
   }
 
   /** Resolves when the conversation a transfer started is over (at once when there was none). */
@@ -167,43 +232,19 @@ export class InboundCall implements IvrHost {
     return this.#transferredAt;
   }
 
-  async #transferTo(leg: TransferLeg, targets: readonly DialTarget[], profile: MediaProfile, headers: Record<string, string>): Promise<TransferResult> {
-    if (this.#callerGone) return { kind: 'failed', reason: 'the caller hung up' };
-    const log = this.deps.logger.child({ callId: this.id, transfer: leg });
-    let sdp: string;
-    try {
-      sdp = await this.media.offer(CALLER_LEG, this.callerSdp, profile);
-    } catch (err) {
-      log.warn({ err }, 'media offer for the transfer failed');
-      return { kind: 'failed', reason: 'media offer failed' };
-    }
-    const dial = dialFirstAnswer(this.deps.srf, targets, { sdp, headers, timeoutMs: this.deps.transferRingTimeoutMs });
-    this.#dial = dial;
-    const result = await dial.result;
-    this.#dial = undefined;
-    if (result.kind === 'failed') return { kind: 'failed', reason: `${result.reason}${result.statuses.length ? ` (${result.statuses.join(', ')})` : ''}` };
-    const { dialog } = result;
-    if (this.#callerGone) {
-      await hangUp(dialog);
-      return { kind: 'failed', reason: 'the caller hung up' };
-    }
-    try {
-      await this.media.answer(CALLER_LEG, `transfer-${this.#transfers++}`, dialog.remote.sdp);
-    } catch (err) {
-      log.error({ err }, 'bridging the caller to the transfer target failed');
-      await hangUp(dialog);
-      return { kind: 'failed', reason: 'bridge failed' };
-    }
-    log.info('caller transferred');
+  /** The interaction record shows the last transfer. */
+  noteTransfer(leg: TransferLeg): void {
     this.#transferLeg = leg;
     this.#transferredAt = new Date().toISOString();
-    this.#transferDialog = dialog;
-    this.#transferDone = new Promise<void>((resolve) => {
-      dialog.once('destroy', () => resolve());
-      this.#caller?.once('destroy', () => resolve());
-      if (this.#callerGone) resolve();
-    });
-    return { kind: 'transferred' };
+  }
+
+  get queueSession(): VoiceQueueSession | undefined {
+    return this.#queue;
+  }
+
+  /** The queue session whose caller is talking to `agentId` now, for the agent's call controls. */
+  talkingTo(agentId: string): VoiceQueueSession | undefined {
+    return this.#queue?.talkingAgent === agentId ? this.#queue : undefined;
   }
 
   async deliverVoicemail(message: VoicemailMessage): Promise<void> {
@@ -249,6 +290,7 @@ class VoiceQueueSession implements QueueSession {
   #task: TaskRecord;
   #ringing: { agentId: string; offerId: string; cancel: () => void } | undefined;
   #connected = false;
+  #talking: AgentLeg | undefined;
   readonly #rungOffers = new Set<string>();
   #leaving: Promise<void> | undefined;
 
@@ -369,6 +411,7 @@ class VoiceQueueSession implements QueueSession {
     }
     this.#connected = true;
     const leg: AgentLeg = { agentId, tag, dialog };
+    this.#talking = leg;
     this.call.setAgentLeg(leg);
     try {
       await this.request.stopHoldAudio();
@@ -376,26 +419,84 @@ class VoiceQueueSession implements QueueSession {
     } catch (err) {
       log.error({ err }, 'bridging caller and agent failed');
       await hangUp(dialog);
+      this.#talking = undefined;
       this.call.setAgentLeg(undefined);
       await this.deps.acd.complete(taskId).catch(() => undefined);
       this.#settle({ kind: 'failed', reason: 'bridge failed' });
       return;
     }
     log.info('caller and agent connected');
-    const endedBy = await new Promise<'agent' | 'caller'>((resolve) => {
-      dialog.once('destroy', () => resolve('agent'));
-      this.call.callerDialog?.once('destroy', () => resolve('caller'));
-      if (this.call.callerGone) resolve('caller');
-    });
+    // Until the caller or whoever talks to them last hangs up; a transfer by the agent hands over to its target.
+    let endedBy: 'agent' | 'caller';
+    for (;;) {
+      const talking: AgentLeg = this.#talking!;
+      endedBy = await new Promise<'agent' | 'caller'>((resolve) => {
+        talking.dialog.once('destroy', () => resolve('agent'));
+        this.call.callerDialog?.once('destroy', () => resolve('caller'));
+        if (this.call.callerGone) resolve('caller');
+      });
+      if (endedBy === 'caller' || this.#talking === talking) break;
+    }
+    const last = this.#talking!;
+    this.#talking = undefined;
     this.call.setAgentLeg(undefined);
     if (endedBy === 'caller') {
-      await hangUp(dialog);
+      await hangUp(last.dialog);
     } else {
       // Back to onecc as the caller's far end, so the dialplan can go on (survey, goodbye).
       await this.call.media.offer(CALLER_LEG, this.call.callerSdp, 'rtp').then(() => this.call.media.answerWithPrompts(CALLER_LEG)).catch((err) => log.warn({ err }, 'could not take the caller back from the agent'));
     }
-    await this.deps.acd.complete(taskId).catch((err) => log.warn({ err }, 'could not complete the task'));
+    await last.release?.();
+    if (last.agentId === agentId) await this.deps.acd.complete(taskId).catch((err) => log.warn({ err }, 'could not complete the task'));
     this.#settle({ kind: 'conversation-ended', agent: agentId, endedBy });
+  }
+
+  /** The agent the caller talks to now (the one who answered, or whom they transferred the call to). */
+  get talkingAgent(): string | undefined {
+    return this.#talking?.agentId;
+  }
+
+  /** The agent hangs up from their desktop: as if they hung up their phone. */
+  async hangupAgent(): Promise<void> {
+    const talking = this.#talking;
+    if (talking !== undefined) await hangUp(talking.dialog);
+  }
+
+  async hold(musicOnHold: string): Promise<void> {
+    await this.call.media.hold(CALLER_LEG, musicOnHold);
+  }
+
+  async unhold(): Promise<void> {
+    await this.call.media.unhold(CALLER_LEG);
+  }
+
+  /**
+   * The agent's blind transfer: the target rings while caller and agent still talk; once it answers, the caller is
+   * bridged to it, the agent's leg hung up and their task completed (wrap-up). Throws when the target fails.
+   */
+  async transferTo(target: TransferLeg): Promise<void> {
+    const from = this.#talking;
+    if (from === undefined) throw new Error('the caller is not talking to an agent');
+    const rung = await this.call.ringTransferTarget(target, { ...contextHeaders(this.request), ...taskHeaders(this.#task), 'X-Onecc-Transferred-By': from.agentId });
+    if (!rung.ok) throw new Error(`transfer failed: ${rung.reason}`);
+    if (this.#talking !== from) {
+      await hangUp(rung.dialog);
+      await rung.release();
+      throw new Error('the call ended while the transfer target rang');
+    }
+    const tag = `transfer-${randomId()}`;
+    await this.call.media.answer(CALLER_LEG, tag, rung.dialog.remote.sdp);
+    this.#talking = { agentId: target.kind === 'agent' ? target.agentId : `${target.kind}:${target.kind === 'sip' ? target.uri : target.number}`, tag, dialog: rung.dialog, release: rung.release };
+    this.call.setAgentLeg(this.#talking);
+    this.call.noteTransfer(target);
+    await hangUp(from.dialog);
+    if (from.release === undefined) await this.deps.acd.complete(this.#task.id).catch((err) => this.deps.logger.warn({ err }, 'could not complete the transferred task'));
+    else await from.release();
+  }
+
+  /** The agent declined the offer on the feed: their phones stop ringing (no RONA: they said no). */
+  declined(agentId: string): void {
+    if (this.#ringing?.agentId === agentId) this.#ringing.cancel();
   }
 
   async #ringFailed(taskId: string, agentId: string, why: string): Promise<void> {

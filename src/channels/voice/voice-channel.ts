@@ -1,5 +1,6 @@
 import type Srf from 'drachtio-srf';
 import type { AcdEngine } from '../../acd/index';
+import { TaskControlError, type TaskControls } from '../../agents/index';
 import { IvrRunner, type DialplanSet, type TextPrompts } from '../../ivr/index';
 import { randomId, type Logger } from '../../lib/index';
 import { MediaError, type MediaService } from '../../media/index';
@@ -32,7 +33,7 @@ export interface VoiceChannelOptions {
  * (404 when none answers it), answered by onecc with rtpengine as the media end, and walked through the dialplan by
  * the IVR runner; queued callers are delivered to agents' phones by InboundCall.
  */
-export class VoiceChannel {
+export class VoiceChannel implements TaskControls {
   readonly #calls = new Map<string, InboundCall>();
   readonly #callsByTask = new Map<string, InboundCall>();
   /** Every INVITE being handled, until its interaction record is written: close() waits for them. */
@@ -72,6 +73,41 @@ export class VoiceChannel {
       if ('task' in event) this.#callsByTask.get(event.task.id)?.onAcdEvent(event);
     });
     this.#callbacks.start();
+  }
+
+  // ---- the agent's call controls (agent feed) ----------------------------------------------------------------------
+
+  async hangup(taskId: string, agentId: string): Promise<void> {
+    await this.#talkingTo(taskId, agentId).hangupAgent();
+  }
+
+  async hold(taskId: string, agentId: string): Promise<void> {
+    await this.#talkingTo(taskId, agentId).hold(this.options.prompts.musicOnHold);
+  }
+
+  async unhold(taskId: string, agentId: string): Promise<void> {
+    await this.#talkingTo(taskId, agentId).unhold();
+  }
+
+  async transfer(taskId: string, agentId: string, to: { readonly agent: string } | { readonly number: string }): Promise<void> {
+    const session = this.#talkingTo(taskId, agentId);
+    try {
+      await session.transferTo('agent' in to ? { kind: 'agent', agentId: to.agent } : { kind: 'number', number: to.number });
+    } catch (err) {
+      throw new TaskControlError('invalid-state', (err as Error).message);
+    }
+  }
+
+  declined(taskId: string, agentId: string): void {
+    this.#callsByTask.get(taskId)?.queueSession?.declined(agentId);
+  }
+
+  #talkingTo(taskId: string, agentId: string) {
+    const call = this.#callsByTask.get(taskId);
+    if (call === undefined) throw new TaskControlError('unavailable', `the call of task ${taskId} is not on this onecc node`);
+    const session = call.talkingTo(agentId);
+    if (session === undefined) throw new TaskControlError('invalid-state', `the caller of task ${taskId} is not talking to you`);
+    return session;
   }
 
   /** Hangs up every call (BYE both ways, media released) and refuses new ones. */
@@ -167,7 +203,8 @@ export class VoiceChannel {
     record.outcome = handled ? 'handled' : hungUpInQueue ? 'abandoned' : lastQueue?.result === 'callback' ? 'callback-requested' : (path.outcome?.kind ?? 'unknown');
     const transferred = call.transferTarget;
     if (transferred !== undefined) {
-      record.legs.push({ kind: 'transfer', ...(transferred.kind === 'sip' ? { target: transferred.uri } : { agentId: transferred.agentId }), at: call.transferredAt ?? record.endedAt });
+      const target = transferred.kind === 'sip' ? { target: transferred.uri } : transferred.kind === 'number' ? { target: transferred.number } : { agentId: transferred.agentId };
+      record.legs.push({ kind: 'transfer', ...target, at: call.transferredAt ?? record.endedAt });
     }
     if (handled?.agent !== undefined) {
       record.agentId = handled.agent;
