@@ -81,3 +81,31 @@ t.test('voice: trunk addresses are IPs or CIDR blocks, and trunks, phones and ex
     .map((uri, i) => ({ ...trunk, name: `t${i}`, outboundUri: uri }));
   t.same(validateConfig(outbound).map((i) => formatPath(i.path)), [2, 3, 4, 5].map((i) => `voice.trunks[${i}].outboundUri`));
 });
+
+t.test('agents: roster skills are a mapping of known skills to levels 1-10; keys and tokens are checked', async (t) => {
+  const config = valid();
+  config.agents.roster = [
+    { id: 'alice', name: 'Alice', skills: { general: 7, billing: 11, juggling: 3 }, languages: ['en', 'fr'], capacity: null },
+    { id: 'alice', name: 'Alice again', skills: {}, languages: [], capacity: null },
+  ];
+  config.agents.apiKeys = [
+    { key: 'short', role: 'supervisor', agent: null },
+    { key: 'a-long-enough-agent-key', role: 'agent', agent: 'carol' },
+    { key: 'a-long-enough-supervisor-key', role: 'supervisor', agent: 'alice' },
+  ];
+  t.same(validateConfig(config).map((i) => `${formatPath(i.path)}: ${i.reason}`), [
+    'agents.roster[0].skills.billing: must be an integer from 1 to 10 (got 11)',
+  ], 'shape problems first');
+  config.agents.roster[0]!.skills.billing = 4;
+  t.same(validateConfig(config).map((i) => `${formatPath(i.path)}: ${i.reason}`), [
+    'agents.roster[0].skills.juggling: agent alice: unknown skill "juggling" (acd.skills: general, billing, sales, support)',
+    'agents.roster[0].languages[1]: agent alice: unknown language "fr" (acd.languages: en, zh-TW, zh-CN)',
+    'agents.roster[1].id: duplicates agents.roster[0].id (alice)',
+    'agents.apiKeys[0].key: must be at least 16 characters: a short key can be guessed',
+    'agents.apiKeys[1].agent: an agent key needs the id of an agent in agents.roster (got carol)',
+    'agents.apiKeys[2].agent: a supervisor key acts as no agent: use null',
+  ]);
+  const names = valid();
+  (names.agents.roster as unknown[]) = [{ id: 'x', name: 'X', skills: { 'two words': 1 }, languages: [], capacity: null }];
+  t.match(validateConfig(names).map((i) => formatPath(i.path)), ['agents.roster[0].skills.two words']);
+});
