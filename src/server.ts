@@ -162,6 +162,12 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
         credentials: new Credentials(config.agents),
         ...(voiceChannel ? { controls: voiceChannel } : {}),
         history: records,
+        softphoneAccount: (agentId) => {
+          const phone = voice.phones.find((p) => p.agent === agentId);
+          if (phone === undefined || sip === undefined) return undefined;
+          const servers = sip.listeners.filter((l) => l.transport === 'ws' || l.transport === 'wss').map((l) => `${l.transport}://${hostForUrl(l.host)}:${l.boundPort}`);
+          return { username: phone.username, password: phone.password, servers };
+        },
         logger,
       });
       agentFeed = feed;
@@ -212,6 +218,11 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
     await closeAll();
     throw err;
   }
+}
+
+/** An address as a URL host: IPv6 in brackets. */
+function hostForUrl(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
 }
 
 function readTls(config: OneccConfig): TlsOptions | undefined {

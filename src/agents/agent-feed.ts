@@ -16,7 +16,19 @@ export interface AgentFeedOptions {
   /** Call controls of the voice channel; without them hangup, hold and transfer answer `unavailable`. */
   readonly controls?: TaskControls;
   readonly history?: InteractionHistory;
+  /**
+   * The SIP account an agent's browser softphone registers with (from voice.phones), given to that agent only,
+   * in the welcome snapshot; undefined when the agent has none.
+   */
+  readonly softphoneAccount?: (agentId: string) => SoftphoneAccount | undefined;
   readonly logger: Logger;
+}
+
+export interface SoftphoneAccount {
+  readonly username: string;
+  readonly password: string;
+  /** SIP over WebSocket URLs of this node (ws:// or wss://). */
+  readonly servers: readonly string[];
 }
 
 type Command = { type: CommandType; id?: string } & Record<string, unknown>;
@@ -396,7 +408,14 @@ export class AgentFeed {
         // Never logged in since the ACD started: logged out.
       }
       const entry = this.#roster.get(agentId)!;
-      return { agent, name: entry.name, tasks, notReadyReasons: this.options.config.notReadyReasons, dispositions: this.options.config.dispositions };
+      return {
+        agent,
+        name: entry.name,
+        tasks,
+        notReadyReasons: this.options.config.notReadyReasons,
+        dispositions: this.options.config.dispositions,
+        softphone: this.options.softphoneAccount?.(agentId) ?? null,
+      };
     }
     return {
       queues: this.#queueSnapshots(),

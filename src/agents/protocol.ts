@@ -162,3 +162,10 @@ export const closeCodes = {
   /** onecc is shutting down. */
   goingAway: 1001,
 } as const;
+
+/** The command schemas as docs/agent-protocol.md shows them (between its schema markers; a test compares). */
+export function renderCommandSchemas(): string {
+  return Object.entries(commandSchemas)
+    .map(([type, schema]) => `#### \`${type}\`\n\n${schema.description ?? ''}\n\n\`\`\`json\n${JSON.stringify({ $schema: 'https://json-schema.org/draft/2020-12/schema', ...schema }, null, 2)}\n\`\`\``)
+    .join('\n\n');
+}
