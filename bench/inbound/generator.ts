@@ -128,7 +128,6 @@ export interface GeneratorCounters {
   offered: number;
   completed: number;
   failed: number;
-  active: number;
   /** INVITEs onecc sent to a phone that was still on another call (an ACD double offer): answered 486. */
   offeredWhileBusy: number;
   /** Agent INVITEs whose caller the phone could not find (X-Onecc-Var-caller unknown). */
@@ -173,7 +172,7 @@ export class LoadGenerator {
   #registered: ((err?: Error) => void) | undefined;
   readonly records: CallRecord[] = [];
   readonly counters: GeneratorCounters = {
-    offered: 0, completed: 0, failed: 0, active: 0, offeredWhileBusy: 0, unmatchedRings: 0, ringsCancelled: 0,
+    offered: 0, completed: 0, failed: 0, offeredWhileBusy: 0, unmatchedRings: 0, ringsCancelled: 0,
     retransmissions: { invite: 0, bye: 0, ok: 0 }, retransmissionsReceived: 0, rtpPackets: 0, rtpPacketsSent: 0, parseErrors: 0,
   };
 
@@ -331,7 +330,6 @@ export class LoadGenerator {
     this.#calls.set(callId, call);
     this.#byNumber.set(number, call);
     this.counters.offered++;
-    this.counters.active = this.#calls.size;
     this.#send(this.#trunk, invite);
   }
 
@@ -418,7 +416,7 @@ export class LoadGenerator {
     const call = this.#calls.get(req.callId);
     if (req.method === 'INVITE' && call) {
       // A re-INVITE: the same SDP again.
-      return this.#respond(this.#trunk, req, 200, undefined, { Contact: `<sip:trunk@${this.#trunkAt}>` }, this.#sdp);
+      return this.#respond(this.#trunk, req, 200, { Contact: `<sip:trunk@${this.#trunkAt}>` }, this.#sdp);
     }
     this.#respond(this.#trunk, req, 200);
     if (req.method !== 'BYE' || !call || (call.state !== 'up' && call.state !== 'byeing')) {
@@ -621,7 +619,6 @@ export class LoadGenerator {
     this.records.push(record);
     if (record.failure === undefined) this.counters.completed++;
     else this.counters.failed++;
-    this.counters.active = this.#calls.size;
   }
 
   /** Ends every call still open as lost (at the end of the drain), with `reason`. */
@@ -706,8 +703,8 @@ export class LoadGenerator {
     return res.toBuffer();
   }
 
-  #respond(socket: Socket, req: SipRequest, status: number, toTag?: string, headers: Record<string, string> = {}, sdp?: string): void {
-    const res = createResponse(req, status, undefined, toTag);
+  #respond(socket: Socket, req: SipRequest, status: number, headers: Record<string, string> = {}, sdp?: string): void {
+    const res = createResponse(req, status);
     for (const [name, value] of Object.entries(headers)) res.addHeader(name, value);
     if (sdp !== undefined) {
       res.addHeader('Content-Type', 'application/sdp');
