@@ -38,9 +38,14 @@ export interface CallbackAttemptRecord {
   endedAt?: string;
 }
 
+/** Parts of a record that others add while its call goes on (an agent's wrap-up, callback attempts). */
+type AppendedField = 'dispositions' | 'callbacks';
+const appendedFields: readonly AppendedField[] = ['dispositions', 'callbacks'];
+
 /**
  * Interaction records in Redis, so that every onecc node can answer a query about any call: one JSON value per
- * record and a time index, both expiring after the retention period.
+ * record and a time index, both expiring after the retention period. Dispositions and callback attempts are lists of
+ * their own, appended to and merged in when a record is read, so that the call's own save never overwrites them.
  */
 export class InteractionRecords implements InteractionHistory {
   readonly #redis: Redis;
@@ -57,7 +62,7 @@ export class InteractionRecords implements InteractionHistory {
     try {
       await this.#redis
         .multi()
-        .set(`${this.#prefix}:${record.id}`, JSON.stringify(record), 'EX', this.retentionSeconds)
+        .set(`${this.#prefix}:${record.id}`, JSON.stringify({ ...record, dispositions: undefined, callbacks: undefined }), 'EX', this.retentionSeconds)
         .zadd(`${this.#prefix}s`, Date.parse(record.startedAt), record.id)
         .zremrangebyscore(`${this.#prefix}s`, 0, Date.now() - this.retentionSeconds * 1000)
         // The customer's history (screen pop): their interactions by time, expiring with the newest.
@@ -71,8 +76,16 @@ export class InteractionRecords implements InteractionHistory {
   }
 
   async get(id: string): Promise<InteractionRecord | undefined> {
-    const text = await this.#redis.get(`${this.#prefix}:${id}`);
-    return text === null ? undefined : (JSON.parse(text) as InteractionRecord);
+    return (await this.#load([id]))[0];
+  }
+
+  /** Adds an entry to one of a record's appended lists (the record itself may be written before or after). */
+  async append<F extends AppendedField>(id: string, field: F, entry: NonNullable<InteractionRecord[F]>[number]): Promise<void> {
+    try {
+      await this.#redis.multi().rpush(`${this.#prefix}:${id}:${field}`, JSON.stringify(entry)).expire(`${this.#prefix}:${id}:${field}`, this.retentionSeconds).exec();
+    } catch (err) {
+      this.logger.error({ err, id, field }, 'interaction record entry not saved');
+    }
   }
 
   /** The most recent records first. */
@@ -86,16 +99,26 @@ export class InteractionRecords implements InteractionHistory {
   }
 
   async disposition(id: string, entry: NonNullable<InteractionRecord['dispositions']>[number]): Promise<void> {
-    const record = await this.get(id);
-    if (record === undefined) return;
-    record.dispositions = [...(record.dispositions ?? []), entry];
-    await this.save(record);
+    await this.append(id, 'dispositions', entry);
   }
 
   async #load(ids: string[]): Promise<InteractionRecord[]> {
     if (ids.length === 0) return [];
-    const texts = await this.#redis.mget(ids.map((id) => `${this.#prefix}:${id}`));
-    return texts.filter((t): t is string => t !== null).map((t) => JSON.parse(t) as InteractionRecord);
+    const pipeline = this.#redis.pipeline().mget(ids.map((id) => `${this.#prefix}:${id}`));
+    for (const id of ids) for (const field of appendedFields) pipeline.lrange(`${this.#prefix}:${id}:${field}`, 0, -1);
+    const replies = (await pipeline.exec()) ?? [];
+    const texts = replies[0]![1] as (string | null)[];
+    const records: InteractionRecord[] = [];
+    texts.forEach((text, i) => {
+      if (text === null) return;
+      const record = JSON.parse(text) as InteractionRecord;
+      appendedFields.forEach((field, j) => {
+        const entries = replies[1 + i * appendedFields.length + j]![1] as string[];
+        if (entries.length > 0) (record as Record<AppendedField, unknown[]>)[field] = entries.map((e) => JSON.parse(e) as unknown);
+      });
+      records.push(record);
+    });
+    return records;
   }
 
   #byCustomer(customer: string): string {

@@ -3,67 +3,17 @@
 // context and explanation, withdrawal, assignment, wrap-up with a disposition), what each role may not do,
 // resumption after a dropped connection, the grace period, a client too slow to read, heartbeats, and supervisors.
 import t, { type Test } from 'tap';
-import { WebSocket } from 'ws';
 import { AcdEngine } from '../../src/acd/index';
 import { AgentFeed, Credentials, type InteractionHistory } from '../../src/agents/index';
 import { loadConfig, type AgentsConfig } from '../../src/config/index';
 import { HttpServer } from '../../src/http/index';
 import { silentLogger } from '../../src/lib/index';
 import { Metrics } from '../../src/metrics/index';
+import { FeedClient as Client } from '../helpers/feed-client';
 import { delay, waitFor } from '../helpers/wait';
 
 const SECRET = 'feed-test-secret-0123456789';
 const SUPERVISOR_KEY = 'supervisor-key-0123456789';
-
-type Frame = { v: number; type: string; id?: string; code?: string; message?: string; event?: string; seq?: number; data?: any; [k: string]: any };
-
-/** A feed client: every frame it got, and waits for the next that matches. */
-class Client {
-  readonly frames: Frame[] = [];
-  readonly closed: Promise<{ code: number; reason: string }>;
-  #wake: (() => void) | undefined;
-
-  constructor(readonly ws: WebSocket) {
-    ws.on('message', (data) => {
-      this.frames.push(JSON.parse(data.toString()) as Frame);
-      this.#wake?.();
-    });
-    this.closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
-  }
-
-  static async open(t: Test, port: number): Promise<Client> {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/agent`);
-    t.teardown(() => ws.terminate());
-    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
-    return new Client(ws);
-  }
-
-  send(frame: Record<string, unknown> | string): void {
-    this.ws.send(typeof frame === 'string' ? frame : JSON.stringify({ v: 1, ...frame }));
-  }
-
-  /** The first frame (from `from` on) that matches, within `ms`. */
-  async next(match: (f: Frame) => boolean, ms = 3000, from = 0): Promise<Frame> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const found = this.frames.slice(from).find(match);
-      if (found) return found;
-      if (Date.now() > deadline) throw new Error(`no matching frame within ${ms} ms; got ${JSON.stringify(this.frames.slice(-5))}`);
-      await Promise.race([new Promise<void>((resolve) => (this.#wake = resolve)), delay(50)]);
-    }
-  }
-
-  /** Sends a command and waits for its result or error. */
-  async call(frame: Record<string, unknown>): Promise<Frame> {
-    const id = `c${Math.random().toString(36).slice(2)}`;
-    this.send({ ...frame, id });
-    return this.next((f) => f.id === id && (f.type === 'result' || f.type === 'error' || f.type === 'welcome'));
-  }
-
-  events(name: string): Frame[] {
-    return this.frames.filter((f) => f.type === 'event' && f.event === name);
-  }
-}
 
 interface Fixture {
   acd: AcdEngine;

@@ -28,6 +28,8 @@ export interface AnsweredCall {
 export interface CallTaker {
   readonly rings: { readonly uri: string; readonly headers: Record<string, string> }[];
   readonly answered: AnsweredCall[];
+  /** INVITEs onecc cancelled while they rang. */
+  cancelled: number;
   /** How the next INVITEs are answered, in order; the last one stays. */
   answering: Answering[];
 }
@@ -36,6 +38,7 @@ function takeCalls(t: Test, srf: Srf, taker: CallTaker): void {
   srf.invite(async (req, res) => {
     const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), String(v)]));
     taker.rings.push({ uri: req.uri, headers });
+    req.on('cancel', () => taker.cancelled++);
     const how = taker.answering.length > 1 ? taker.answering.shift()! : taker.answering[0] ?? 'ignore';
     if (how === 'ignore') return void res.send(180); // rings until onecc cancels
     if ('status' in how) return void res.send(how.status);
@@ -44,6 +47,8 @@ function takeCalls(t: Test, srf: Srf, taker: CallTaker): void {
     const dialog = await srf.createUAS(req, res, { localSdp: rtp.sdp() });
     rtp.useRemote(req.body);
     rtp.startTone(how.toneHz);
+    // A phone stops sending once its call is over (rtpengine would otherwise forward it to whoever took its place).
+    dialog.on('destroy', () => rtp.stopSending());
     taker.answered.push({ headers, rtp, dialog });
   });
 }
@@ -57,7 +62,7 @@ export interface Trunk extends CallTaker {
 /** A trunk: places calls to onecc, and takes the calls onecc places through it (callbacks). */
 export async function startTrunk(t: Test, onecc: OneccServer, host = '127.0.0.1'): Promise<Trunk> {
   const sut = await startDrachtio(t, { t1: 100, engine: { listen: [{ transport: 'udp', host, port: 0 }] } });
-  const taker: CallTaker = { rings: [], answered: [], answering: ['ignore'] };
+  const taker: CallTaker = { rings: [], answered: [], cancelled: 0, answering: ['ignore'] };
   const app = await connectApp(t, sut, (srf) => takeCalls(t, srf, taker));
   return Object.assign(taker, {
     port: sut.engine.port('udp'),
@@ -74,7 +79,7 @@ export async function startTrunk(t: Test, onecc: OneccServer, host = '127.0.0.1'
 /** An agent's desk phone: registers as `user` (digest auth) and answers as `answering` says. */
 export async function startPhone(t: Test, onecc: OneccServer, user: string, password: string, agentId: string, answering: Answering[]): Promise<CallTaker> {
   const sut = await startDrachtio(t, { t1: 100 });
-  const phone: CallTaker = { rings: [], answered: [], answering };
+  const phone: CallTaker = { rings: [], answered: [], cancelled: 0, answering };
   const app = await connectApp(t, sut, (srf) => takeCalls(t, srf, phone));
   const contact = `<sip:${user}@127.0.0.1:${sut.engine.port('udp')}>`;
   await srfRequest(app.srf, oneccUri(onecc, user), {
@@ -94,7 +99,7 @@ export async function startPhone(t: Test, onecc: OneccServer, user: string, pass
 /** A PBX transfers go to: takes calls on its own engine, at `uri(user)`. */
 export async function startPbx(t: Test): Promise<CallTaker & { uri(user: string): string }> {
   const sut = await startDrachtio(t, { t1: 100 });
-  const taker: CallTaker = { rings: [], answered: [], answering: ['ignore'] };
+  const taker: CallTaker = { rings: [], answered: [], cancelled: 0, answering: ['ignore'] };
   await connectApp(t, sut, (srf) => takeCalls(t, srf, taker));
   return Object.assign(taker, { uri: (user: string) => `sip:${user}@127.0.0.1:${sut.engine.port('udp')}` });
 }

@@ -196,14 +196,13 @@ export class CallbackDialer {
   }
 
   async #addToRecord(id: string, attempt: CallbackAttemptRecord): Promise<void> {
+    await this.deps.records.append(id, 'callbacks', attempt);
+    if (attempt.outcome !== 'connected') return;
     const record = await this.deps.records.get(id).catch(() => undefined);
     if (record === undefined) return;
-    record.callbacks = [...(record.callbacks ?? []), attempt];
-    if (attempt.outcome === 'connected') {
-      record.outcome = 'callback-handled';
-      record.agentId = attempt.agentId;
-      record.legs.push({ kind: 'agent', agentId: attempt.agentId, at: attempt.connectedAt ?? attempt.at }, { kind: 'customer', at: attempt.connectedAt ?? attempt.at });
-    }
+    record.outcome = 'callback-handled';
+    record.agentId = attempt.agentId;
+    record.legs.push({ kind: 'agent', agentId: attempt.agentId, at: attempt.connectedAt ?? attempt.at }, { kind: 'customer', at: attempt.connectedAt ?? attempt.at });
     await this.deps.records.save(record);
   }
 }

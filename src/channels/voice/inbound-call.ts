@@ -383,8 +383,9 @@ class VoiceQueueSession implements QueueSession {
     try {
       sdp = await this.call.media.offer(CALLER_LEG, this.call.callerSdp, profile);
     } catch (err) {
+      // onecc's own failure, not the agent's: the offer goes back without RONA.
       log.error({ err }, 'media offer for the agent failed');
-      await this.#ringFailed(task.id, agentId, 'media-error');
+      await this.deps.acd.reject(task.id, agentId).catch((e) => log.warn({ err: e }, 'could not release the offer'));
       return;
     }
     const dial = dialFirstAnswer(this.deps.srf, targets, { sdp, headers: { ...contextHeaders(this.request), ...taskHeaders(task) }, timeoutMs: this.deps.ringTimeoutMs });
