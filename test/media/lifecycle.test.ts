@@ -102,6 +102,24 @@ t.test('an SDP onecc cannot negotiate is refused with INCOMPATIBLE_SDP (SIP 488)
   t.same(await fx.sessions(), []);
 });
 
+t.test('a busy rtpengine that misses a health check keeps its calls coming; three misses in a row take it out', async (t) => {
+  const fx = await startMedia({ commandTimeoutMs: 200 });
+  t.teardown(fx.close);
+  const engine = fx.media.pool.engines[0]!;
+  const pid = engine.process!.pid!;
+  t.teardown(() => process.kill(pid, 'SIGCONT'));
+  process.kill(pid, 'SIGSTOP'); // frozen: it answers nothing, like an engine far behind on its queue
+  await fx.media.pool.checkHealth();
+  t.ok(engine.healthy, 'one miss: still in rotation');
+  t.doesNotThrow(() => fx.media.openCall('during-a-hiccup'), 'new calls still go to it');
+  await fx.media.pool.checkHealth();
+  await fx.media.pool.checkHealth();
+  t.notOk(engine.healthy, 'three misses in a row: out of rotation');
+  process.kill(pid, 'SIGCONT');
+  await fx.media.pool.checkHealth();
+  t.ok(engine.healthy, 'the first answer brings it back');
+});
+
 t.test('an rtpengine that does not answer fails the operation within the command timeout', async (t) => {
   // A UDP socket that swallows NG commands: an rtpengine that hangs.
   const silent = createSocket('udp4');

@@ -7,6 +7,10 @@ import type { RtpengineProcess } from './rtpengine-process';
 /** One rtpengine as the pool sees it: how to talk to it, whether it answers, how busy it is. */
 export class Rtpengine {
   healthy = true;
+  /** Health checks in a row it did not answer in time. */
+  missedChecks = 0;
+  /** Whether it ever answered a health check: one that never did is down from the first miss. */
+  answeredOnce = false;
   /** Sessions it reported at the last health check (all of its calls, whoever opened them). */
   reportedSessions = 0;
   /** Calls this node opened on it since that report; keeps a burst of new calls from piling onto one engine. */
@@ -27,6 +31,12 @@ export class Rtpengine {
 }
 
 export type RtpengineSelection = 'least-loaded' | 'hash';
+
+/**
+ * A busy rtpengine can miss one health check (its command queue is behind, onecc's timeout short) while it still
+ * serves every call: only this many misses in a row take it out of rotation, so that a hiccup does not refuse calls.
+ */
+const MISSES_BEFORE_DOWN = 3;
 
 /**
  * The rtpengines calls are spread over. A call is placed once, when it opens, and stays on its engine (rtpengine
@@ -71,9 +81,14 @@ export class RtpenginePool {
         engine.openedSinceReport = 0;
         if (!engine.healthy) this.logger.warn({ rtpengine: engine.id }, 'rtpengine answers again; new calls may use it');
         engine.healthy = true;
+        engine.answeredOnce = true;
+        engine.missedChecks = 0;
       } catch (err) {
-        if (engine.healthy) this.logger.error({ rtpengine: engine.id, err: (err as Error).message }, 'rtpengine is not answering; new calls avoid it');
-        engine.healthy = false;
+        engine.missedChecks++;
+        const down = !engine.answeredOnce || engine.missedChecks >= MISSES_BEFORE_DOWN;
+        if (engine.healthy && down) this.logger.error({ rtpengine: engine.id, err: (err as Error).message, missed: engine.missedChecks }, 'rtpengine is not answering; new calls avoid it');
+        else if (engine.healthy) this.logger.warn({ rtpengine: engine.id, err: (err as Error).message, missed: engine.missedChecks }, 'rtpengine missed a health check');
+        if (down) engine.healthy = false;
       }
     }));
   }
