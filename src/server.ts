@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type Srf from 'drachtio-srf';
 import { AcdEngine, RedisStore } from './acd/index';
 import { AgentFeed, Credentials } from './agents/index';
+import { SOFTPHONE_DIR } from './agents/softphone/assets';
 import { connectSipApplication } from './channels/voice/index';
 import type { OneccConfig } from './config/index';
 import { HttpServer } from './http/index';
@@ -188,6 +189,8 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
         },
       },
       ...(agentFeed ? { upgrades: { '/agent': (req, socket, head) => agentFeed.handleUpgrade(req, socket, head) } } : {}),
+      // The browser softphone and agent desktop (built by `npm run build`), talking to /agent and the SIP ws listeners.
+      staticDirs: { '/softphone': SOFTPHONE_DIR },
     });
     await http.start();
     closers.push(() => http.close());

@@ -1,4 +1,7 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../lib/index';
 import type { Metrics } from '../metrics/index';
@@ -14,7 +17,20 @@ export interface HttpServerOptions {
   resources?: Record<string, (rest: string, query: URLSearchParams) => Promise<{ status: number; body: unknown }>>;
   /** WebSocket endpoints by exact path (e.g. /agent): the upgrade request is handed over as it came. */
   upgrades?: Record<string, (req: IncomingMessage, socket: Duplex, head: Buffer) => void>;
+  /** Static files by path prefix (e.g. '/softphone': the browser softphone's directory); `<prefix>/` is index.html. */
+  staticDirs?: Record<string, string>;
 }
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.map': 'application/json',
+  '.json': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+};
 
 /** onecc's HTTP listener: /metrics for Prometheus, /health (the process is up), /ready (it can take traffic). */
 export class HttpServer {
@@ -62,6 +78,11 @@ export class HttpServer {
     const url = new URL(req.url ?? '/', 'http://onecc');
     const path = url.pathname;
     if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: 'method not allowed' });
+    for (const [prefix, dir] of Object.entries(this.options.staticDirs ?? {})) {
+      // Relative URLs in the page resolve against `<prefix>/`, so the bare prefix is sent there.
+      if (path === prefix) return void res.writeHead(301, { location: `${prefix}/` }).end();
+      if (path.startsWith(`${prefix}/`)) return serveFile(req, res, dir, path.slice(prefix.length + 1) || 'index.html');
+    }
     for (const [prefix, serve] of Object.entries(this.options.resources ?? {})) {
       if (path === prefix || path.startsWith(`${prefix}/`)) {
         const { status, body } = await serve(decodeURIComponent(path.slice(prefix.length + 1)), url.searchParams);
@@ -82,9 +103,29 @@ export class HttpServer {
         return json(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready' });
       }
       default:
-        return json(res, 404, { error: 'not found', paths: ['/metrics', '/health', '/ready', ...Object.keys(this.options.resources ?? {})] });
+        return json(res, 404, { error: 'not found', paths: ['/metrics', '/health', '/ready', ...Object.keys(this.options.resources ?? {}), ...Object.keys(this.options.staticDirs ?? {})] });
     }
   }
+}
+
+/** Sends `relative` from `dir` (never a file outside it); 404 for anything that is not a file there. */
+async function serveFile(req: IncomingMessage, res: ServerResponse, dir: string, relative: string): Promise<void> {
+  let name: string;
+  try {
+    name = decodeURIComponent(relative);
+  } catch {
+    return json(res, 400, { error: 'bad path' });
+  }
+  const root = path.resolve(dir);
+  const file = path.resolve(root, name);
+  const type = CONTENT_TYPES[path.extname(file).toLowerCase()];
+  if (!file.startsWith(root + path.sep) || name.includes('\0') || type === undefined) return json(res, 404, { error: 'not found' });
+  const info = await stat(file).catch(() => undefined);
+  if (!info?.isFile()) return json(res, 404, { error: 'not found' });
+  // The files change with every build; the browser asks again each time (304s are not worth the code here).
+  res.writeHead(200, { 'content-type': type, 'content-length': info.size, 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' });
+  if (req.method === 'HEAD') return void res.end();
+  await new Promise<void>((resolve, reject) => createReadStream(file).on('error', reject).on('end', resolve).pipe(res));
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {
