@@ -181,7 +181,8 @@ async function runNode(index: number, nodes: number, port: number): Promise<void
     node: nodeId, decisions, byTrigger, latenciesMs: latencies, callLatenciesMs: callLatencies, enqueued, refused,
     rssMb: memory.rss / 2 ** 20, heapMb: memory.heapUsed / 2 ** 20, cpuMs: (cpu.user + cpu.system) / 1000,
   };
-  send({ type: 'report', report });
+  // The report is large (every latency): exiting before the IPC channel has written it loses it, and the driver waits.
+  await new Promise<void>((resolve, reject) => process.send!({ type: 'report', report }, undefined, {}, (err) => (err ? reject(err) : resolve())));
   await engine.close();
   process.exit(0);
 }

@@ -40,8 +40,11 @@ export class LazyHeap<T> {
     return items[0];
   }
 
-  /** Live members in order, lazily, without disturbing the heap (a frontier walk of its tree: O(k²) for the first k). */
-  *ordered(): Generator<T> {
+  /**
+   * Calls `visit` with live members in order until it returns false, without disturbing the heap: a frontier walk of
+   * its tree, O(k²) for the first k members (dead ones included), which is cheap for the first two or three.
+   */
+  walk(visit: (item: T) => boolean): void {
     if (this.peek() === undefined) return;
     const items = this.#items;
     const frontier: number[] = [0];
@@ -52,7 +55,7 @@ export class LazyHeap<T> {
       frontier[best] = frontier[frontier.length - 1]!;
       frontier.pop();
       // A dead member still orders its subtree: walk past it.
-      if (this.alive(items[i]!)) yield items[i]!;
+      if (this.alive(items[i]!) && !visit(items[i]!)) return;
       if (2 * i + 1 < items.length) frontier.push(2 * i + 1);
       if (2 * i + 2 < items.length) frontier.push(2 * i + 2);
     }

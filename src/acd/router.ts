@@ -25,10 +25,12 @@ interface Target {
   /** Over staffed eligible agents (presence ready, wrap-up included): slots per channel, and those holding work. */
   readonly staffedSlots: PerChannel<number>;
   readonly busySlots: PerChannel<number>;
-  /** Ready eligible agents with a free slot on the channel, best first by the queue's strategy (dead entries too). */
-  readonly agents: PerChannel<LazyHeap<AgentEntry>>;
-  /** How many live entries each of those heaps holds. */
-  readonly free: PerChannel<number>;
+  /**
+   * By channel index (the hot path indexes arrays, not per-channel records): ready eligible agents with a free slot on
+   * the channel, best first by the queue's strategy (dead entries too), and how many live entries each heap holds.
+   */
+  readonly agents: LazyHeap<AgentEntry>[];
+  readonly free: number[];
   /** Waiting tasks on the channel, highest priority then oldest first. */
   readonly tasks: PerChannel<IndexedHeap<TaskEntry>>;
 }
@@ -38,11 +40,12 @@ interface AgentEligibility {
   /** The record the heaps were last updated from. */
   indexed: AgentRecord;
   readonly targets: Target[];
-  readonly byStrategy: Record<RoutingStrategy, Target[]>;
-  /** The agent's proficiency for each of byStrategy['most-skilled'], same order. */
+  /** Its targets by strategy, in the order of routingStrategies. */
+  readonly byStrategy: Target[][];
+  /** The agent's proficiency for each most-skilled target, same order. */
   readonly proficiencies: number[];
-  /** Per channel on which the agent is in its targets' heaps, the keys and entries it is there with. */
-  readonly entries: PerChannel<ChannelEntries | null>;
+  /** By channel index: the keys and entries the agent is in its targets' heaps with, null while not there. */
+  readonly entries: (ChannelEntries | null)[];
   /** What the agent added to its targets' counters, so that exactly that is taken back on the next change. */
   ready: boolean;
   readonly staffed: PerChannel<number>;
@@ -62,12 +65,12 @@ interface AgentEntry {
   readonly liveness: Liveness;
 }
 
-/** An agent's place on one channel: its keys, and per strategy the liveness of its entries in those targets' heaps. */
+/** An agent's place on one channel: its keys, and per strategy (routingStrategies order) the liveness of its entries. */
 interface ChannelEntries {
   readonly idle: number;
   readonly lastOfferAt: number;
   readonly occupancy: number;
-  readonly liveness: Record<RoutingStrategy, Liveness>;
+  readonly liveness: Liveness[];
 }
 
 interface TaskEntry {
@@ -86,6 +89,10 @@ export interface Match {
 const agentBefore = (a: AgentEntry, b: AgentEntry) =>
   a.primary !== b.primary ? a.primary < b.primary : a.secondary !== b.secondary ? a.secondary < b.secondary : a.id < b.id;
 const entryAlive = (e: AgentEntry) => e.liveness.live;
+const MOST_SKILLED = routingStrategies.indexOf('most-skilled');
+const ROUND_ROBIN = routingStrategies.indexOf('round-robin');
+const LEAST_OCCUPIED = routingStrategies.indexOf('least-occupied');
+const channelIndex = Object.fromEntries(channels.map((c, i) => [c, i])) as Record<Channel, number>;
 const taskBefore = (a: TaskEntry, b: TaskEntry) =>
   a.priority !== b.priority ? a.priority > b.priority : a.enqueuedAt !== b.enqueuedAt ? a.enqueuedAt < b.enqueuedAt : a.id < b.id;
 
@@ -149,7 +156,7 @@ export class Router {
           t.busySlots[c] -= before.busy[c];
         }
       }
-      for (const c of channels) this.#leave(before, c);
+      for (let ci = 0; ci < channels.length; ci++) this.#leave(before, ci);
       this.#agentTargets.delete(id);
     }
     if (!after || !next) return;
@@ -179,64 +186,61 @@ export class Router {
       after.busy[c] = busySlots;
     }
     // The heaps: an agent is in a (target, channel) heap while ready with a free slot on that channel.
-    for (const c of channels) {
-      if (ready && hasFreeSlot(next, c, this.rules)) this.#place(after, next, c);
-      else this.#leave(after, c);
+    for (let ci = 0; ci < channels.length; ci++) {
+      if (ready && hasFreeSlot(next, channels[ci]!, this.rules)) this.#place(after, next, ci);
+      else this.#leave(after, ci);
     }
     after.indexed = next;
   }
 
   #eligibility(profile: string, agent: AgentRecord): AgentEligibility {
     const targets = [...this.#targets.values()].filter((t) => t.expression.matches(agent));
-    const byStrategy: Record<RoutingStrategy, Target[]> = { 'longest-idle': [], 'most-skilled': [], 'round-robin': [], 'least-occupied': [] };
-    for (const t of targets) byStrategy[t.queue.strategy].push(t);
+    const byStrategy = routingStrategies.map((strategy) => targets.filter((t) => t.queue.strategy === strategy));
     return {
-      profile, indexed: agent, targets, byStrategy, proficiencies: byStrategy['most-skilled'].map((t) => proficiency(agent, t.expression)),
-      ready: false, staffed: perChannel(() => 0), busy: perChannel(() => 0), entries: perChannel(() => null),
+      profile, indexed: agent, targets, byStrategy, proficiencies: byStrategy[MOST_SKILLED]!.map((t) => proficiency(agent, t.expression)),
+      ready: false, staffed: perChannel(() => 0), busy: perChannel(() => 0), entries: channels.map(() => null),
     };
   }
 
   /** Into the channel's heaps, or moved there where a strategy's key changed. */
-  #place(eligibility: AgentEligibility, agent: AgentRecord, c: Channel): void {
-    const was = eligibility.entries[c];
+  #place(eligibility: AgentEligibility, agent: AgentRecord, ci: number): void {
+    const was = eligibility.entries[ci]!;
     const idle = idleKey(agent);
     const lastOfferAt = agent.lastOfferAt;
     const occupied = occupancy(agent);
     if (was && was.idle === idle && was.lastOfferAt === lastOfferAt && was.occupancy === occupied) return;
-    if (!was) for (const t of eligibility.targets) t.free[c]++;
-    const idleSame = was !== null && was.idle === idle;
-    const keep: Record<RoutingStrategy, boolean> = {
-      'longest-idle': idleSame,
-      'most-skilled': idleSame,
-      'round-robin': idleSame && was.lastOfferAt === lastOfferAt,
-      'least-occupied': idleSame && was.occupancy === occupied,
-    };
-    const liveness = { ...was?.liveness } as Record<RoutingStrategy, Liveness>;
-    for (const strategy of routingStrategies) {
-      if (keep[strategy]) continue;
-      if (was) was.liveness[strategy].live = false;
+    if (!was) for (const t of eligibility.targets) t.free[ci]++;
+    const liveness: Liveness[] = [];
+    for (let s = 0; s < routingStrategies.length; s++) {
+      // Every strategy ranks by idle time, first or as the tie-break; two also by another key.
+      const keep = was !== null && was.idle === idle && (s === ROUND_ROBIN ? was.lastOfferAt === lastOfferAt : s === LEAST_OCCUPIED ? was.occupancy === occupied : true);
+      if (keep) {
+        liveness.push(was.liveness[s]!);
+        continue;
+      }
+      if (was) was.liveness[s]!.live = false;
       const alive: Liveness = { live: true };
-      liveness[strategy] = alive;
-      const targets = eligibility.byStrategy[strategy];
+      liveness.push(alive);
+      const targets = eligibility.byStrategy[s]!;
       // Strategies other than most-skilled rank the agent alike in every target: one entry serves all their heaps.
-      const shared = strategy === 'most-skilled' ? undefined : agentEntry(strategy, 0, agent.id, idle, lastOfferAt, occupied, alive);
+      const shared = s === MOST_SKILLED ? undefined : agentEntry(s, 0, agent.id, idle, lastOfferAt, occupied, alive);
       for (let i = 0; i < targets.length; i++) {
         const t = targets[i]!;
-        const heap = t.agents[c];
-        heap.push(shared ?? agentEntry(strategy, eligibility.proficiencies[i]!, agent.id, idle, lastOfferAt, occupied, alive));
-        if (heap.length > 2 * t.free[c] + 16) heap.compact();
+        const heap = t.agents[ci]!;
+        heap.push(shared ?? agentEntry(s, eligibility.proficiencies[i]!, agent.id, idle, lastOfferAt, occupied, alive));
+        if (heap.length > 2 * t.free[ci]! + 16) heap.compact();
       }
     }
-    eligibility.entries[c] = { idle, lastOfferAt, occupancy: occupied, liveness };
+    eligibility.entries[ci] = { idle, lastOfferAt, occupancy: occupied, liveness };
   }
 
   /** Out of the channel's heaps: the entries die where they are. */
-  #leave(eligibility: AgentEligibility, c: Channel): void {
-    const was = eligibility.entries[c];
+  #leave(eligibility: AgentEligibility, ci: number): void {
+    const was = eligibility.entries[ci];
     if (!was) return;
-    for (const strategy of routingStrategies) was.liveness[strategy].live = false;
-    for (const t of eligibility.targets) t.free[c]--;
-    eligibility.entries[c] = null;
+    for (const liveness of was.liveness) liveness.live = false;
+    for (const t of eligibility.targets) t.free[ci]--;
+    eligibility.entries[ci] = null;
   }
 
   applyTask(prev: TaskRecord | undefined, next: TaskRecord | undefined, queues: ReadonlyMap<string, QueueDefinition>): void {
@@ -250,22 +254,24 @@ export class Router {
   /** The best agent for a waiting task, or null when no eligible agent has a free slot now. */
   bestAgentFor(task: TaskRecord, agents: ReadonlyMap<string, AgentRecord>, queues: ReadonlyMap<string, QueueDefinition>, now: number): Match | null {
     for (const { target, via } of this.targetsOf(task, queues)) {
-      const heap = target.agents[task.channel];
+      const ci = channelIndex[task.channel];
+      const declinedBy = task.declinedBy;
+      const onlyOne = declinedBy.length === 0 && target.free[ci] === 1;
       let declined = 0;
       let chosen: AgentEntry | undefined;
       let runnerUp: AgentEntry | undefined;
-      for (const entry of heap.ordered()) {
-        if (task.declinedBy.includes(entry.id)) {
+      target.agents[ci]!.walk((entry) => {
+        if (declinedBy.length > 0 && declinedBy.includes(entry.id)) {
           declined++;
-          continue;
+          return true;
         }
         if (chosen) {
           runnerUp = entry;
-          break;
+          return false;
         }
         chosen = entry;
-        if (task.declinedBy.length === 0 && target.free[task.channel] === 1) break;
-      }
+        return !onlyOne;
+      });
       if (!chosen) continue;
       const agent = agents.get(chosen.id)!;
       return { agent, task, decision: this.#decision(target, via, task, agent, 'task-routable', declined, tieBreak(target.queue.strategy, chosen, runnerUp), now) };
@@ -308,7 +314,7 @@ export class Router {
   }
 
   #decision(target: Target, via: Decision['via'], task: TaskRecord, agent: AgentRecord, trigger: Decision['trigger'], declined: number, tie: string, now: number): Decision {
-    const free = target.free[task.channel];
+    const free = target.free[channelIndex[task.channel]]!;
     return {
       at: now,
       trigger,
@@ -340,8 +346,8 @@ export class Router {
         ready: 0,
         staffedSlots: perChannel(() => 0),
         busySlots: perChannel(() => 0),
-        agents: perChannel(() => new LazyHeap<AgentEntry>(agentBefore, entryAlive)),
-        free: perChannel(() => 0),
+        agents: channels.map(() => new LazyHeap<AgentEntry>(agentBefore, entryAlive)),
+        free: channels.map(() => 0),
         tasks: perChannel(() => new IndexedHeap<TaskEntry>((e) => e.id, taskBefore)),
       };
       this.#targets.set(key, target);
@@ -385,16 +391,16 @@ export function proficiency(agent: AgentRecord, expression: TargetExpression): n
   return sum;
 }
 
-function agentEntry(strategy: RoutingStrategy, skill: number, id: string, idle: number, lastOfferAt: number, occupied: number, liveness: Liveness): AgentEntry {
+function agentEntry(strategy: number, skill: number, id: string, idle: number, lastOfferAt: number, occupied: number, liveness: Liveness): AgentEntry {
   switch (strategy) {
-    case 'longest-idle':
-      return { id, primary: idle, secondary: 0, liveness };
-    case 'most-skilled':
+    case MOST_SKILLED:
       return { id, primary: -skill, secondary: idle, liveness };
-    case 'round-robin':
+    case ROUND_ROBIN:
       return { id, primary: lastOfferAt, secondary: idle, liveness };
-    case 'least-occupied':
+    case LEAST_OCCUPIED:
       return { id, primary: occupied, secondary: idle, liveness };
+    default:
+      return { id, primary: idle, secondary: 0, liveness };
   }
 }
 

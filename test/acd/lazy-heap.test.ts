@@ -30,7 +30,12 @@ t.test('the lazy heap lists its live members in order while members die in place
     }
     if (step % 500 === 0) {
       const order = expected();
-      t.same([...heap.ordered()].map((m) => m.id), order, `order at step ${step}`);
+      const walked: number[] = [];
+      heap.walk((m) => walked.push(m.id) > 0);
+      t.same(walked, order, `order at step ${step}`);
+      const firstThree: number[] = [];
+      heap.walk((m) => firstThree.push(m.id) < 3);
+      t.same(firstThree, order.slice(0, 3), `walk stops when told, at step ${step}`);
       t.equal(heap.peek()?.id, order[0], `peek at step ${step}`);
     }
   }
@@ -47,5 +52,5 @@ t.test('peek drops dead members from the top, and an all-dead heap is empty', as
   t.equal(heap.length, 1);
   b.live = false;
   t.equal(heap.peek(), undefined);
-  t.same([...heap.ordered()], []);
+  heap.walk(() => t.fail('an all-dead heap has no one to visit'));
 });
