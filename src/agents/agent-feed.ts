@@ -6,7 +6,7 @@ import type { AgentsConfig, RosterEntry } from '../config/index';
 import type { Logger } from '../lib/index';
 import type { Credentials, Identity } from './credentials';
 import { FeedSession } from './feed-session';
-import { agentOnlyCommands, closeCodes, parseCommand, type CommandType, type ErrorCode } from './protocol';
+import { agentOnlyCommands, closeCodes, parseCommand, supervisorOnlyCommands, type CommandType, type ErrorCode } from './protocol';
 import { TaskControlError, type InteractionHistory, type TaskControls } from './task-controls';
 
 export interface AgentFeedOptions {
@@ -247,6 +247,7 @@ export class AgentFeed {
     const { identity } = session;
     try {
       if (identity.role !== 'agent' && agentOnlyCommands.has(command.type)) throw new CommandError('forbidden', `${command.type} is an agent command`);
+      if (identity.role !== 'supervisor' && supervisorOnlyCommands.has(command.type)) throw new CommandError('forbidden', `${command.type} is a supervisor command`);
       const data = await this.#execute(identity, command);
       session.reply({ type: 'result', ...(command.id ? { id: command.id } : {}), ...(data === undefined ? {} : { data }) });
     } catch (err) {
@@ -260,6 +261,13 @@ export class AgentFeed {
     const { acd, config } = this.options;
     if (command.type === 'ping') return { now: Date.now() };
     if (command.type === 'snapshot') return this.#snapshot(identity);
+    if (command.type === 'monitor' && identity.role === 'supervisor') {
+      const task = liveTask(acd, command.taskId as string);
+      if (task === undefined || task.state !== 'assigned') throw new CommandError('not-found', `no call being handled for task ${String(command.taskId)}`);
+      if (this.options.controls === undefined) throw new CommandError('unavailable', 'no channel on this node controls calls');
+      await this.options.controls.monitor(task.id, identity.name, (command.listen as 'both' | 'caller' | 'agent' | undefined) ?? 'both');
+      return undefined;
+    }
     if (identity.role !== 'agent') throw new CommandError('forbidden', `${command.type} is an agent command`);
     const agentId = identity.agentId;
     switch (command.type) {

@@ -74,12 +74,18 @@ export const commandSchemas = {
     },
   }, ['taskId', 'to']),
   snapshot: command('snapshot', 'the current state: the agent\'s own (agents), or every queue and agent (supervisors)'),
+  monitor: command('monitor', 'supervisor: listen in on a call being handled; the supervisor\'s phones (voice.phones with agent = the supervisor\'s name) ring, and once answered hear the call until they hang up', {
+    taskId,
+    listen: { type: 'string', enum: ['both', 'caller', 'agent'], description: 'both (default): two audio streams, caller and agent; caller or agent: one stream, for phones that take only one' },
+  }, ['taskId']),
 } as const satisfies Record<string, JsonSchema>;
 
 export type CommandType = keyof typeof commandSchemas;
 
-/** Commands only supervisors may send, and commands only agents may send. */
+/** Commands only agents may send. */
 export const agentOnlyCommands: ReadonlySet<CommandType> = new Set(['login', 'logout', 'ready', 'not-ready', 'accept', 'reject', 'wrap-up', 'hangup', 'hold', 'unhold', 'transfer']);
+/** Commands only supervisors may send. */
+export const supervisorOnlyCommands: ReadonlySet<CommandType> = new Set(['monitor']);
 
 /** The `code` of an error frame. */
 export type ErrorCode =

@@ -8,6 +8,11 @@ export interface TaskControls {
   unhold(taskId: string, agentId: string): Promise<void>;
   /** Blind transfer: resolves once the target answered (the agent is then off the call). */
   transfer(taskId: string, agentId: string, to: { readonly agent: string } | { readonly number: string }): Promise<void>;
+  /**
+   * Rings `supervisor`'s phones with a fork of the call's audio (caller and agent as two streams, or one of them);
+   * resolves once they answered. They hear the call until they hang up or the call ends.
+   */
+  monitor(taskId: string, supervisor: string, listen: 'both' | 'caller' | 'agent'): Promise<void>;
   /** Stops an agent's phones ringing for an offer the agent declined on the feed. */
   declined(taskId: string, agentId: string): void;
 }

@@ -59,7 +59,7 @@ t.before(async () => {
       ONECC_ACD__OFFER_TIMEOUT_SECONDS: '15',
       ONECC_ACD__WRAP_UP_SECONDS: '{voice: 30, video: 1, chat: 0, email: 0}',
       ONECC_VOICE__RING_TIMEOUT_SECONDS: '8',
-      ONECC_VOICE__PHONES: '[{username: alice, password: pw-a, agent: alice}, {username: bob, password: pw-b, agent: bob}]',
+      ONECC_VOICE__PHONES: '[{username: alice, password: pw-a, agent: alice}, {username: bob, password: pw-b, agent: bob}, {username: sup, password: pw-s, agent: wallboard}]',
       ONECC_VOICE__TRUNKS: '[{name: local, addresses: [127.0.0.1/32], username: null, password: null, outboundUri: null}]',
       ONECC_AGENTS__TOKEN_SECRET: SECRET,
       ONECC_AGENTS__ROSTER: '[{id: alice, name: Alice, skills: {general: 5}, languages: [en], capacity: null}, {id: bob, name: Bob, skills: {general: 5}, languages: [en], capacity: null}]',
@@ -155,5 +155,45 @@ t.test('declining on the feed stops the phone ringing; it is not RONA', async (t
   await delay(1000);
   t.equal(onecc.acd!.agentState('alice'), 'available', 'alice is still available (no RONA)');
   t.equal(phone.cancelled, 1, 'the ring was cancelled (the INVITE got a CANCEL)');
+  await destroy(dialog).catch(() => undefined);
+});
+
+t.test('a supervisor listens in: their phone gets the caller and the agent as two streams, until they hang up', async (t) => {
+  const alicePhone = await startPhone(t, onecc, 'alice', 'pw-a', 'alice', [{ answer: true, toneHz: 880 }]);
+  const supervisorPhone = await startPhone(t, onecc, 'sup', 'pw-s', 'wallboard', [{ listen: true }]);
+  const alice = await agentOnFeed(t, 'alice');
+  await alice.call({ type: 'login', ready: true });
+  t.teardown(() => onecc.acd!.logout('alice').catch(() => undefined));
+  const supervisor = await FeedClient.open(t, onecc.http.port);
+  await supervisor.call({ type: 'auth', token: credentials.issue('supervisor', 'wallboard', 600) });
+  t.match(await alice.call({ type: 'monitor', taskId: 'x' }), { type: 'error', code: 'forbidden' }, 'agents cannot listen in');
+
+  const trunk = await startTrunk(t, onecc);
+  const { rtp: caller, dialog: pending } = await trunk.call('7000');
+  const dialog = await pending;
+  caller.useRemote(dialog.remote.sdp);
+  caller.startTone(440);
+  await waitFor(() => caller.packets(0).length >= 10, 5000);
+  await caller.sendDigit('2');
+  const assigned = await alice.next((f) => f.event === 'task-assigned', 10_000);
+  const taskId = assigned.data.task.id as string;
+
+  t.match(await supervisor.call({ type: 'monitor', taskId }), { type: 'result' }, 'the supervisor\'s phone answered');
+  const listening = supervisorPhone.answered[0]!;
+  t.equal(listening.streams.length, 2, 'two audio streams');
+  t.equal(listening.headers['x-onecc-agent'], 'alice');
+  await delay(1500);
+  t.ok(Math.abs(frequencyOf(listening.streams[0]!) - 440) < 25, `stream 1 is the caller (${frequencyOf(listening.streams[0]!).toFixed(0)} Hz)`);
+  t.ok(Math.abs(frequencyOf(listening.streams[1]!) - 880) < 25, `stream 2 is alice (${frequencyOf(listening.streams[1]!).toFixed(0)} Hz)`);
+  caller.clear();
+  await delay(800);
+  t.ok(Math.abs(frequencyOf(caller) - 880) < 25, 'the caller still hears alice only');
+
+  await destroy(listening.dialog);
+  const heard = listening.streams[0]!.packets(0).length;
+  await delay(800);
+  t.ok(listening.streams[0]!.packets(0).length - heard <= 3, 'nothing after the supervisor hung up');
+  await destroy(alicePhone.answered[0]!.dialog);
+  await delay(300);
   await destroy(dialog).catch(() => undefined);
 });

@@ -14,13 +14,18 @@ export function oneccUri(onecc: OneccServer, user: string): string {
   return `sip:${user}@127.0.0.1:${udp.boundPort}`;
 }
 
-/** How a peer answers an INVITE: answer with an RTP endpoint (sending `toneHz`), refuse with a status, or ring on. */
-export type Answering = { readonly answer: true; readonly toneHz: number } | { readonly status: number } | 'ignore';
+/**
+ * How a peer answers an INVITE: answer with an RTP endpoint (sending `toneHz`), listen with one receive-only
+ * endpoint per audio section offered (a supervisor listening in), refuse with a status, or ring on.
+ */
+export type Answering = { readonly answer: true; readonly toneHz: number } | { readonly listen: true } | { readonly status: number } | 'ignore';
 
 /** A call a peer answered. */
 export interface AnsweredCall {
   readonly headers: Record<string, string>;
   readonly rtp: RtpEndpoint;
+  /** With `listen`: one endpoint per audio section, in the offer's order (rtp is the first). */
+  readonly streams: readonly RtpEndpoint[];
   readonly dialog: Srf.Dialog;
 }
 
@@ -42,6 +47,16 @@ function takeCalls(t: Test, srf: Srf, taker: CallTaker): void {
     const how = taker.answering.length > 1 ? taker.answering.shift()! : taker.answering[0] ?? 'ignore';
     if (how === 'ignore') return void res.send(180); // rings until onecc cancels
     if ('status' in how) return void res.send(how.status);
+    if ('listen' in how) {
+      const sections = (req.body.match(/^m=audio /gm) ?? []).length;
+      const streams = await Promise.all(Array.from({ length: sections }, () => RtpEndpoint.open()));
+      t.teardown(() => streams.forEach((e) => e.close()));
+      // One SDP, one recvonly audio section per endpoint: the session part of the first, then each m= section.
+      const sdp = streams.map((e, i) => (i === 0 ? e.sdp('recvonly') : e.sdp('recvonly').slice(e.sdp('recvonly').indexOf('m=audio')))).join('');
+      const dialog = await srf.createUAS(req, res, { localSdp: sdp });
+      taker.answered.push({ headers, rtp: streams[0]!, streams, dialog });
+      return;
+    }
     const rtp = await RtpEndpoint.open();
     t.teardown(() => rtp.close());
     const dialog = await srf.createUAS(req, res, { localSdp: rtp.sdp() });
@@ -49,7 +64,7 @@ function takeCalls(t: Test, srf: Srf, taker: CallTaker): void {
     rtp.startTone(how.toneHz);
     // A phone stops sending once its call is over (rtpengine would otherwise forward it to whoever took its place).
     dialog.on('destroy', () => rtp.stopSending());
-    taker.answered.push({ headers, rtp, dialog });
+    taker.answered.push({ headers, rtp, streams: [rtp], dialog });
   });
 }
 

@@ -156,6 +156,32 @@ t.test('a fork delivers one leg\'s audio to a third party, and stops', async (t)
   t.ok(listener.packets(0).length - atStop <= 2, 'nothing after the fork stopped');
 });
 
+t.test('a two-stream fork of a call the IVR handed to an agent carries both parties, with a phone\'s subset answer', async (t) => {
+  const caller = await RtpEndpoint.open();
+  const agent = await RtpEndpoint.open();
+  const callerStream = await RtpEndpoint.open();
+  const agentStream = await RtpEndpoint.open();
+  const call = fx.media.openCall('fork-after-ivr');
+  t.teardown(async () => {
+    for (const e of [caller, agent, callerStream, agentStream]) e.close();
+    await call.close();
+  });
+  await call.offer('caller', caller.sdp(), 'rtp');
+  caller.useRemote(await call.answerWithPrompts('caller'));
+  caller.startTone(440);
+  agent.useRemote(await call.offer('caller', caller.sdp(), 'rtp'));
+  await call.answer('caller', 'agent', agent.sdp());
+  agent.startTone(880);
+  const { forkId, sdp } = await call.forkOffer(['caller', 'agent']);
+  t.equal((sdp.match(/^m=audio /gm) ?? []).length, 2, 'one audio section per party');
+  // A phone answers with the codecs it takes (PCMU and telephone-event), fewer than rtpengine offered.
+  const answer = callerStream.sdp('recvonly') + agentStream.sdp('recvonly').slice(agentStream.sdp('recvonly').indexOf('m=audio'));
+  await call.answerFork(forkId, answer);
+  await delay(1000);
+  t.ok(Math.abs(frequencyOf(callerStream, 0) - 440) < 20, `stream 1 is the caller (${frequencyOf(callerStream, 0).toFixed(0)} Hz)`);
+  t.ok(Math.abs(frequencyOf(agentStream, 0) - 880) < 20, `stream 2 is the agent (${frequencyOf(agentStream, 0).toFixed(0)} Hz), though rtpengine counts the agent's media under the IVR's tag`);
+});
+
 t.test('a recorded call becomes a stereo WAV of the expected duration, caller left, agent right', async (t) => {
   const c = await bridged('recorded');
   t.teardown(c.end);

@@ -63,6 +63,8 @@ export class InboundCall implements IvrHost {
   #transferredAt: string | undefined;
   #transferDialog: Srf.Dialog | undefined;
   #transferDone: Promise<void> | undefined;
+  /** Supervisors listening in: hung up with the call. */
+  readonly #monitors = new Set<Srf.Dialog>();
 
   constructor(
     readonly id: string,
@@ -238,6 +240,42 @@ export class InboundCall implements IvrHost {
     this.#transferredAt = new Date().toISOString();
   }
 
+  /**
+   * A supervisor listens in: their phones ring with a fork of the call's audio (rtpengine subscribe: the caller and
+   * the agent as two streams, or one of them); it lasts until they hang up or the call ends. rtpengine 10.5 cannot
+   * mix, so whisper and barge are not offered.
+   */
+  async monitor(supervisor: string, listen: 'both' | 'caller' | 'agent'): Promise<void> {
+    const talking = this.#agentLeg;
+    if (talking === undefined) throw new Error('the caller is not talking to an agent');
+    const { profile, targets } = phonesToRing(await this.deps.phones.devicesOf(supervisor).catch(() => []));
+    if (targets.length === 0) throw new Error(`${supervisor} has no registered phone (voice.phones with agent: ${supervisor})`);
+    const legs = listen === 'both' ? [CALLER_LEG, talking.tag] : listen === 'caller' ? [CALLER_LEG] : [talking.tag];
+    const { forkId, sdp } = await this.media.forkOffer(legs, profile);
+    const dial = dialFirstAnswer(this.deps.srf, targets, { sdp, headers: { 'X-Onecc-Monitor': this.id, 'X-Onecc-Agent': talking.agentId }, timeoutMs: this.deps.transferRingTimeoutMs });
+    this.#dial = dial;
+    const result = await dial.result;
+    this.#dial = undefined;
+    if (result.kind === 'failed') {
+      await this.media.stopFork(forkId).catch(() => undefined);
+      throw new Error(`the supervisor's phone did not answer (${result.reason})`);
+    }
+    const dialog = result.dialog;
+    this.#monitors.add(dialog);
+    await this.media.answerFork(forkId, dialog.remote.sdp);
+    dialog.once('destroy', () => {
+      this.#monitors.delete(dialog);
+      void this.media.stopFork(forkId).catch(() => undefined);
+    });
+  }
+
+  /** The conversation a supervisor listened to is over: their phones are hung up. */
+  async endMonitors(): Promise<void> {
+    const dialogs = [...this.#monitors];
+    this.#monitors.clear();
+    await Promise.all(dialogs.map(hangUp));
+  }
+
   get queueSession(): VoiceQueueSession | undefined {
     return this.#queue;
   }
@@ -265,6 +303,7 @@ export class InboundCall implements IvrHost {
     const transferred = this.#transferDialog;
     this.#transferDialog = undefined;
     if (transferred) await hangUp(transferred);
+    await this.endMonitors();
     if (this.#caller && !this.#callerGone) {
       this.#callerGone = true;
       await hangUp(this.#caller);
@@ -441,6 +480,7 @@ class VoiceQueueSession implements QueueSession {
     const last = this.#talking!;
     this.#talking = undefined;
     this.call.setAgentLeg(undefined);
+    await this.call.endMonitors();
     if (endedBy === 'caller') {
       await hangUp(last.dialog);
     } else {

@@ -98,6 +98,16 @@ export class VoiceChannel implements TaskControls {
     }
   }
 
+  async monitor(taskId: string, supervisor: string, listen: 'both' | 'caller' | 'agent'): Promise<void> {
+    const call = this.#callsByTask.get(taskId);
+    if (call === undefined) throw new TaskControlError('unavailable', `the call of task ${taskId} is not on this onecc node`);
+    try {
+      await call.monitor(supervisor, listen);
+    } catch (err) {
+      throw new TaskControlError('invalid-state', (err as Error).message);
+    }
+  }
+
   declined(taskId: string, agentId: string): void {
     this.#callsByTask.get(taskId)?.queueSession?.declined(agentId);
   }

@@ -4,7 +4,7 @@ import { MediaError } from '../errors';
 import type { NgReply } from '../ng/ng-client';
 import type { Rtpengine } from '../rtpengine/rtpengine-pool';
 import { inspectSdp, type MediaProfile } from '../sdp/sdp';
-import { FALLBACK_CODECS, profileFlags, promptSinkSdp } from './negotiation';
+import { FALLBACK_CODECS, mirrorOfferedCodecs, profileFlags, promptSinkSdp } from './negotiation';
 import { Playback, type PlaybackResult } from './playback';
 import { collectDigits, type CollectOptions, type CollectResult } from './collect-digits';
 import { CallRecording, type RecordingResult } from '../recording/call-recording';
@@ -45,9 +45,12 @@ export class MediaCall extends TypedEmitter<CallEvents> {
   readonly #profiles = new Map<string, MediaProfile>();
   readonly #typeAhead = new Map<string, DtmfDigit[]>();
   readonly #playbacks = new Map<string, Playback>();
-  readonly #forks = new Set<string>();
+  /** Forks by id, with the SDP offered for each (answerFork matches the answer to it). */
+  readonly #forks = new Map<string, string>();
   /** The last offer: who made it, and the SDP rtpengine produced from it for the other side. */
   #lastOffer: { from: string; forwarded: string } | undefined;
+  /** The rtpengine port each answering leg was told to send to (the offer it answered). */
+  readonly #sentPorts = new Map<string, number>();
   #recording: CallRecording | undefined;
   #ended: MediaCallEnd | undefined;
   #opened = false;
@@ -117,6 +120,8 @@ export class MediaCall extends TypedEmitter<CallEvents> {
     const summary = inspectSdp(sdp);
     const fromProfile = this.#requireLeg(from);
     this.#profiles.set(to, summary.profile);
+    const sentTo = this.#lastOffer?.from === from ? inspectSdp(this.#lastOffer.forwarded).media.find((m) => m.kind === 'audio')?.port : undefined;
+    if (sentTo !== undefined) this.#sentPorts.set(to, sentTo);
     const reply = await this.#command('answer', {
       'from-tag': from,
       'to-tag': to,
@@ -275,21 +280,24 @@ export class MediaCall extends TypedEmitter<CallEvents> {
 
   /**
    * Forks the audio `legs` send to a third party (supervisor listen-in, answering-machine detection, transcription):
-   * returns the fork's id and the SDP to offer it (one m=audio per leg, sendonly). Complete with answerFork().
+   * returns the fork's id and the SDP to offer it (one m=audio per leg, sendonly), for a plain RTP or a WebRTC
+   * endpoint. Complete with answerFork().
    */
-  async forkOffer(legs: readonly string[]): Promise<{ forkId: string; sdp: string }> {
+  async forkOffer(legs: readonly string[], toProfile: MediaProfile = 'rtp'): Promise<{ forkId: string; sdp: string }> {
     for (const leg of legs) this.#requireLeg(leg);
-    const reply = await this.#command('subscribeRequest', { 'from-tags': [...legs], ...profileFlags('rtp') });
+    const reply = await this.#command('subscribeRequest', { 'from-tags': await this.#receivingTags(legs), ...profileFlags(toProfile) });
     const forkId = String(reply['to-tag'] ?? '');
     if (forkId === '') throw new MediaError('RTPENGINE_ERROR', `call ${this.id}: subscribe request returned no to-tag`);
-    this.#forks.add(forkId);
-    return { forkId, sdp: sdpOf(reply) };
+    const sdp = sdpOf(reply);
+    this.#forks.set(forkId, sdp);
+    return { forkId, sdp };
   }
 
   /** The third party's answer (recvonly, one section per forked leg, with the offered telephone-event). */
   async answerFork(forkId: string, sdp: string): Promise<void> {
     inspectSdp(sdp);
-    await this.#command('subscribeAnswer', { 'to-tag': forkId, sdp });
+    const offer = this.#forks.get(forkId);
+    await this.#command('subscribeAnswer', { 'to-tag': forkId, sdp: offer === undefined ? sdp : mirrorOfferedCodecs(offer, sdp) });
   }
 
   async stopFork(forkId: string): Promise<void> {
@@ -364,6 +372,22 @@ export class MediaCall extends TypedEmitter<CallEvents> {
 
   #bridgedLegs(leg: string): string[] {
     return [...this.#profiles.keys()].filter((other) => other !== leg);
+  }
+
+  /**
+   * The rtpengine tags whose streams receive each leg's media. A leg that answered an offer made for an earlier one
+   * (the agent who took over from the IVR) sends to the port that offer named, and rtpengine counts what arrives
+   * there under the tag that first answered it: forking the leg's own tag would fork silence.
+   */
+  async #receivingTags(legs: readonly string[]): Promise<string[]> {
+    if (!legs.some((leg) => this.#sentPorts.has(leg))) return [...legs];
+    const reply = await this.#command('query', {});
+    const tags = (reply.tags ?? {}) as Record<string, { medias?: { streams?: { 'local port'?: number }[] }[] }>;
+    const owner = (port: number) => Object.keys(tags).find((tag) => (tags[tag]?.medias ?? []).some((m) => (m.streams ?? []).some((st) => Number(st['local port']) === port)));
+    return legs.map((leg) => {
+      const port = this.#sentPorts.get(leg);
+      return (port === undefined ? undefined : owner(port)) ?? leg;
+    });
   }
 
   async #legPorts(leg: string): Promise<{ legPort: number; peerPorts: number[] }> {

@@ -47,3 +47,24 @@ export function promptSinkSdp(codecs: ReadonlyMap<number, string>, telephoneEven
     '',
   ].join('\r\n');
 }
+
+/**
+ * rtpengine 10.5 refuses a subscription answer whose sections do not list every codec its offer listed ("Failed to
+ * process subscription answer"), while phones answer with the subset they take. A fork only relays what the forked
+ * leg sends, without transcoding, so the answer's codec lists are replaced by the offer's, section by section;
+ * ports, addresses and directions stay the answerer's.
+ */
+export function mirrorOfferedCodecs(offer: string, answer: string): string {
+  const sections = (sdp: string) => sdp.split(/\r?\n(?=m=)/).map((part) => part.split(/\r?\n/).filter((line) => line !== ''));
+  const offered = sections(offer).slice(1);
+  const [session = [], ...answered] = sections(answer);
+  const codecLine = /^a=(rtpmap|fmtp):/;
+  const mirrored = answered.map((lines, i) => {
+    const from = offered[i];
+    if (from === undefined) return lines;
+    const [m = '', ...rest] = lines;
+    const mline = [...m.split(' ').slice(0, 3), ...from[0]!.split(' ').slice(3)].join(' ');
+    return [mline, ...rest.filter((l) => !codecLine.test(l)), ...from.filter((l) => codecLine.test(l))];
+  });
+  return [...session, ...mirrored.flat()].join('\r\n') + '\r\n';
+}
