@@ -4,12 +4,8 @@
 // caller there and ends the first agent's task; wrap-up puts the disposition in the interaction record; a decline on
 // the feed stops the phone ringing without RONA.
 import t from 'tap';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { loadConfig } from '../../src/config/index';
-import { createLogger, silentLogger } from '../../src/lib/index';
-import { startServer, type OneccServer } from '../../src/server';
+import type { OneccServer } from '../../src/server';
+import { startTestServer } from '../helpers/onecc-server';
 import { Credentials } from '../../src/agents/index';
 import { destroy } from '../helpers/drachtio-harness';
 import { FeedClient } from '../helpers/feed-client';
@@ -39,40 +35,23 @@ nodes:
 const SECRET = 'feed-voice-secret-0123456789';
 
 let onecc: OneccServer;
-let dir: string;
 let credentials: Credentials;
 
 t.before(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), 'onecc-feed-voice-'));
-  writeFileSync(path.join(dir, 'feed.yaml'), DIALPLAN);
-  const config = loadConfig({
+  const started = await startTestServer(t, {
+    dialplans: { 'feed.yaml': DIALPLAN },
+    rtpPorts: [32000, 32999],
     env: {
-      ONECC_LOG__LEVEL: 'silent',
-      ONECC_SIP__LISTEN: '[{transport: udp, host: 127.0.0.1, port: 0}]',
-      ONECC_SIP__DRACHTIO__PORT: '0',
-      ONECC_HTTP__PORT: '0',
-      ONECC_MEDIA__RTPENGINES: '[{host: 127.0.0.1, ngPort: 0, interface: 127.0.0.1, portMin: 32000, portMax: 32999}]',
-      ONECC_MEDIA__DTMF__PORT: '0',
-      ONECC_MEDIA__RECORDING_DIR: path.join(dir, 'recordings'),
-      ONECC_ACD__REDIS__PORT: '0',
-      ONECC_ACD__REDIS__DATA_DIR: path.join(dir, 'redis'),
       ONECC_ACD__OFFER_TIMEOUT_SECONDS: '15',
       ONECC_ACD__WRAP_UP_SECONDS: '{voice: 30, video: 1, chat: 0, email: 0}',
       ONECC_VOICE__RING_TIMEOUT_SECONDS: '8',
       ONECC_VOICE__PHONES: '[{username: alice, password: pw-a, agent: alice}, {username: bob, password: pw-b, agent: bob}, {username: sup, password: pw-s, agent: wallboard}]',
-      ONECC_VOICE__TRUNKS: '[{name: local, addresses: [127.0.0.1/32], username: null, password: null, outboundUri: null}]',
       ONECC_AGENTS__TOKEN_SECRET: SECRET,
       ONECC_AGENTS__ROSTER: '[{id: alice, name: Alice, skills: {general: 5}, languages: [en], capacity: null}, {id: bob, name: Bob, skills: {general: 5}, languages: [en], capacity: null}]',
-      ONECC_IVR__DIALPLANS_DIR: dir,
-      ONECC_IVR__TEXT_PROMPT_CACHE_DIR: path.join(dir, 'text-cache'),
     },
   });
-  credentials = new Credentials(config.agents);
-  onecc = await startServer(config, process.env.E2E_LOG ? createLogger('debug') : silentLogger());
-});
-t.teardown(async () => {
-  await onecc?.close();
-  rmSync(dir, { recursive: true, force: true });
+  onecc = started.onecc;
+  credentials = new Credentials(started.config.agents);
 });
 
 async function agentOnFeed(t: Parameters<typeof startPhone>[0], id: string): Promise<FeedClient> {

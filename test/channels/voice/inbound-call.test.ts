@@ -5,12 +5,8 @@
 // agent who does not answer goes not-ready (RONA) and the next agent gets the call; the caller who hangs up while
 // queued is recorded as abandoned; CANCEL, unknown DIDs and unknown trunks.
 import t from 'tap';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { loadConfig } from '../../../src/config/index';
-import { createLogger, silentLogger } from '../../../src/lib/index';
-import { startServer, type OneccServer } from '../../../src/server';
+import type { OneccServer } from '../../../src/server';
+import { startTestServer } from '../../helpers/onecc-server';
 import { destroy } from '../../helpers/drachtio-harness';
 import { BaresipPeer, baresipMissing } from '../../helpers/peers/baresip-peer';
 import { frequencyOf, latestRecord, oneccUri, outcomeOf, startPhone, startTrunk } from '../../helpers/voice-peers';
@@ -49,37 +45,19 @@ nodes:
 `;
 
 let onecc: OneccServer;
-let dir: string;
 
 t.before(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), 'onecc-e2e-'));
-  writeFileSync(path.join(dir, 'e2e.yaml'), DIALPLAN);
-  const config = loadConfig({
+  ({ onecc } = await startTestServer(t, {
+    dialplans: { 'e2e.yaml': DIALPLAN },
+    rtpPorts: [30000, 30999],
     env: {
-      ONECC_LOG__LEVEL: 'silent',
-      ONECC_SIP__LISTEN: '[{transport: udp, host: 127.0.0.1, port: 0}]',
-      ONECC_SIP__DRACHTIO__PORT: '0',
-      ONECC_HTTP__PORT: '0',
-      ONECC_MEDIA__RTPENGINES: '[{host: 127.0.0.1, ngPort: 0, interface: 127.0.0.1, portMin: 30000, portMax: 30999}]',
-      ONECC_MEDIA__DTMF__PORT: '0',
-      ONECC_MEDIA__RECORDING_DIR: path.join(dir, 'recordings'),
-      ONECC_ACD__REDIS__PORT: '0',
-      ONECC_ACD__REDIS__DATA_DIR: path.join(dir, 'redis'),
       ONECC_ACD__OFFER_TIMEOUT_SECONDS: '10',
-      ONECC_ACD__WRAP_UP_SECONDS: '{voice: 1, video: 1, chat: 0, email: 0}',
       ONECC_VOICE__RING_TIMEOUT_SECONDS: '2',
       ONECC_VOICE__PHONES: '[{username: alice, password: pw-a, agent: alice}, {username: bob, password: pw-b, agent: bob}]',
-      ONECC_IVR__DIALPLANS_DIR: dir,
       // Only 127.0.0.1 is a trunk here, so that a caller from 127.0.0.3 is an unknown one.
       ONECC_VOICE__TRUNKS: '[{name: local, addresses: [127.0.0.1/32], username: null, password: null, outboundUri: "sip:{number}@{source}"}]',
-      ONECC_IVR__TEXT_PROMPT_CACHE_DIR: path.join(dir, 'text-cache'),
     },
-  });
-  onecc = await startServer(config, process.env.E2E_LOG ? createLogger('debug') : silentLogger());
-});
-t.teardown(async () => {
-  await onecc?.close();
-  rmSync(dir, { recursive: true, force: true });
+  }));
 });
 
 t.test('a caller walks the IVR, is queued, rings the agent with context, talks, and answers the survey', async (t) => {

@@ -4,18 +4,13 @@
 // and the business-hours branch of a closed day. Every peer is a drachtio-srf app on its own SIP engine with real
 // RTP endpoints; onecc runs as it runs (startServer).
 import t from 'tap';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { loadConfig } from '../../../src/config/index';
-import { createLogger, silentLogger } from '../../../src/lib/index';
-import { startServer, type OneccServer } from '../../../src/server';
+import type { OneccServer } from '../../../src/server';
+import { startTestServer } from '../../helpers/onecc-server';
 import { destroy } from '../../helpers/drachtio-harness';
 import { frequencyOf, latestRecord, startPbx, startPhone, startTrunk, type CallTaker } from '../../helpers/voice-peers';
 import { delay, waitFor } from '../../helpers/wait';
 
 let onecc: OneccServer;
-let dir: string;
 let pbx: Awaited<ReturnType<typeof startPbx>>;
 let busyPbx: Awaited<ReturnType<typeof startPbx>>;
 
@@ -67,35 +62,18 @@ t.before(async () => {
   pbx.answering = [{ answer: true, toneHz: 700 }];
   busyPbx = await startPbx(t);
   busyPbx.answering = [{ status: 486 }];
-  dir = mkdtempSync(path.join(tmpdir(), 'onecc-e2e-more-'));
-  writeFileSync(path.join(dir, 'e2e-more.yaml'), dialplan());
-  const config = loadConfig({
+  ({ onecc } = await startTestServer(t, {
+    dialplans: { 'e2e-more.yaml': dialplan() },
+    rtpPorts: [31000, 31999],
     env: {
-      ONECC_LOG__LEVEL: 'silent',
-      ONECC_SIP__LISTEN: '[{transport: udp, host: 127.0.0.1, port: 0}]',
-      ONECC_SIP__DRACHTIO__PORT: '0',
-      ONECC_HTTP__PORT: '0',
-      ONECC_MEDIA__RTPENGINES: '[{host: 127.0.0.1, ngPort: 0, interface: 127.0.0.1, portMin: 31000, portMax: 31999}]',
-      ONECC_MEDIA__DTMF__PORT: '0',
-      ONECC_MEDIA__RECORDING_DIR: path.join(dir, 'recordings'),
-      ONECC_ACD__REDIS__PORT: '0',
-      ONECC_ACD__REDIS__DATA_DIR: path.join(dir, 'redis'),
       ONECC_ACD__OFFER_TIMEOUT_SECONDS: '10',
-      ONECC_ACD__WRAP_UP_SECONDS: '{voice: 1, video: 1, chat: 0, email: 0}',
       ONECC_VOICE__RING_TIMEOUT_SECONDS: '4',
       ONECC_VOICE__TRANSFER_RING_TIMEOUT_SECONDS: '4',
       ONECC_VOICE__CALLBACKS: '{ringTimeoutSeconds: 5, attempts: 2, retrySeconds: 1}',
       ONECC_VOICE__PHONES: '[{username: alice, password: pw-a, agent: alice}, {username: bob, password: pw-b, agent: bob}]',
       ONECC_VOICE__TRUNKS: '[{name: local, addresses: [127.0.0.1/32], username: null, password: null, outboundUri: "sip:{number}@{source}"}]',
-      ONECC_IVR__DIALPLANS_DIR: dir,
-      ONECC_IVR__TEXT_PROMPT_CACHE_DIR: path.join(dir, 'text-cache'),
     },
-  });
-  onecc = await startServer(config, process.env.E2E_LOG ? createLogger('debug') : silentLogger());
-});
-t.teardown(async () => {
-  await onecc?.close();
-  rmSync(dir, { recursive: true, force: true });
+  }));
 });
 
 /** A trunk call to 6000 that is answered, hears the menu and presses `choice`. */
