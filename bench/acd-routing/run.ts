@@ -198,10 +198,10 @@ async function redisInfo(redis: Redis, field: string, section: string): Promise<
   return Number(new RegExp(`${field}:(\\d+)`).exec(info)?.[1] ?? NaN);
 }
 
-/** Calls per command so far (INFO commandstats). Commands run inside scripts count too. */
-async function commandCalls(redis: Redis): Promise<Map<string, number>> {
+/** Calls per command so far (INFO commandstats), and the microseconds Redis spent in them. Commands run inside scripts count too. */
+async function commandCalls(redis: Redis): Promise<Map<string, { calls: number; usec: number }>> {
   const info = await redis.info('commandstats');
-  return new Map([...info.matchAll(/cmdstat_([a-z|]+):calls=(\d+)/g)].map((m) => [m[1]!, Number(m[2])]));
+  return new Map([...info.matchAll(/cmdstat_([a-z|]+):calls=(\d+),usec=(\d+)/g)].map((m) => [m[1]!, { calls: Number(m[2]), usec: Number(m[3]) }]));
 }
 
 // What the nodes send; everything else in commandstats runs inside the commitChange script.
@@ -230,7 +230,8 @@ async function runCase(nodes: number): Promise<Record<string, unknown>> {
     const before = await commandCalls(admin);
     const done = await Promise.all(reports);
     const after = await commandCalls(admin);
-    const delta = (names: string[] | null) => [...after].filter(([name]) => names === null || names.includes(name)).reduce((n, [name, calls]) => n + calls - (before.get(name) ?? 0), 0);
+    const delta = (names: string[] | null, field: 'calls' | 'usec' = 'calls') =>
+      [...after].filter(([name]) => names === null || names.includes(name)).reduce((n, [name, stats]) => n + stats[field] - (before.get(name)?.[field] ?? 0), 0);
     const redisMb = (await redisInfo(admin, 'used_memory', 'memory')) / 2 ** 20;
     const latencies = done.flatMap((r) => r.latenciesMs).sort((a, b) => a - b);
     const callLatencies = done.flatMap((r) => r.callLatenciesMs).sort((a, b) => a - b);
@@ -254,6 +255,9 @@ async function runCase(nodes: number): Promise<Record<string, unknown>> {
       redisRequestsPerDecision: delta(CLIENT_COMMANDS) / decisions,
       scriptsPerDecision: delta(['evalsha', 'eval']) / decisions,
       redisCommandsPerDecision: delta(null) / decisions,
+      // Redis's own time in commands (scripts include the commands they run), per decision and per script call.
+      redisUsPerDecision: delta(CLIENT_COMMANDS, 'usec') / decisions,
+      redisUsPerScript: delta(['evalsha', 'eval'], 'usec') / delta(['evalsha', 'eval']),
       // CPU per decision, and the share of a core each node used: what carries over to an unloaded machine.
       nodeCpuMsPerDecision: done.map((r) => r.cpuMs / Math.max(1, r.decisions)),
       nodeCpuPercent: done.map((r) => (100 * r.cpuMs) / (SECONDS * 1000)),
@@ -286,7 +290,7 @@ async function main(): Promise<void> {
       `nodes ${nodes}: decisions/s ${fmt(r.decisionsPerSecond, 0)} (${fmt(r.decisionsPerSecondPerNode, 0)}/node)  latency p50/p99/p999 ${fmt(r.p50Ms)}/${fmt(r.p99Ms)}/${fmt(r.p999Ms)} ms ` +
         `(from the call: ${fmt(r.fromCallP50Ms)}/${fmt(r.fromCallP99Ms)}/${fmt(r.fromCallP999Ms)} ms)  ` +
         `node CPU ${(r.nodeCpuMsPerDecision as number[]).map((x) => fmt(x, 3)).join('/')} ms/decision (${(r.nodeCpuPercent as number[]).map((x) => fmt(x, 0)).join('/')} % of a core)  ` +
-        `Redis per decision: ${fmt(r.redisRequestsPerDecision, 2)} requests (${fmt(r.scriptsPerDecision, 2)} scripts), ${fmt(r.redisCommandsPerDecision, 1)} commands incl. inside scripts  node RSS ${(r.nodeRssMb as number[]).join('/')} MB (heap ${(r.nodeHeapMb as number[]).join('/')})  Redis ${r.redisUsedMb} MB  triggers ${JSON.stringify(r.byTrigger)}`,
+        `Redis per decision: ${fmt(r.redisRequestsPerDecision, 2)} requests (${fmt(r.scriptsPerDecision, 2)} scripts), ${fmt(r.redisCommandsPerDecision, 1)} commands incl. inside scripts, ${fmt(r.redisUsPerDecision, 1)} us of Redis time (${fmt(r.redisUsPerScript, 1)} us a script)  node RSS ${(r.nodeRssMb as number[]).join('/')} MB (heap ${(r.nodeHeapMb as number[]).join('/')})  Redis ${r.redisUsedMb} MB  triggers ${JSON.stringify(r.byTrigger)}`,
     );
   }
   console.log(JSON.stringify({ bench: 'acd-routing', agents: AGENTS, queues: QUEUES, skills: SKILLS, seconds: SECONDS, handleMs: HANDLE_MS, results }));

@@ -1,5 +1,5 @@
 import Redis, { type RedisOptions } from 'ioredis';
-import type { Logger } from '../lib/index';
+import { randomId, type Logger } from '../lib/index';
 import { AcdError, AcdErrorCode } from './errors';
 import { AcdKeys } from './keys';
 import { loadScripts, type AcdScripts } from './scripts';
@@ -24,6 +24,10 @@ type LoggedEvent = Omit<AcdEvent, 'task' | 'agent'> & { task?: number | TaskReco
 
 const FOLLOW_BLOCK_MS = 1000;
 const FOLLOW_BATCH = 1000;
+/** Log entries applied in one go before the node's own routing and replies get a turn (a batch can take 100 ms). */
+const FOLLOW_SLICE = 50;
+/** Tokens of committed changes not yet seen in the log; past this many (entries read before their reply) they are dropped. */
+const ACKED_KEPT = 10_000;
 
 /**
  * ACD state in Redis: agents and tasks as JSON records with versions in hashes, written only by the commitChange
@@ -44,6 +48,14 @@ export class RedisStore implements AcdStore {
   #lastSeq = 0;
   #following = false;
   #closed = false;
+  /**
+   * Each change carries a token, first in its published JSON. The node applied the changes it got a reply for
+   * already, so the log's copy of those is skipped unparsed; any other change of its own (outcome unknown after a lost
+   * connection) is applied from the log like anyone's.
+   */
+  readonly #tokenPrefix = `${randomId(8)}.`;
+  #tokenCounter = 0;
+  #acked = new Set<string>();
 
   constructor(options: RedisStoreOptions) {
     this.#keys = new AcdKeys(options.keyTag);
@@ -96,14 +108,20 @@ export class RedisStore implements AcdStore {
     const k = this.#keys;
     const keys = [k.agents, k.tasks, k.taskRevisions, k.log, k.sequence];
     const ops = change.agentOps ?? [];
-    const args: (string | number)[] = [encodeChange(change), this.#logLength, this.#retentionSeconds, ops.length, change.tasks.length, this.#rulesJson];
+    const token = this.#tokenPrefix + (this.#tokenCounter++).toString(36);
+    const taskJsons = change.tasks.map((task) => JSON.stringify(task));
+    const args: (string | number)[] = [encodeChange(change, token, taskJsons), this.#logLength, this.#retentionSeconds, ops.length, change.tasks.length, this.#rulesJson];
     for (const op of ops) args.push(op.id, JSON.stringify(op));
     change.tasks.forEach((task, i) => {
       const ends = task.state === 'completed' || task.state === 'abandoned';
-      args.push(task.id, change.taskBases![i]!, task.rev, JSON.stringify(task), ends ? '1' : '0');
+      args.push(task.id, change.taskBases![i]!, task.rev, taskJsons[i]!, ends ? '1' : '0');
       if (ends) keys.push(k.endedTask(task.id));
     });
     const reply = (await this.#scripts.commitChange(keys, args)) as (number | string)[];
+    if (reply[0] === 1 || reply[0] === 2) {
+      if (this.#acked.size >= ACKED_KEPT) this.#acked = new Set();
+      this.#acked.add(token);
+    }
     if (reply[0] === 1) return { ok: true, agents: (reply.slice(1) as string[]).map(parseAgent) };
     if (reply[0] === 2) return { ok: true };
     const stored = reply.slice(1) as string[];
@@ -131,7 +149,10 @@ export class RedisStore implements AcdStore {
         await new Promise((resolve) => setTimeout(resolve, 200));
         continue;
       }
+      let applied = 0;
       for (const [id, fields] of batch?.[0]?.[1] ?? []) {
+        if (++applied % FOLLOW_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
+        if (this.#closed) return;
         this.#lastId = id;
         const seq = Number(fields[fields.indexOf('s') + 1]);
         const gap = seq !== this.#lastSeq + 1;
@@ -141,6 +162,8 @@ export class RedisStore implements AcdStore {
           resync();
           continue;
         }
+        const token = tokenOf(fields[fields.indexOf('p') + 1]!);
+        if (token !== undefined && this.#acked.delete(token)) continue;
         try {
           onChange(decodeChange(fields));
         } catch (err) {
@@ -183,7 +206,8 @@ export class RedisStore implements AcdStore {
   }
 }
 
-function encodeChange(change: Change): string {
+/** The change as published, its token first so that tokenOf() finds it without parsing; tasks as already encoded. */
+function encodeChange(change: Change, token: string, taskJsons: readonly string[]): string {
   const events: LoggedEvent[] = change.events.map((event) => {
     const logged: LoggedEvent = { ...event } as LoggedEvent;
     if ('task' in event) {
@@ -196,7 +220,15 @@ function encodeChange(change: Change): string {
     }
     return logged;
   });
-  return JSON.stringify({ node: change.node, tasks: change.tasks, events });
+  return `{"c":${JSON.stringify(token)},"node":${JSON.stringify(change.node)},"tasks":[${taskJsons.join(',')}],"events":${JSON.stringify(events)}}`;
+}
+
+const TOKEN_START = '{"c":"';
+
+function tokenOf(published: string): string | undefined {
+  if (!published.startsWith(TOKEN_START)) return undefined;
+  const end = published.indexOf('"', TOKEN_START.length);
+  return end < 0 ? undefined : published.slice(TOKEN_START.length, end);
 }
 
 /** A log entry: s (sequence), p (the change, agents by position), a1..aN (the agents as committed). */

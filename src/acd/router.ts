@@ -142,7 +142,7 @@ export class Router {
     const before = this.#agentTargets.get(id);
     let after: AgentEligibility | undefined;
     if (next && next.presence !== 'logged-out') {
-      const sameProfile = before !== undefined && before.indexed.skills === next.skills && before.indexed.languages === next.languages;
+      const sameProfile = before !== undefined && sameSkills(before.indexed, next);
       const profile = sameProfile ? before.profile : profileKey(next);
       after = before && before.profile === profile ? before : this.#eligibility(profile, next);
     }
@@ -367,6 +367,22 @@ export class Router {
     const target = this.#target(queue, queue.target);
     return [...this.#agentTargets].filter(([, e]) => e.targets.includes(target)).map(([id]) => id);
   }
+}
+
+/**
+ * Same skills and languages, without building profile keys: records from the log are new objects every time, and
+ * the profile almost never changes. Key order may differ (cjson); a false "different" only costs a profileKey().
+ */
+function sameSkills(a: AgentRecord, b: AgentRecord): boolean {
+  if (a.skills === b.skills && a.languages === b.languages) return true;
+  if (a.languages.length !== b.languages.length || a.languages.some((l, i) => b.languages[i] !== l)) return false;
+  let count = 0;
+  for (const skill in a.skills) {
+    if (a.skills[skill] !== b.skills[skill]) return false;
+    count++;
+  }
+  for (const _ in b.skills) count--;
+  return count === 0;
 }
 
 /** Skills and languages in a canonical form: records decoded from Redis (cjson) list keys in any order. */
