@@ -57,9 +57,13 @@ async function main(): Promise<void> {
     'onecc started',
   );
 
+  let stopping = false;
   const stop = (signal: string): void => {
-    logger.info({ signal }, 'shutting down');
-    server.close().then(
+    // The first signal drains (live calls may end on their own within shutdown.drainSeconds); a second one does not wait.
+    const drain = !stopping;
+    stopping = true;
+    logger.info({ signal, drain }, 'shutting down');
+    (drain ? server.drain(config.shutdown.drainSeconds) : Promise.resolve()).then(() => server.close()).then(
       () => process.exit(0),
       (err: unknown) => {
         logger.error({ err }, 'shutdown failed');
@@ -67,8 +71,8 @@ async function main(): Promise<void> {
       },
     );
   };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
 }
 
 main().catch((err: unknown) => {

@@ -36,6 +36,8 @@ export interface OneccServer {
   readonly records: InteractionRecords;
   readonly http: HttpServer;
   readonly metrics: Metrics;
+  /** Refuses new calls (503; /ready not ready) and waits up to `seconds` for the calls in progress to end. */
+  drain(seconds: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -47,6 +49,7 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
     for (const close of closers.reverse()) await close();
   };
   let ready = false;
+  let draining = false;
   try {
     // Every prompt is checked before anything starts: a missing file fails here, not in the middle of a call.
     const prompts = PromptLibrary.load(config.media.prompts);
@@ -73,6 +76,7 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
       acd = engine;
       closers.push(() => engine.close());
       await engine.start();
+      metrics.observeAcd(engine);
     }
     let sip: SipEngine | undefined;
     let drachtio: DrachtioServer | undefined;
@@ -143,11 +147,14 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
         trunks: new TrunkDirectory(voice.trunks, digest),
         ringTimeoutMs: voice.ringTimeoutSeconds * 1000,
         transferRingTimeoutMs: voice.transferRingTimeoutSeconds * 1000,
+        observe: { call: (outcome) => metrics.call('voice', outcome), quality: (legs) => metrics.callQuality(legs) },
         callbacks: { customerRingTimeoutMs: voice.callbacks.ringTimeoutSeconds * 1000, attempts: voice.callbacks.attempts, retryMs: voice.callbacks.retrySeconds * 1000 },
         callbackRetries: new CallbackRetries(redisAt, config.acd.redis.keyTag, logger),
         logger,
       });
       voiceChannel.start();
+      const calls = voiceChannel;
+      metrics.reportActiveCalls(() => ({ voice: calls.activeCalls }));
       const channel = voiceChannel;
       closers.push(() => channel.close());
     } else {
@@ -173,13 +180,21 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
       });
       agentFeed = feed;
       closers.push(() => feed.close());
+      metrics.reportFeedConnections(() => feed.connections);
     }
 
-    // Without an rtpengine that answers, calls cannot be served: not ready, so a balancer sends them elsewhere.
+    // Without an rtpengine or Redis that answers, or while draining, calls cannot be served: not ready, so that a
+    // balancer sends them elsewhere.
     const http = new HttpServer({
       ...config.http,
       metrics,
-      isReady: () => ready && media.status().some((e) => e.healthy),
+      readiness: async () => ({
+        started: ready,
+        draining: !draining,
+        sip: sip === undefined || sip.listeners.length > 0,
+        rtpengine: media.status().some((e) => e.healthy),
+        redis: await records.reachable(500),
+      }),
       logger,
       resources: {
         '/interactions': async (id, query) => {
@@ -211,6 +226,12 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
       records,
       http,
       metrics,
+      async drain(seconds: number): Promise<void> {
+        draining = true;
+        logger.info({ calls: voiceChannel?.activeCalls ?? 0, seconds }, 'draining: no new calls; waiting for the calls in progress');
+        await voiceChannel?.drain(Date.now() + seconds * 1000);
+        logger.info({ left: voiceChannel?.activeCalls ?? 0 }, 'drained');
+      },
       close(): Promise<void> {
         ready = false;
         closing ??= closeAll();

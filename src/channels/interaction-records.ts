@@ -125,6 +125,16 @@ export class InteractionRecords implements InteractionHistory {
     return `${this.#prefix}s-of:${customer}`;
   }
 
+  /** Whether Redis answers a PING within `timeoutMs` (readiness). */
+  async reachable(timeoutMs: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([this.#redis.ping().then(() => true, () => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)))]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   async close(): Promise<void> {
     this.#redis.disconnect();
   }

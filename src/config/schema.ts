@@ -304,6 +304,9 @@ export const configSchema = object('onecc configuration', {
     maxBufferedKiB: integer(16, 1024 * 1024, 'a connection with more unsent data than this is too slow to follow: closed (it may resume)'),
     snapshotSeconds: integer(1, 300, 'supervisors get queue snapshots this often'),
   }),
+  shutdown: object('what onecc does on SIGTERM', {
+    drainSeconds: integer(0, 86_400, 'on SIGTERM onecc stops taking new calls (503; /ready says not ready) and waits this long for the calls in progress to end, then hangs up the rest and exits; a second signal exits at once'),
+  }),
   http: object('HTTP listener for /metrics, /health and the admin API', {
     host: string('ip', 'local address to bind (IPv4 or IPv6 literal)'),
     port: port('local port'),

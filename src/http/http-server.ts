@@ -10,8 +10,11 @@ export interface HttpServerOptions {
   host: string;
   port: number;
   metrics: Metrics;
-  /** Whether onecc can take traffic now; /ready answers 503 until it can and while it drains. */
-  isReady: () => boolean;
+  /**
+   * Whether onecc can take traffic now, check by check (sip, rtpengine, redis, not draining...): /ready answers 200
+   * only when every check holds, 503 with the checks otherwise (until it started, while it drains).
+   */
+  readiness: () => Promise<Record<string, boolean>> | Record<string, boolean>;
   logger: Logger;
   /** JSON resources served under a path prefix by layers above (e.g. /interactions); `rest` is the path after it. */
   resources?: Record<string, (rest: string, query: URLSearchParams) => Promise<{ status: number; body: unknown }>>;
@@ -99,8 +102,9 @@ export class HttpServer {
       case '/health':
         return json(res, 200, { status: 'ok' });
       case '/ready': {
-        const ready = this.options.isReady();
-        return json(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready' });
+        const checks = await this.options.readiness();
+        const ready = Object.values(checks).every(Boolean);
+        return json(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', checks });
       }
       default:
         return json(res, 404, { error: 'not found', paths: ['/metrics', '/health', '/ready', ...Object.keys(this.options.resources ?? {}), ...Object.keys(this.options.staticDirs ?? {})] });

@@ -1,4 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { AcdEngine } from '../acd/index';
+import { registerAcdMetrics } from './acd-metrics';
 
 /**
  * The one Prometheus registry of a onecc process and every metric in it. Labels stay bounded: methods
@@ -9,7 +11,13 @@ export class Metrics {
   readonly #sipReceived: Counter<'transport' | 'kind'>;
   readonly #sipRejected: Counter<'transport' | 'status'>;
   readonly #mediaCommand: Histogram<'command' | 'outcome'>;
+  readonly #calls: Counter<'channel' | 'outcome'>;
+  readonly #loss: Histogram;
+  readonly #jitter: Histogram;
+  readonly #mos: Histogram;
   #mediaStatus: (() => MediaStatus) | undefined;
+  #activeCalls: (() => Partial<Record<string, number>>) | undefined;
+  #feedConnections: (() => number) | undefined;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'onecc_' });
@@ -32,7 +40,48 @@ export class Metrics {
       buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5],
       registers: [this.registry],
     });
+    this.#calls = new Counter({
+      name: 'onecc_calls_total',
+      help: 'Calls that reached onecc, by channel and outcome (answered, or the class of the status they were refused with)',
+      labelNames: ['channel', 'outcome'],
+      registers: [this.registry],
+    });
+    this.#loss = new Histogram({
+      name: 'onecc_media_packet_loss_ratio',
+      help: 'Packet loss of a call leg over the call, from RTCP (legs without RTCP are not counted)',
+      buckets: [0, 0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25],
+      registers: [this.registry],
+    });
+    this.#jitter = new Histogram({
+      name: 'onecc_media_jitter_seconds',
+      help: 'Interarrival jitter of a call leg over the call, from RTCP',
+      buckets: [0.001, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.25],
+      registers: [this.registry],
+    });
+    this.#mos = new Histogram({
+      name: 'onecc_media_mos',
+      help: 'Estimated MOS (1-5, ITU-T G.107 as rtpengine computes it) of a call leg over the call, from RTCP',
+      buckets: [1, 2, 2.5, 3, 3.5, 4, 4.2, 4.4, 5],
+      registers: [this.registry],
+    });
     const metrics = this;
+    new Gauge({
+      name: 'onecc_calls_active',
+      help: 'Calls in progress on this node, by channel',
+      labelNames: ['channel'],
+      registers: [this.registry],
+      collect() {
+        for (const [channel, n] of Object.entries(metrics.#activeCalls?.() ?? {})) this.set({ channel }, n ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'onecc_agent_feed_connections',
+      help: 'WebSocket connections to the agent feed on this node',
+      registers: [this.registry],
+      collect() {
+        this.set(metrics.#feedConnections?.() ?? 0);
+      },
+    });
     new Gauge({
       name: 'onecc_rtpengine_up',
       help: '1 while the rtpengine answers its health check, 0 while it does not',
@@ -51,6 +100,35 @@ export class Metrics {
         this.set(metrics.#mediaStatus?.().openCalls ?? 0);
       },
     });
+  }
+
+  /** Adds the ACD's metrics (queues, agents, tasks, offers, waits); see acd-metrics.ts. */
+  observeAcd(acd: AcdEngine): void {
+    registerAcdMetrics(this.registry, acd);
+  }
+
+  /** Where the active-calls gauge reads calls in progress per channel. */
+  reportActiveCalls(read: () => Partial<Record<string, number>>): void {
+    this.#activeCalls = read;
+  }
+
+  /** Where the agent feed's connection gauge reads its value. */
+  reportFeedConnections(read: () => number): void {
+    this.#feedConnections = read;
+  }
+
+  /** A call reached onecc: `answered`, or the status class it was refused with (4xx, 5xx). */
+  call(channel: string, outcome: string): void {
+    this.#calls.inc({ channel, outcome });
+  }
+
+  /** A call's media quality at its end, per leg that reported RTCP (rtpengine's figures). */
+  callQuality(legs: readonly { readonly lossPercent: number; readonly jitterMs: number; readonly mos: number }[]): void {
+    for (const leg of legs) {
+      this.#loss.observe(leg.lossPercent / 100);
+      this.#jitter.observe(leg.jitterMs / 1000);
+      this.#mos.observe(leg.mos);
+    }
   }
 
   /** Where the media gauges read their values when Prometheus scrapes. */

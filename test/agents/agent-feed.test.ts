@@ -47,7 +47,7 @@ async function start(t: Test, overrides: Partial<AgentsConfig> = {}): Promise<Fi
   };
   const credentials = new Credentials(agents);
   const feed = new AgentFeed({ acd, config: agents, credentials, history, logger: silentLogger() });
-  const http = new HttpServer({ host: '127.0.0.1', port: 0, metrics: new Metrics(), isReady: () => true, logger: silentLogger(), upgrades: { '/agent': (req, socket, head) => feed.handleUpgrade(req, socket, head) } });
+  const http = new HttpServer({ host: '127.0.0.1', port: 0, metrics: new Metrics(), readiness: () => ({}), logger: silentLogger(), upgrades: { '/agent': (req, socket, head) => feed.handleUpgrade(req, socket, head) } });
   await http.start();
   t.teardown(async () => {
     await feed.close();

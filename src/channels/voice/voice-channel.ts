@@ -23,6 +23,11 @@ export interface VoiceChannelOptions {
   readonly records: InteractionRecords;
   readonly ringTimeoutMs: number;
   readonly transferRingTimeoutMs: number;
+  /** Metrics: each INVITE's final answer (answered, 4xx, 5xx...) and each call's media quality at its end. */
+  readonly observe?: {
+    readonly call: (outcome: string) => void;
+    readonly quality: (legs: readonly { readonly lossPercent: number; readonly jitterMs: number; readonly mos: number }[]) => void;
+  };
   readonly callbacks: Omit<CallbackSettings, 'agentRingTimeoutMs'>;
   readonly callbackRetries: CallbackRetries;
   readonly logger: Logger;
@@ -41,6 +46,7 @@ export class VoiceChannel implements TaskControls {
   readonly #log: Logger;
   readonly #callbacks: CallbackDialer;
   #closing = false;
+  #draining = false;
 
   constructor(private readonly options: VoiceChannelOptions) {
     this.#log = options.logger.child({ component: 'voice' });
@@ -62,6 +68,8 @@ export class VoiceChannel implements TaskControls {
 
   start(): void {
     this.options.srf.invite((req, res) => {
+      // drachtio-srf's Response is an EventEmitter that says 'end' with the final status (its typings omit it).
+      (res as unknown as NodeJS.EventEmitter).once('end', ({ status }: { status: number }) => this.options.observe?.call(status < 300 ? 'answered' : `${Math.floor(status / 100)}xx`));
       const handling = this.#onInvite(req, res).catch((err: unknown) => {
         this.#log.error({ err }, 'INVITE handling failed');
         if (!res.finalResponseSent) res.send(500);
@@ -120,6 +128,17 @@ export class VoiceChannel implements TaskControls {
     return session;
   }
 
+  /**
+   * Stops taking new calls (503, so that the trunk tries another node) and resolves when the calls in progress have
+   * ended, or at `deadline` (ms since the epoch), whichever comes first. close() then hangs up what is left.
+   */
+  async drain(deadline: number): Promise<void> {
+    this.#draining = true;
+    while (this.#handling.size > 0 && Date.now() < deadline) {
+      await Promise.race([Promise.race(this.#handling), new Promise((resolve) => setTimeout(resolve, Math.min(1000, Math.max(0, deadline - Date.now()))))]);
+    }
+  }
+
   /** Hangs up every call (BYE both ways, media released) and refuses new ones. */
   async close(): Promise<void> {
     this.#closing = true;
@@ -129,7 +148,7 @@ export class VoiceChannel implements TaskControls {
   }
 
   async #onInvite(req: Srf.SrfRequest, res: Srf.SrfResponse): Promise<void> {
-    if (this.#closing) return void res.send(503);
+    if (this.#closing || this.#draining) return void res.send(503, { headers: { 'Retry-After': '5' } });
     const identity = this.options.trunks.identify(req);
     if (identity.outcome !== 'trunk') return refuseUnidentified(res, identity);
     const called = req.calledNumber;
@@ -203,7 +222,9 @@ export class VoiceChannel implements TaskControls {
     const path = await runner.run();
     // A transferred caller talks to the target until either hangs up; onecc stays in the path until then.
     await call.transferEnded();
+    const stats = this.options.observe ? await media.stats().catch(() => undefined) : undefined;
     await call.end();
+    if (stats) this.options.observe!.quality(Object.values(stats.legs).flatMap((leg) => (leg.quality ? [leg.quality] : [])));
     this.#calls.delete(id);
     const handled = path.queues.find((visit) => visit.agent !== undefined);
     const lastQueue = path.queues.at(-1);
