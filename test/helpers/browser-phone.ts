@@ -217,13 +217,43 @@ export class BrowserPhone {
   }
 }
 
-/** One headless Chromium with an empty profile, serving the softphone page from 127.0.0.1. */
+/** A headless Chromium with an empty profile and fake media devices (microphone, camera, permission prompts). */
+export class Chromium {
+  private constructor(
+    readonly context: BrowserContext,
+    private readonly profile: string,
+  ) {}
+
+  static async launch(): Promise<Chromium> {
+    const profile = mkdtempSync(path.join(tmpdir(), 'onecc-chromium-'));
+    try {
+      const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS, timeout: LIMIT_MS });
+      return new Chromium(context, profile);
+    } catch (err) {
+      rmSync(profile, { recursive: true, force: true });
+      throw new Error(`could not start ${CHROMIUM} (Debian package chromium; time limit ${LIMIT_MS} ms): ${(err as Error).message}`);
+    }
+  }
+
+  /** A new page at `url`, loaded within LIMIT_MS. */
+  async open(url: string): Promise<Page> {
+    const page = await this.context.newPage();
+    await page.goto(url, { timeout: LIMIT_MS });
+    return page;
+  }
+
+  async close(): Promise<void> {
+    await this.context.close();
+    rmSync(this.profile, { recursive: true, force: true });
+  }
+}
+
+/** One headless Chromium serving the test softphone page from 127.0.0.1. */
 export class HeadlessChromium {
   private constructor(
-    private readonly context: BrowserContext,
+    private readonly browser: Chromium,
     private readonly server: Server,
     private readonly url: string,
-    private readonly profile: string,
   ) {}
 
   static async launch(): Promise<HeadlessChromium> {
@@ -231,27 +261,21 @@ export class HeadlessChromium {
     const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(PAGE));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as { port: number };
-    const profile = mkdtempSync(path.join(tmpdir(), 'onecc-chromium-'));
     try {
-      const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS, timeout: LIMIT_MS });
-      return new HeadlessChromium(context, server, `http://127.0.0.1:${port}/`, profile);
+      return new HeadlessChromium(await Chromium.launch(), server, `http://127.0.0.1:${port}/`);
     } catch (err) {
       server.close();
-      rmSync(profile, { recursive: true, force: true });
-      throw new Error(`could not start ${CHROMIUM} (Debian package chromium; time limit ${LIMIT_MS} ms): ${(err as Error).message}`);
+      throw err;
     }
   }
 
   async phone(): Promise<BrowserPhone> {
-    const page = await this.context.newPage();
-    await page.goto(this.url, { timeout: LIMIT_MS });
-    return new BrowserPhone(page);
+    return new BrowserPhone(await this.browser.open(this.url));
   }
 
   async close(): Promise<void> {
-    await this.context.close();
+    await this.browser.close();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
-    rmSync(this.profile, { recursive: true, force: true });
   }
 }

@@ -344,8 +344,9 @@ async function hold(on) {
 async function hangup() {
   const task = desk.task;
   if (!task) return;
-  // Through the feed, so that onecc ends the task even when this page's SIP session is gone.
-  if ((await act('hangup', { taskId: task.id })) === undefined && desk.sip) desk.sip.terminate();
+  // This phone hangs up like any phone (BYE); the feed's hangup is for a call it does not hold (a reloaded page).
+  if (desk.sip?.isEstablished()) return desk.sip.terminate();
+  await act('hangup', { taskId: task.id });
 }
 
 async function transfer(event) {
