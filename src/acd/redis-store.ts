@@ -118,11 +118,12 @@ export class RedisStore implements AcdStore {
       if (ends) keys.push(k.endedTask(task.id));
     });
     const reply = (await this.#scripts.commitChange(keys, args)) as (number | string)[];
-    if (reply[0] === 1 || reply[0] === 2) {
+    if (reply[0] === 1) {
+      // (A resend answered 2 wrote nothing now: its entry, under the first send's token, is applied from the log.)
       if (this.#acked.size >= ACKED_KEPT) this.#acked = new Set();
       this.#acked.add(token);
+      return { ok: true, agents: (reply.slice(1) as string[]).map(parseAgent) };
     }
-    if (reply[0] === 1) return { ok: true, agents: (reply.slice(1) as string[]).map(parseAgent) };
     if (reply[0] === 2) return { ok: true };
     const stored = reply.slice(1) as string[];
     return {
