@@ -16,13 +16,15 @@ const ALLOWED: Record<string, string[]> = {
   sip: ['lib', ...SIP],
   media: ['lib'],
   acd: ['lib'],
-  metrics: ['lib'],
+  // Metrics read the ACD's replica and events.
+  metrics: ['lib', 'acd'],
   http: ['lib', 'metrics'],
   // Channels control calls through drachtio-srf only, never through the engine's internals.
-  channels: ['lib', 'config', 'media', 'acd', 'ivr'],
+  // ...and implement the agent feed's call controls and interaction history (src/agents' interfaces).
+  channels: ['lib', 'config', 'media', 'acd', 'ivr', 'agents'],
   ivr: ['lib', 'config', 'media', 'acd'],
   dialer: ['lib', 'config', 'acd', 'channels', 'media'],
-  agents: ['lib', 'acd'],
+  agents: ['lib', 'config', 'acd'],
   setup: [],
   root: ['*'],
 };

@@ -106,9 +106,9 @@ t.test('offer with the IVR inputs, answer, hold, blind transfer to another agent
   t.match(await alice.call({ type: 'wrap-up', taskId, disposition: 'escalated', notes: 'to billing', ready: true }), { type: 'result' });
   t.equal(onecc.acd!.agentState('alice'), 'available', 'ready: true ended her wrap-up');
 
+  const callerHungUp = new Promise<void>((resolve) => dialog.on('destroy', () => resolve()));
   await destroy(bobPhone.answered[0]!.dialog);
-  await delay(300);
-  await destroy(dialog).catch(() => undefined);
+  t.ok(await Promise.race([callerHungUp.then(() => true), delay(8000).then(() => false)]), 'bob\'s hang-up ends the caller\'s call (the queue node has no afterAgent)');
   const record = await latestRecord<{ outcome?: string; dispositions?: unknown[]; legs: { kind: string; agentId?: string }[] }>(onecc, (r) => r.outcome !== undefined && (r.dispositions?.length ?? 0) > 0);
   t.match(record?.dispositions, [{ agentId: 'alice', taskId, disposition: 'escalated', notes: 'to billing' }], 'the disposition is in the interaction record');
   t.ok(record?.legs.some((l) => l.kind === 'transfer' && l.agentId === 'bob'), 'and the transfer leg');
@@ -156,8 +156,11 @@ t.test('a supervisor listens in: their phone gets the caller and the agent as tw
   await caller.sendDigit('2');
   const assigned = await alice.next((f) => f.event === 'task-assigned', 10_000);
   const taskId = assigned.data.task.id as string;
+  // Bridged (the caller hears alice) before the supervisor asks: the task is assigned a moment before that.
+  t.ok(await waitFor(() => alicePhone.answered.length === 1 && Math.abs(frequencyOf(caller) - 880) < 25, 5000), 'caller and alice talk');
 
-  t.match(await supervisor.call({ type: 'monitor', taskId }), { type: 'result' }, 'the supervisor\'s phone answered');
+  const monitoring = await supervisor.call({ type: 'monitor', taskId });
+  t.match(monitoring, { type: 'result' }, `the supervisor's phone answered (${monitoring.message ?? 'ok'})`);
   const listening = supervisorPhone.answered[0]!;
   t.equal(listening.streams.length, 2, 'two audio streams');
   t.equal(listening.headers['x-onecc-agent'], 'alice');
@@ -172,7 +175,12 @@ t.test('a supervisor listens in: their phone gets the caller and the agent as tw
   const heard = listening.streams[0]!.packets(0).length;
   await delay(800);
   t.ok(listening.streams[0]!.packets(0).length - heard <= 3, 'nothing after the supervisor hung up');
-  await destroy(alicePhone.answered[0]!.dialog);
-  await delay(300);
-  await destroy(dialog).catch(() => undefined);
+
+  // alice hangs up from her desktop: her phone gets the BYE, her task ends, and so does the caller's call.
+  const phoneHungUp = new Promise<void>((resolve) => alicePhone.answered[0]!.dialog.on('destroy', () => resolve()));
+  const callerHungUp = new Promise<void>((resolve) => dialog.on('destroy', () => resolve()));
+  t.match(await alice.call({ type: 'hangup', taskId }), { type: 'result' });
+  t.ok(await Promise.race([phoneHungUp.then(() => true), delay(5000).then(() => false)]), 'her phone got the BYE');
+  t.match(await alice.next((f) => f.event === 'task-ended', 5000), { data: { taskId } }, 'her task ended');
+  t.ok(await Promise.race([callerHungUp.then(() => true), delay(8000).then(() => false)]), 'and the caller\'s call');
 });

@@ -41,12 +41,6 @@ const SECRET = 'softphone-test-secret-0123456789';
 /** Any single wait on the page: ICE, DTLS and a SIP transaction fit in it many times over. */
 const PAGE_MS = 10_000;
 const LISTEN_MS = 2000;
-/**
- * The voice channel re-offers the caller to a WebRTC phone without naming the agent's leg (rtpengine `to-tag`), so
- * the SDP the browser gets carries the prompt leg's port while ICE runs from the agent leg's: ICE connects, DTLS
- * fails, no audio. With the to-tag in that offer every check below passes (tried by hand); until then they are todo.
- */
-const REOFFER_TODO = 'voice channel: WebRTC re-offer without the agent leg\'s to-tag (DTLS fails)';
 
 /** Audio packets the page's peer connection received so far, and its DTLS state (the test wraps RTCPeerConnection). */
 function browserReceived(page: Page): Promise<{ packets: number; dtls: string }> {
@@ -183,21 +177,21 @@ if (insideLoopbackNamespace(t, __filename)) {
 
     // The bridge is up once the task is assigned; the browser's audio follows once ICE and DTLS are.
     caller.clear();
-    t.ok(await waitFor(() => caller.packets(0).length >= 10, PAGE_MS), 'the browser\'s audio reaches the caller', { todo: REOFFER_TODO });
+    t.ok(await waitFor(() => caller.packets(0).length >= 10, PAGE_MS), 'the browser\'s audio reaches the caller');
     caller.clear();
     const [before, heardBefore] = [await call!.stats(), await browserReceived(page)];
     await delay(LISTEN_MS);
     const [after, heardAfter] = [await call!.stats(), await browserReceived(page)];
     const expected = (LISTEN_MS / 20) * 0.8;
     const fromBrowser = caller.packets(0).length;
-    t.ok(fromBrowser >= expected, `the caller got ${fromBrowser} packets from the browser in ${LISTEN_MS} ms`, { todo: REOFFER_TODO });
-    t.ok(caller.rms(0) > 1000, `with the fake microphone's beep in them (RMS ${caller.rms(0).toFixed(0)})`, { todo: REOFFER_TODO });
-    t.ok(heardAfter.packets - heardBefore.packets >= expected, `the browser received ${heardAfter.packets - heardBefore.packets} packets (DTLS ${heardAfter.dtls})`, { todo: REOFFER_TODO });
+    t.ok(fromBrowser >= expected, `the caller got ${fromBrowser} packets from the browser in ${LISTEN_MS} ms`);
+    t.ok(caller.rms(0) > 1000, `with the fake microphone's beep in them (RMS ${caller.rms(0).toFixed(0)})`);
+    t.ok(heardAfter.packets - heardBefore.packets >= expected, `the browser received ${heardAfter.packets - heardBefore.packets} packets (DTLS ${heardAfter.dtls})`);
     // rtpengine's counters: packets it received from each leg (the caller's, and the agent's tag agent-<offer>).
     const counted = (leg: string) => (after.legs[leg]?.packets ?? 0) - (before.legs[leg]?.packets ?? 0);
     const agentLeg = Object.keys(after.legs).find((leg) => leg.startsWith('agent-'));
     t.ok(counted('caller') >= expected, `rtpengine received ${counted('caller')} packets from the caller in ${LISTEN_MS} ms`);
-    t.ok(agentLeg !== undefined && counted(agentLeg) >= expected, `and ${agentLeg ? counted(agentLeg) : 0} from the browser (leg ${agentLeg}; legs: ${Object.keys(after.legs).join(', ')})`, { todo: REOFFER_TODO });
+    t.ok(agentLeg !== undefined && counted(agentLeg) >= expected, `and ${agentLeg ? counted(agentLeg) : 0} from the browser (leg ${agentLeg}; legs: ${Object.keys(after.legs).join(', ')})`);
     t.equal(await text('#task [data-attr="department"] td:last-child'), 'support', 'the page still shows the department during the call');
 
     const ended = new Promise((resolve) => dialog.on('destroy', resolve));

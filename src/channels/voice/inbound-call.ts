@@ -127,11 +127,12 @@ export class InboundCall implements IvrHost {
    */
   async transfer(target: Exclude<TransferTarget, { kind: 'dialplan' }>, context: IvrCallContext): Promise<TransferResult> {
     const leg: TransferLeg = target.kind === 'sip' ? { kind: 'sip', uri: target.uri } : { kind: 'agent', agentId: target.agent };
-    const rung = await this.ringTransferTarget(leg, contextHeaders(context));
+    const tag = `transfer-${this.#transfers++}`;
+    const rung = await this.ringTransferTarget(leg, contextHeaders(context), tag);
     if (!rung.ok) return { kind: 'failed', reason: rung.reason };
     const { dialog } = rung;
     try {
-      await this.media.answer(CALLER_LEG, `transfer-${this.#transfers++}`, dialog.remote.sdp);
+      await this.media.answer(CALLER_LEG, tag, dialog.remote.sdp);
     } catch (err) {
       this.deps.logger.error({ err, callId: this.id }, 'bridging the caller to the transfer target failed');
       await hangUp(dialog);
@@ -153,10 +154,11 @@ export class InboundCall implements IvrHost {
   /**
    * Rings a transfer target with an offer for the caller's media: a SIP URI, an agent's phones (only an available
    * agent, made not-ready `direct-call` while it lasts: `release` makes them ready again), or a number through the
-   * trunk the call came from. Resolves with the answered dialog, not yet bridged; the caller hung up, busy, no
+   * trunk the call came from; its answer is to be bridged as leg `tag`. Resolves with the answered dialog, not yet
+   * bridged; the caller hung up, busy, no
    * answer and the like are failures.
    */
-  async ringTransferTarget(leg: TransferLeg, headers: Record<string, string>): Promise<{ ok: true; dialog: Srf.Dialog; release: () => Promise<void> } | { ok: false; reason: string }> {
+  async ringTransferTarget(leg: TransferLeg, headers: Record<string, string>, tag: string): Promise<{ ok: true; dialog: Srf.Dialog; release: () => Promise<void> } | { ok: false; reason: string }> {
     if (this.#callerGone) return { ok: false, reason: 'the caller hung up' };
     let targets: DialTarget[];
     let profile: MediaProfile = 'rtp';
@@ -176,7 +178,7 @@ export class InboundCall implements IvrHost {
     }
     let sdp: string;
     try {
-      sdp = await this.media.offer(CALLER_LEG, this.callerSdp, profile);
+      sdp = await this.media.offer(CALLER_LEG, this.callerSdp, profile, { toTag: tag });
     } catch (err) {
       this.deps.logger.warn({ err, callId: this.id }, 'media offer for the transfer failed');
       await release();
@@ -307,6 +309,7 @@ export class InboundCall implements IvrHost {
     if (this.#caller && !this.#callerGone) {
       this.#callerGone = true;
       await hangUp(this.#caller);
+      this.#queue?.callerHungUpByOnecc();
     }
     await this.media.close();
   }
@@ -330,6 +333,8 @@ class VoiceQueueSession implements QueueSession {
   #ringing: { agentId: string; offerId: string; cancel: () => void } | undefined;
   #connected = false;
   #talking: AgentLeg | undefined;
+  /** Ends the current wait in #connect: who talks to the caller changed, or a side hung up from onecc. */
+  #wakeTalk: ((endedBy: 'agent' | 'caller') => void) | undefined;
   readonly #rungOffers = new Set<string>();
   #leaving: Promise<void> | undefined;
 
@@ -420,7 +425,7 @@ class VoiceQueueSession implements QueueSession {
     }
     let sdp: string;
     try {
-      sdp = await this.call.media.offer(CALLER_LEG, this.call.callerSdp, profile);
+      sdp = await this.call.media.offer(CALLER_LEG, this.call.callerSdp, profile, { toTag: `agent-${offerId}` });
     } catch (err) {
       // onecc's own failure, not the agent's: the offer goes back without RONA.
       log.error({ err }, 'media offer for the agent failed');
@@ -471,10 +476,13 @@ class VoiceQueueSession implements QueueSession {
     for (;;) {
       const talking: AgentLeg = this.#talking!;
       endedBy = await new Promise<'agent' | 'caller'>((resolve) => {
+        // drachtio-srf says 'destroy' for the far end's BYE only: onecc's own hang-ups and transfers wake this too.
+        this.#wakeTalk = resolve;
         talking.dialog.once('destroy', () => resolve('agent'));
         this.call.callerDialog?.once('destroy', () => resolve('caller'));
         if (this.call.callerGone) resolve('caller');
       });
+      this.#wakeTalk = undefined;
       if (endedBy === 'caller' || this.#talking === talking) break;
     }
     const last = this.#talking!;
@@ -500,7 +508,14 @@ class VoiceQueueSession implements QueueSession {
   /** The agent hangs up from their desktop: as if they hung up their phone. */
   async hangupAgent(): Promise<void> {
     const talking = this.#talking;
-    if (talking !== undefined) await hangUp(talking.dialog);
+    if (talking === undefined) return;
+    await hangUp(talking.dialog);
+    this.#wakeTalk?.('agent');
+  }
+
+  /** onecc hung up the caller itself (shutdown): the conversation is over. */
+  callerHungUpByOnecc(): void {
+    this.#wakeTalk?.('caller');
   }
 
   async hold(musicOnHold: string): Promise<void> {
@@ -518,19 +533,20 @@ class VoiceQueueSession implements QueueSession {
   async transferTo(target: TransferLeg): Promise<void> {
     const from = this.#talking;
     if (from === undefined) throw new Error('the caller is not talking to an agent');
-    const rung = await this.call.ringTransferTarget(target, { ...contextHeaders(this.request), ...taskHeaders(this.#task), 'X-Onecc-Transferred-By': from.agentId });
+    const tag = `transfer-${randomId()}`;
+    const rung = await this.call.ringTransferTarget(target, { ...contextHeaders(this.request), ...taskHeaders(this.#task), 'X-Onecc-Transferred-By': from.agentId }, tag);
     if (!rung.ok) throw new Error(`transfer failed: ${rung.reason}`);
     if (this.#talking !== from) {
       await hangUp(rung.dialog);
       await rung.release();
       throw new Error('the call ended while the transfer target rang');
     }
-    const tag = `transfer-${randomId()}`;
     await this.call.media.answer(CALLER_LEG, tag, rung.dialog.remote.sdp);
     this.#talking = { agentId: target.kind === 'agent' ? target.agentId : `${target.kind}:${target.kind === 'sip' ? target.uri : target.number}`, tag, dialog: rung.dialog, release: rung.release };
     this.call.setAgentLeg(this.#talking);
     this.call.noteTransfer(target);
     await hangUp(from.dialog);
+    this.#wakeTalk?.('agent');
     if (from.release === undefined) await this.deps.acd.complete(this.#task.id).catch((err) => this.deps.logger.warn({ err }, 'could not complete the transferred task'));
     else await from.release();
   }

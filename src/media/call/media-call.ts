@@ -81,18 +81,22 @@ export class MediaCall extends TypedEmitter<CallEvents> {
   }
 
   /**
-   * `from` offers `sdp`; returns the SDP to send to the other side, which speaks `toProfile`. Throws
+   * `from` offers `sdp`; returns the SDP to send to the other side, which speaks `toProfile` (and will answer as
+   * `toTag`, when known). Throws
    * INCOMPATIBLE_SDP (→ 488) when the SDP cannot be negotiated. `injectDtmf` enables sendDtmf() on this call; it
    * is off by default because it makes rtpengine decode and re-encode every packet (more than twice the CPU per
    * call, and under load some legs went silent in bench/media).
    */
-  async offer(from: string, sdp: string, toProfile: MediaProfile, opts: { injectDtmf?: boolean } = {}): Promise<string> {
+  async offer(from: string, sdp: string, toProfile: MediaProfile, opts: { injectDtmf?: boolean; toTag?: string } = {}): Promise<string> {
     if (opts.injectDtmf) this.#injectDtmf = true;
     const summary = inspectSdp(sdp);
     this.#profiles.set(from, summary.profile);
     const sendsEvents = summary.media.some((m) => m.kind === 'audio' && [...m.codecs.values()].includes('TELEPHONE-EVENT'));
     const reply = await this.#command('offer', {
       'from-tag': from,
+      // Naming the leg that will answer makes rtpengine give it its own ports: a WebRTC leg re-offered without it
+      // is sent the previous answerer's port while ICE runs from another, and DTLS never completes.
+      ...(opts.toTag === undefined ? {} : { 'to-tag': opts.toTag }),
       sdp,
       ...profileFlags(toProfile),
       // Offering telephone-event on behalf of an offerer without it makes rtpengine detect its in-band tones and
