@@ -21,6 +21,9 @@ export class Metrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'onecc_' });
+    // prom-client also names three gauges `_total`, which Prometheus reserves for counters (promtool check metrics
+    // says so); their figures are in onecc_nodejs_active_handles/_requests/_resources, kept.
+    for (const name of ['active_handles', 'active_requests', 'active_resources']) this.registry.removeSingleMetric(`onecc_nodejs_${name}_total`);
     this.#sipReceived = new Counter({
       name: 'onecc_sip_messages_received_total',
       help: 'SIP messages received and parsed, by transport and by request method or response class',
