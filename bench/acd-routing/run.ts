@@ -8,11 +8,18 @@
  * agents are split between the nodes (each logs in its share); every node sends Poisson arrivals at --rate per
  * second over all queues and channels, accepts every offer it made at once and completes it after an exponential
  * handle time, so both triggers occur: a task becoming routable and an agent slot coming free.
+ *
+ *   node dist/bench/acd-routing/run.js --store memory [--rate 2000] [--seconds 10] [--handle-ms 3000] ...
+ *
+ * The engine alone: one AcdEngine on a MemoryStore in simulated time, same queues, agents and arrivals, no Redis and
+ * no real waits; prints the CPU per decision and a digest of every offer and its explanation (same digest: same
+ * decisions, for comparing two builds).
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import Redis from 'ioredis';
-import { AcdEngine, RedisStore, channels, type AcdSettings, type Channel, type QueueDefinition, type RoutingStrategy } from '../../src/acd/index';
+import { AcdEngine, MemoryStore, RedisStore, SimulatedClock, channels, type AcdSettings, type Channel, type QueueDefinition, type RoutingStrategy } from '../../src/acd/index';
 import { silentLogger } from '../../src/lib/index';
 import { RedisServer } from '../../test/helpers/redis-server';
 
@@ -33,6 +40,7 @@ const AGENTS = positive('agents', 10_000);
 const QUEUES = positive('queues', 200);
 const SKILLS = positive('skills', 50);
 const HANDLE_MS = positive('handle-ms', 30_000);
+const STORE = arg('store', 'redis');
 const WARMUP_MS = 2000;
 const LANGUAGES = ['en', 'zh-TW', 'zh-CN'];
 const STRATEGIES: RoutingStrategy[] = ['longest-idle', 'most-skilled', 'round-robin', 'least-occupied'];
@@ -296,8 +304,67 @@ async function main(): Promise<void> {
   console.log(JSON.stringify({ bench: 'acd-routing', agents: AGENTS, queues: QUEUES, skills: SKILLS, seconds: SECONDS, handleMs: HANDLE_MS, results }));
 }
 
+// ---- the engine alone, in simulated time ----------------------------------------------------------------------
+
+async function engineAlone(): Promise<void> {
+  const clock = new SimulatedClock(0);
+  const engine = new AcdEngine({ settings: buildSettings(), clock, store: new MemoryStore(), nodeId: 'node0' });
+  await engine.start();
+  for (let i = 0; i < AGENTS; i++) await engine.login(`agent${i}`, agentProfile(i));
+  const random = rng(7);
+  const exp = (mean: number) => -Math.log(1 - random()) * mean;
+  const digest = createHash('sha1');
+  let measuring = false;
+  let decisions = 0;
+  engine.on('task-offered', (e) => {
+    if (measuring) {
+      decisions++;
+      digest.update(`${e.task.id} ${e.agent.id} ${JSON.stringify(e.task.decision)}\n`);
+    }
+    void engine.accept(e.task.id, e.agent.id).then(() => clock.setTimer(clock.now() + exp(HANDLE_MS), () => void engine.complete(e.task.id).catch(() => undefined)));
+  });
+  const pickChannel = (): Channel => {
+    let r = random();
+    for (const [channel, share] of CHANNEL_MIX) if ((r -= share) < 0) return channel;
+    return channels[0];
+  };
+  let seq = 0;
+  const arrive = (): void => {
+    engine.enqueue({ id: `t${seq++}`, channel: pickChannel(), queue: `q${Math.floor(random() * QUEUES)}` }).catch(() => undefined);
+    clock.setTimer(clock.now() + exp(1000 / RATE), arrive);
+  };
+  clock.setTimer(1, arrive);
+  // A longer warm-up than on Redis: simulated seconds are cheap, and the queues should be in their steady state.
+  const warmupMs = 5 * WARMUP_MS;
+  await engine.advanceTo(warmupMs);
+  measuring = true;
+  const started = performance.now();
+  const cpu = process.cpuUsage();
+  await engine.advanceTo(warmupMs + SECONDS * 1000);
+  const wallMs = performance.now() - started;
+  const { user, system } = process.cpuUsage(cpu);
+  const memory = process.memoryUsage();
+  const result = {
+    decisions, wallUsPerDecision: (1000 * wallMs) / decisions, cpuUsPerDecision: (user + system) / decisions,
+    decisionsPerCpuSecond: decisions / ((user + system) / 1e6), digest: digest.digest('hex').slice(0, 12),
+    rssMb: Math.round(memory.rss / 2 ** 20), heapMb: Math.round(memory.heapUsed / 2 ** 20),
+  };
+  console.log(
+    `engine alone (MemoryStore, simulated time): ${AGENTS} agents, ${QUEUES} queues, ${RATE} arrivals/s, handle exp(${HANDLE_MS} ms), ${SECONDS} simulated s: ` +
+      `${decisions} decisions, ${result.cpuUsPerDecision.toFixed(1)} us CPU (${result.wallUsPerDecision.toFixed(1)} us wall) per decision, ` +
+      `${result.decisionsPerCpuSecond.toFixed(0)} decisions per CPU second, digest ${result.digest}, RSS ${result.rssMb} MB (heap ${result.heapMb})`,
+  );
+  console.log(JSON.stringify({ bench: 'acd-routing', store: 'memory', agents: AGENTS, queues: QUEUES, rate: RATE, seconds: SECONDS, handleMs: HANDLE_MS, result }));
+  await engine.close();
+}
+
 const worker = process.argv.indexOf('--worker');
-if (worker >= 0) {
+if (STORE === 'memory') {
+  engineAlone().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+} else if (worker >= 0) {
   void runNode(Number(process.argv[worker + 1]), Number(arg('worker-nodes', '1')), Number(arg('port', '0'))).catch((err) => {
     console.error(err);
     process.exit(1);
