@@ -236,7 +236,8 @@ export class AgentFeed {
         return;
       }
       const queues = this.#queueSnapshots();
-      for (const s of this.#supervisors) s.event('queue-snapshot', { queues });
+      const at = Date.now();
+      for (const s of this.#supervisors) s.event('queue-snapshot', at, { queues });
     }, this.options.config.snapshotSeconds * 1000);
     this.#snapshotTimer.unref();
   }
@@ -360,8 +361,8 @@ export class AgentFeed {
   #fanOut(event: AcdEvent): void {
     if (event.type === 'agent-state-changed') {
       const state = { agentId: event.agent.id, state: event.state, reason: event.agent.reason, wrapUpUntil: event.agent.wrapUpUntil || null };
-      this.#agents.get(event.agent.id)?.event('agent-state', state);
-      for (const s of this.#supervisors) s.event('agent-state', state);
+      this.#agents.get(event.agent.id)?.event('agent-state', event.at, state);
+      for (const s of this.#supervisors) s.event('agent-state', event.at, state);
       return;
     }
     const task = event.task;
@@ -370,22 +371,22 @@ export class AgentFeed {
       // Enough for a wrap-up that comes minutes later; the oldest go first.
       if (this.#endedAttributes.size > 10_000) this.#endedAttributes.delete(this.#endedAttributes.keys().next().value!);
     }
-    for (const s of this.#supervisors) s.event('task', { change: event.type, task: summary(task), agentId: 'agent' in event ? event.agent.id : task.offer?.agentId ?? task.agentId });
+    for (const s of this.#supervisors) s.event('task', event.at, { change: event.type, task: summary(task), agentId: 'agent' in event ? event.agent.id : task.offer?.agentId ?? task.agentId });
 
     const offeredTo = this.#offeredTo.get(task.id);
     if (event.type === 'task-offered') {
       this.#offeredTo.set(task.id, event.agent.id);
-      this.#agents.get(event.agent.id)?.eventAfter('offer', () => this.#offer(task));
+      this.#agents.get(event.agent.id)?.eventAfter('offer', event.at, () => this.#offer(task));
       return;
     }
     if (offeredTo !== undefined && task.offer?.agentId !== offeredTo) {
       this.#offeredTo.delete(task.id);
       const reason = event.type === 'task-accepted' ? null : event.type === 'task-rejected' ? event.reason : event.type === 'task-abandoned' ? 'abandoned' : 'withdrawn';
-      if (reason !== null) this.#agents.get(offeredTo)?.event('offer-withdrawn', { taskId: task.id, reason });
+      if (reason !== null) this.#agents.get(offeredTo)?.event('offer-withdrawn', event.at, { taskId: task.id, reason });
     }
-    if (event.type === 'task-accepted') this.#agents.get(event.agent.id)?.event('task-assigned', { task: summary(task) });
+    if (event.type === 'task-accepted') this.#agents.get(event.agent.id)?.event('task-assigned', event.at, { task: summary(task) });
     if (event.type === 'task-completed') {
-      this.#agents.get(event.agent.id)?.event('task-ended', { taskId: task.id, reason: 'completed', wrapUpUntil: event.agent.wrapUpUntil || null });
+      this.#agents.get(event.agent.id)?.event('task-ended', event.at, { taskId: task.id, reason: 'completed', wrapUpUntil: event.agent.wrapUpUntil || null });
     }
   }
 

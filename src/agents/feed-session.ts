@@ -15,7 +15,7 @@ const REPLAY_EVENTS = 1000;
 export class FeedSession {
   readonly id = randomId();
   #seq = 0;
-  readonly #replay: { seq: number; text: string }[] = [];
+  #replay: { seq: number; text: string }[] = [];
   #socket: WebSocket | undefined;
   /** The agent feed's timer that ends a session left without a connection. */
   graceTimer: NodeJS.Timeout | undefined;
@@ -24,10 +24,15 @@ export class FeedSession {
   /** Events waiting in #ordered: while any are, new ones queue behind them. */
   #queued = 0;
 
+  /**
+   * `replayEvents`: how many recent events to keep for a resuming client (REPLAY_EVENTS for agents; 0 for
+   * supervisors, who do not resume: keeping their thousands of events a second only fed the garbage collector).
+   */
   constructor(
     readonly identity: Identity,
     private readonly maxBufferedBytes: number,
     private readonly onTooSlow: (session: FeedSession) => void,
+    private readonly replayEvents = identity.role === 'agent' ? REPLAY_EVENTS : 0,
   ) {}
 
   get socket(): WebSocket | undefined {
@@ -44,7 +49,7 @@ export class FeedSession {
     clearTimeout(this.graceTimer);
     this.graceTimer = undefined;
     if (lastSeq === undefined) return true;
-    const missed = this.#replay.filter((e) => e.seq > lastSeq);
+    const missed = this.#replay.filter((e) => e.seq > lastSeq).slice(-this.replayEvents);
     const complete = lastSeq >= this.#seq || (missed.length > 0 && missed[0]!.seq === lastSeq + 1);
     for (const e of missed) this.#write(e.text);
     return complete;
@@ -55,30 +60,34 @@ export class FeedSession {
   }
 
   /** Sends an event, after any still waiting for a lookup (eventAfter). */
-  event(name: string, data: unknown): void {
-    if (this.#queued === 0) return this.#emit(name, data);
+  event(name: string, at: number, data: unknown): void {
+    if (this.#queued === 0) return this.#emit(name, at, data);
     this.#queued++;
     this.#ordered = this.#ordered.then(() => {
       this.#queued--;
-      this.#emit(name, data);
+      this.#emit(name, at, data);
     });
   }
 
   /** Sends an event whose data needs a lookup first, without letting later events overtake it. */
-  eventAfter(name: string, data: () => Promise<unknown>): void {
+  eventAfter(name: string, at: number, data: () => Promise<unknown>): void {
     this.#queued++;
     this.#ordered = this.#ordered.then(async () => {
       const value = await data().catch(() => undefined);
       this.#queued--;
-      this.#emit(name, value);
+      this.#emit(name, at, value);
     });
   }
 
-  #emit(name: string, data: unknown): void {
+  /** `at`: when what the event reports happened (ms since the epoch). */
+  #emit(name: string, at: number, data: unknown): void {
     const seq = ++this.#seq;
-    const text = JSON.stringify({ v: PROTOCOL_VERSION, type: 'event', seq, event: name, data });
-    this.#replay.push({ seq, text });
-    if (this.#replay.length > REPLAY_EVENTS) this.#replay.splice(0, this.#replay.length - REPLAY_EVENTS);
+    const text = JSON.stringify({ v: PROTOCOL_VERSION, type: 'event', seq, event: name, at, data });
+    if (this.replayEvents > 0) {
+      this.#replay.push({ seq, text });
+      // Trimmed in one go once twice over the bound: a splice per event would move the whole buffer each time.
+      if (this.#replay.length >= 2 * this.replayEvents) this.#replay = this.#replay.slice(-this.replayEvents);
+    }
     this.#write(text);
   }
 

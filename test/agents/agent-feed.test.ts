@@ -132,6 +132,7 @@ t.test('an agent logs in, gets an offer with its context and explanation, declin
   const task = await fx.acd.enqueue({ channel: 'chat', queue: 'general', attributes: { caller: '+15550001', account: 'A-77' } });
   const offer = await alice.next((f) => f.event === 'offer');
   t.equal(offer.data.task.id, task.id);
+  t.ok(typeof offer.at === 'number' && Math.abs(Date.now() - offer.at) < 5000, 'the event says when it happened in the ACD');
   t.same(offer.data.context.attributes, { caller: '+15550001', account: 'A-77' }, 'the customer\'s context (IVR inputs, CRM data)');
   t.match(offer.data.context.previousInteractions, [{ id: 'in-earlier' }], 'and their previous interactions');
   t.match(offer.data.decision, { agentId: 'alice', queue: 'general', strategy: 'longest-idle', tieBreak: /\S/ }, 'and why it came to alice');
