@@ -3,6 +3,15 @@
 /** The supervisors' API key (the bench's own configuration; nothing secret). */
 export const SUPERVISOR_KEY = 'bench-supervisor-key-0123456789';
 
+/** What run.ts tells sut.js on its command line. */
+export interface SutSetup {
+  readonly agents: number;
+  readonly queues: number;
+  readonly store: 'memory' | 'redis';
+  /** For redis-server's files; run.ts owns (and removes) it. */
+  readonly dir: string;
+}
+
 export interface DriveOptions {
   /** New chat tasks per second. */
   readonly rate: number;
@@ -12,6 +21,12 @@ export interface DriveOptions {
   readonly flipsPerSecond: number;
 }
 
+export type SutCommand =
+  /** `gc`: a full GC first, for the heap figure; never during the measured window (it would stall the feed). */
+  | { readonly type: 'probe'; readonly gc: boolean }
+  | { readonly type: 'go'; readonly options: DriveOptions }
+  | { readonly type: 'stop' };
+
 export interface SutReady {
   readonly type: 'ready';
   readonly port: number;
@@ -19,7 +34,20 @@ export interface SutReady {
   readonly tokens: readonly string[];
 }
 
-export type SutMessage =
-  | SutReady
-  | { readonly type: 'memory'; readonly rss: number; readonly heapUsed: number; readonly connections: number; readonly cpu: NodeJS.CpuUsage }
-  | { readonly type: 'stopped' };
+export interface SutProbe {
+  readonly type: 'probe';
+  readonly rss: number;
+  readonly heapUsed: number;
+  /** WebSocket connections the feed holds. */
+  readonly connections: number;
+  readonly cpu: NodeJS.CpuUsage;
+  /** The driver's counts so far, and tasks not yet accepted now: agents keep up when `waiting` stays small. */
+  readonly enqueued: number;
+  readonly completed: number;
+  readonly waiting: number;
+  /** Event-loop delay since the previous probe (ms; 1 ms resolution): how long a ready socket could wait. */
+  readonly loopP99Ms: number;
+  readonly loopMaxMs: number;
+}
+
+export type SutMessage = SutReady | SutProbe | { readonly type: 'stopped' };

@@ -5,17 +5,14 @@
  * `queues` queues (agents accept offers over the feed), each completed after an exponential handle time, and
  * agents flipping not-ready/ready, so that every kind of event flows to agents and supervisors.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { AcdEngine, MemoryStore, RedisStore, systemClock, type AcdClock, type AcdSettings } from '../../src/acd/index';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { AcdEngine, MemoryStore, RedisStore, systemClock, type AcdClock, type AcdSettings, type AcdStore } from '../../src/acd/index';
 import { AgentFeed, Credentials } from '../../src/agents/index';
 import { loadConfig, type AgentsConfig } from '../../src/config/index';
 import { HttpServer } from '../../src/http/index';
 import { EmbeddedRedis, silentLogger } from '../../src/lib/index';
 import { Metrics } from '../../src/metrics/index';
-import { SUPERVISOR_KEY, type DriveOptions, type SutMessage, type SutReady } from './protocol';
+import { SUPERVISOR_KEY, type DriveOptions, type SutCommand, type SutMessage, type SutSetup } from './protocol';
 
 const TOKEN_SECRET = 'bench-token-secret-0123456789';
 
@@ -27,9 +24,7 @@ function send(message: SutMessage): void {
 }
 
 async function main(): Promise<void> {
-  const agents = Number(process.argv[2]);
-  const queues = Number(process.argv[3]);
-  const store = process.argv[4] === 'redis' ? 'redis' : 'memory';
+  const { agents, queues, store, dir } = JSON.parse(process.argv[2]!) as SutSetup;
   const defaults = loadConfig({ env: {} });
   const roster = Array.from({ length: agents }, (_, i) => ({ id: `a${i}`, name: `Agent ${i}`, skills: { general: 5 }, languages: ['en'], capacity: { voice: 1, video: 1, chat: 3, email: 5 } }));
   const config: AgentsConfig = {
@@ -39,7 +34,6 @@ async function main(): Promise<void> {
     roster,
     // The bench clients read as fast as they can; a bound that they would hit would say so (4429).
     maxBufferedKiB: 4096,
-    snapshotSeconds: Number(process.env.SNAP ?? 2),
   };
   const settings: AcdSettings = {
     ...defaults.acd,
@@ -47,78 +41,99 @@ async function main(): Promise<void> {
     wrapUpSeconds: { voice: 0, video: 0, chat: 0, email: 0 },
     queues: Array.from({ length: queues }, (_, i) => ({ name: `q${i}`, target: 'general', strategy: 'longest-idle' as const, serviceLevel: { percent: 80, seconds: 20 }, maxWaitSeconds: 0, maxSize: 0, fallback: null, escalation: [] })),
   };
-  let dir: string | undefined;
+
   let redis: EmbeddedRedis | undefined;
-  let acdStore = new MemoryStore() as ConstructorParameters<typeof AcdEngine>[0]['store'];
+  let acdStore: AcdStore = new MemoryStore();
   if (store === 'redis') {
-    dir = mkdtempSync(path.join(tmpdir(), 'onecc-bench-feed-'));
     redis = new EmbeddedRedis({ host: '127.0.0.1', port: 0, binary: defaults.acd.redis.binary, dataDir: dir }, silentLogger());
     await redis.start();
     acdStore = new RedisStore({ redis: { host: '127.0.0.1', port: redis.port }, keyTag: 'bench', endedTaskRetentionSeconds: 60, logger: silentLogger() });
   }
   const acd = new AcdEngine({ settings, store: acdStore, clock: preciseClock, logger: silentLogger() });
-  await acd.start();
   const credentials = new Credentials(config);
   const feed = new AgentFeed({ acd, config, credentials, logger: silentLogger() });
   const http = new HttpServer({ host: '127.0.0.1', port: 0, metrics: new Metrics(), readiness: () => ({}), logger: silentLogger(), upgrades: { '/agent': (req, socket, head) => feed.handleUpgrade(req, socket, head) } });
+  let driver: Driver | undefined;
+  let closing = false;
+  const close = (code: number) => {
+    if (closing) return;
+    closing = true;
+    driver?.stop();
+    // Bounded: a close that hangs must not keep redis-server (or this process) alive.
+    setTimeout(() => process.exit(code), 5000).unref();
+    void (async () => {
+      await feed.close();
+      await http.close();
+      await acd.close();
+      await redis?.stop();
+    })().catch(() => undefined).finally(() => process.exit(code));
+  };
+  process.on('disconnect', () => close(0));
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => close(0));
+
+  await acd.start();
   await http.start();
   const tokens = roster.map((a) => credentials.issue('agent', a.id, 3600));
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  loop.enable();
 
-  let driving: NodeJS.Timeout[] = [];
-  const close = async () => {
-    for (const timer of driving) clearInterval(timer);
-    await feed.close();
-    await http.close();
-    await acd.close();
-    await redis?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  };
-  process.on('disconnect', () => void close().finally(() => process.exit(0)));
-
-  process.on('message', (message: { type: string; options?: DriveOptions }) => {
-    if (message.type === 'memory') {
-      global.gc?.();
+  process.on('message', (message: SutCommand) => {
+    if (message.type === 'probe') {
+      if (message.gc) global.gc?.();
       const m = process.memoryUsage();
-      send({ type: 'memory', rss: m.rss, heapUsed: m.heapUsed, connections: feed.connections, cpu: process.cpuUsage() });
+      let waiting = 0;
+      for (const task of acd.tasks()) if (task.state === 'waiting' || task.state === 'offered') waiting++;
+      send({ type: 'probe', rss: m.rss, heapUsed: m.heapUsed, connections: feed.connections, cpu: process.cpuUsage(), enqueued: driver?.enqueued ?? 0, completed: driver?.completed ?? 0, waiting, loopP99Ms: loop.percentile(99) / 1e6, loopMaxMs: loop.max / 1e6 });
+      loop.reset();
     } else if (message.type === 'go') {
-      driving = drive(acd, agents, queues, message.options!);
+      driver = new Driver(acd, agents, queues, message.options);
     } else if (message.type === 'stop') {
-      for (const timer of driving) clearInterval(timer);
-      driving = [];
+      driver?.stop();
       send({ type: 'stopped' });
     }
   });
-  const ready: SutReady = { type: 'ready', port: http.port, tokens };
-  send(ready);
+  send({ type: 'ready', port: http.port, tokens });
 }
 
 /** Poisson chat arrivals, completions after exponential handle times, and not-ready/ready flips, every 10 ms. */
-function drive(acd: AcdEngine, agents: number, queues: number, options: DriveOptions): NodeJS.Timeout[] {
-  const tickMs = 10;
-  let carry = 0;
-  let n = 0;
-  const completions = new Map<string, number>();
-  acd.on('task-accepted', (e) => completions.set(e.task.id, Date.now() + -Math.log(1 - Math.random()) * options.handleMs));
-  const tick = setInterval(() => {
-    carry += (options.rate * tickMs) / 1000;
-    for (; carry >= 1; carry--) {
-      void acd.enqueue({ id: `t${n}`, channel: 'chat', queue: `q${n % queues}`, attributes: { caller: `+1555${String(n % 10_000).padStart(4, '0')}` } }).catch(() => undefined);
-      n++;
-    }
-    const now = Date.now();
-    for (const [id, due] of completions) {
-      if (due > now) continue;
-      completions.delete(id);
-      void acd.complete(id).catch(() => undefined);
-    }
-    for (let flips = (options.flipsPerSecond * tickMs) / 1000 + Math.random(); flips >= 1; flips--) {
-      const agentId = `a${Math.floor(Math.random() * agents)}`;
-      const state = acd.agentState(agentId);
-      if (state === 'available') void acd.setNotReady(agentId, 'break').catch(() => undefined);
-      else if (state === 'not-ready') void acd.setReady(agentId).catch(() => undefined);
-    }
-  }, tickMs);
-  return [tick];
+class Driver {
+  enqueued = 0;
+  completed = 0;
+  readonly #timer: NodeJS.Timeout;
+  readonly #completions = new Map<string, number>();
+  readonly #onAccepted = (e: { task: { id: string } }) => this.#completions.set(e.task.id, Date.now() - Math.log(1 - Math.random()) * this.options.handleMs);
+
+  constructor(private readonly acd: AcdEngine, agents: number, queues: number, private readonly options: DriveOptions) {
+    const tickMs = 10;
+    let carry = 0;
+    acd.on('task-accepted', this.#onAccepted);
+    this.#timer = setInterval(() => {
+      // Arrivals per tick are Poisson-distributed in sum: exponential gaps, accumulated against the tick.
+      carry -= tickMs / 1000;
+      while (carry < 0) {
+        const n = this.enqueued++;
+        void acd.enqueue({ id: `t${n}`, channel: 'chat', queue: `q${n % queues}`, attributes: { caller: `+1555${String(n % 10_000).padStart(4, '0')}` } }).catch(() => undefined);
+        carry += -Math.log(1 - Math.random()) / options.rate;
+      }
+      const now = Date.now();
+      for (const [id, due] of this.#completions) {
+        if (due > now) continue;
+        this.#completions.delete(id);
+        void acd.complete(id).then(() => this.completed++, () => undefined);
+      }
+      for (let flips = (options.flipsPerSecond * tickMs) / 1000 + Math.random(); flips >= 1; flips--) {
+        const agentId = `a${Math.floor(Math.random() * agents)}`;
+        const state = acd.agentState(agentId);
+        if (state === 'available') void acd.setNotReady(agentId, 'break').catch(() => undefined);
+        else if (state === 'not-ready') void acd.setReady(agentId).catch(() => undefined);
+      }
+    }, tickMs);
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.acd.off('task-accepted', this.#onAccepted);
+  }
 }
 
 main().catch((err: unknown) => {
