@@ -95,44 +95,62 @@ async function main(): Promise<void> {
   send({ type: 'ready', port: http.port, tokens });
 }
 
-/** Poisson chat arrivals, completions after exponential handle times, and not-ready/ready flips, every 10 ms. */
+/**
+ * Poisson chat arrivals, completions after exponential handle times, and Poisson not-ready/ready flips, each action
+ * in a timer callback of its own, as requests arriving on their own sockets would be: batching them in one callback
+ * would hold every event's fan-out behind the ones before it in the batch and measure the driver's batching.
+ */
 class Driver {
   enqueued = 0;
   completed = 0;
-  readonly #timer: NodeJS.Timeout;
-  readonly #completions = new Map<string, number>();
-  readonly #onAccepted = (e: { task: { id: string } }) => this.#completions.set(e.task.id, Date.now() - Math.log(1 - Math.random()) * this.options.handleMs);
+  readonly #timers = new Set<NodeJS.Timeout>();
+  #stopped = false;
+  readonly #onAccepted = (e: { task: { id: string } }) => {
+    this.#at(-Math.log(1 - Math.random()) * this.options.handleMs, () => {
+      void this.acd.complete(e.task.id).then(() => this.completed++, () => undefined);
+    });
+  };
 
   constructor(private readonly acd: AcdEngine, agents: number, queues: number, private readonly options: DriveOptions) {
-    const tickMs = 10;
-    let carry = 0;
     acd.on('task-accepted', this.#onAccepted);
-    this.#timer = setInterval(() => {
-      // Arrivals per tick are Poisson-distributed in sum: exponential gaps, accumulated against the tick.
-      carry -= tickMs / 1000;
-      while (carry < 0) {
-        const n = this.enqueued++;
-        void acd.enqueue({ id: `t${n}`, channel: 'chat', queue: `q${n % queues}`, attributes: { caller: `+1555${String(n % 10_000).padStart(4, '0')}` } }).catch(() => undefined);
-        carry += -Math.log(1 - Math.random()) / options.rate;
-      }
-      const now = Date.now();
-      for (const [id, due] of this.#completions) {
-        if (due > now) continue;
-        this.#completions.delete(id);
-        void acd.complete(id).then(() => this.completed++, () => undefined);
-      }
-      for (let flips = (options.flipsPerSecond * tickMs) / 1000 + Math.random(); flips >= 1; flips--) {
-        const agentId = `a${Math.floor(Math.random() * agents)}`;
-        const state = acd.agentState(agentId);
-        if (state === 'available') void acd.setNotReady(agentId, 'break').catch(() => undefined);
-        else if (state === 'not-ready') void acd.setReady(agentId).catch(() => undefined);
-      }
-    }, tickMs);
+    this.#poisson(options.rate, () => {
+      const n = this.enqueued++;
+      void acd.enqueue({ id: `t${n}`, channel: 'chat', queue: `q${n % queues}`, attributes: { caller: `+1555${String(n % 10_000).padStart(4, '0')}` } }).catch(() => undefined);
+    });
+    this.#poisson(options.flipsPerSecond, () => {
+      const agentId = `a${Math.floor(Math.random() * agents)}`;
+      const state = acd.agentState(agentId);
+      if (state === 'available') void acd.setNotReady(agentId, 'break').catch(() => undefined);
+      else if (state === 'not-ready') void acd.setReady(agentId).catch(() => undefined);
+    });
   }
 
   stop(): void {
-    clearInterval(this.#timer);
+    this.#stopped = true;
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers.clear();
     this.acd.off('task-accepted', this.#onAccepted);
+  }
+
+  /** Runs `action` at exponential intervals of mean 1/rate s, against a schedule so that timer lateness does not lower the rate. */
+  #poisson(rate: number, action: () => void): void {
+    let due = performance.now();
+    const step = () => {
+      // Every arrival that is due runs in a callback of its own; a late timer catches up without skipping any.
+      action();
+      due += (-Math.log(1 - Math.random()) / rate) * 1000;
+      this.#at(due - performance.now(), step);
+    };
+    this.#at(0, step);
+  }
+
+  #at(delayMs: number, fn: () => void): void {
+    if (this.#stopped) return;
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      fn();
+    }, Math.max(0, delayMs));
+    this.#timers.add(timer);
   }
 }
 
