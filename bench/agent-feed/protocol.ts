@@ -50,4 +50,13 @@ export interface SutProbe {
   readonly loopMaxMs: number;
 }
 
-export type SutMessage = SutReady | SutProbe | { readonly type: 'stopped' };
+/**
+ * When the engine emitted its events, sent every 100 ms: `pairs` is at, emitted, at, emitted... (ms since the
+ * epoch). The events of one change share their `at`, so that identifies them on the clients' side.
+ */
+export interface SutEmitted {
+  readonly type: 'emitted';
+  readonly pairs: readonly number[];
+}
+
+export type SutMessage = SutReady | SutProbe | SutEmitted | { readonly type: 'stopped' };

@@ -7,7 +7,7 @@
  *                                                      [--seconds 30] [--handle-ms 20000] [--flips 50] [--store memory|redis]
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
@@ -88,12 +88,63 @@ class LatencyHistogram {
 /** Agents' events but offers; offers (their data is built by a lookup first, eventAfter); supervisors' events. */
 const KINDS = ['agent', 'offer', 'supervisor'] as const;
 type Kind = (typeof KINDS)[number];
-const whole = { agent: new LatencyHistogram(), offer: new LatencyHistogram(), supervisor: new LatencyHistogram() };
-const windowed = { agent: new LatencyHistogram(), offer: new LatencyHistogram(), supervisor: new LatencyHistogram() };
+/** A latency over the whole measured window, and since the last progress line. */
+class Measure {
+  readonly whole = new LatencyHistogram();
+  readonly windowed = new LatencyHistogram();
+  add(ms: number): void {
+    this.whole.add(ms);
+    this.windowed.add(ms);
+  }
+}
+const byKind = () => ({ agent: new Measure(), offer: new Measure(), supervisor: new Measure() });
+/** The engine emitting the event → the client reading it: the feed's fan-out. */
+const fanOut = byKind();
+/** The event's `at` (when the engine drafted the change) → the client reading it: the store's commit as well. */
+const fromChange = byKind();
+/** `at` → emitted, once per change: the commit (a promise turn on the MemoryStore, a round trip on Redis). */
+const commit = new Measure();
 let measuring = false;
-function record(kind: Kind, ms: number): void {
-  whole[kind].add(ms);
-  windowed[kind].add(ms);
+
+/** Emit times by `at` as the frames spell it (kept 10 s), and arrivals still waiting for theirs (kind, time pairs). */
+const emittedAt = new Map<string, number>();
+const waitingForEmit = new Map<string, { since: number; arrivals: number[] }>();
+let unmatched = 0;
+
+function arrived(kind: Kind, at: string, arrival: number): void {
+  if (!measuring) return;
+  fromChange[kind].add(arrival - Number(at));
+  const emitted = emittedAt.get(at);
+  if (emitted !== undefined) return fanOut[kind].add(arrival - emitted);
+  // The frame beat the SUT's 100 ms report of its emit time.
+  let waiting = waitingForEmit.get(at);
+  if (waiting === undefined) waitingForEmit.set(at, (waiting = { since: arrival, arrivals: [] }));
+  waiting.arrivals.push(KINDS.indexOf(kind), arrival);
+}
+
+function onEmitted(pairs: readonly number[]): void {
+  for (let i = 0; i < pairs.length; i += 2) {
+    const at = String(pairs[i]);
+    const emitted = pairs[i + 1]!;
+    // One change's events share their `at`; the first is emitted first.
+    if (emittedAt.has(at)) continue;
+    emittedAt.set(at, emitted);
+    if (measuring) commit.add(emitted - pairs[i]!);
+    const waiting = waitingForEmit.get(at);
+    if (waiting === undefined) continue;
+    waitingForEmit.delete(at);
+    for (let j = 0; j < waiting.arrivals.length; j += 2) fanOut[KINDS[waiting.arrivals[j]!]!].add(waiting.arrivals[j + 1]! - emitted);
+  }
+  const horizon = now() - 10_000;
+  for (const [at, emitted] of emittedAt) {
+    if (emitted > horizon) break;
+    emittedAt.delete(at);
+  }
+  for (const [at, waiting] of waitingForEmit) {
+    if (waiting.since > horizon) break;
+    unmatched += waiting.arrivals.length / 2;
+    waitingForEmit.delete(at);
+  }
 }
 
 // ---- the SUT, and cleanup: it and its redis-server die with us, and the temporary directory goes ---------------
@@ -107,6 +158,9 @@ sut.on('exit', (code, signal) => {
   if (stopping) return;
   process.stderr.write(`bench/agent-feed: the SUT exited (${signal ?? code}) during the run\n`);
   process.exit(1);
+});
+sut.on('message', (m: SutMessage) => {
+  if (m.type === 'emitted') onEmitted(m.pairs);
 });
 
 /** Last resort, synchronous: the SUT, any redis-server it left (found by its working directory, ours), the directory. */
@@ -124,6 +178,22 @@ function cleanupNow(): void {
   rmSync(dir, { recursive: true, force: true });
 }
 process.on('exit', cleanupNow);
+
+/** CPU seconds of the redis-server the SUT started (with --store redis; it runs in our directory). */
+function redisCpuSeconds(): number {
+  let total = 0;
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      if (readlinkSync(`/proc/${pid}/cwd`) !== dir) continue;
+      const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+    } catch {
+      // Gone meanwhile, or not ours to read.
+    }
+  }
+  return total;
+}
 
 /** Lets the SUT close the feed and stop redis-server itself (bounded), then exits; the exit handler does the rest. */
 async function finish(code: number): Promise<never> {
@@ -176,7 +246,7 @@ function connect(port: number, role: 'agent' | 'supervisor', credential: string)
     };
     ws.on('open', () => ws.send(JSON.stringify({ v: 1, type: 'auth', ...(role === 'agent' ? { token: credential } : { apiKey: credential }) })));
     ws.on('message', (data) => {
-      const arrived = now();
+      const arrival = now();
       const text = data.toString();
       // Events are most of the traffic (50,000/s and more): read `at` from the front of the frame without parsing it
       // all, so that the client keeps up and its own queueing does not count as the feed's latency. The frame's
@@ -184,7 +254,7 @@ function connect(port: number, role: 'agent' | 'supervisor', credential: string)
       if (text.startsWith('{"v":1,"type":"event"') && !text.includes('"event":"offer"')) {
         if (!measuring || text.includes('"event":"queue-snapshot"')) return;
         const at = /"at":([0-9.]+)/.exec(text);
-        if (at) record(role, arrived - Number(at[1]));
+        if (at) arrived(role, at[1]!, arrival);
         return;
       }
       const frame = JSON.parse(text) as { type: string; event?: string; at?: number; id?: string; data?: { task?: { id: string } } };
@@ -197,7 +267,7 @@ function connect(port: number, role: 'agent' | 'supervisor', credential: string)
       } else if (frame.type === 'error' && frame.id?.startsWith('accept')) {
         rejectedAccepts++;
       } else if (frame.event === 'offer') {
-        if (measuring) record('offer', arrived - frame.at!);
+        arrived('offer', String(frame.at), arrival);
         ws.send(JSON.stringify({ v: 1, type: 'accept', taskId: frame.data!.task!.id, id: `accept ${frame.data!.task!.id}` }));
       }
     });
@@ -237,49 +307,63 @@ async function main(): Promise<void> {
   await sleep(WARMUP_MS); // offers and accepts reach a steady state
   const start = await ask({ type: 'probe', gc: false }, 'probe');
   const clientCpuStart = process.cpuUsage();
+  const redisCpuStart = redisCpuSeconds();
   const clientLoop = monitorEventLoopDelay({ resolution: 1 });
   clientLoop.enable();
-  for (const h of Object.values(windowed)) h.reset();
   measuring = true;
   const started = Date.now();
   let last: SutProbe = start;
   let lastAt = started;
   let sutLoopMaxMs = 0;
+  const measures = () => [...KINDS.map((k) => fanOut[k]), ...KINDS.map((k) => fromChange[k]), commit];
   while (Date.now() - started < SECONDS * 1000 - 50) {
     await sleep(Math.min(PROGRESS_MS, SECONDS * 1000 - (Date.now() - started)));
     const probe = await ask({ type: 'probe', gc: false }, 'probe');
     const seconds = (Date.now() - lastAt) / 1000;
     sutLoopMaxMs = Math.max(sutLoopMaxMs, probe.loopMaxMs);
-    const rows = KINDS.map((k) => `${k}s ${Math.round(windowed[k].total / seconds)}/s p50 ${ms(LatencyHistogram.quantile(0.5, windowed[k]))} p99 ${ms(LatencyHistogram.quantile(0.99, windowed[k]))} max ${ms(windowed[k].max)}`);
+    const rates = KINDS.map((k) => `${k}s ${Math.round(fromChange[k].windowed.total / seconds)}`);
+    const latencies = KINDS.map((k) => {
+      const h = fanOut[k].windowed;
+      return `${k}s ${ms(LatencyHistogram.quantile(0.5, h))}/${ms(LatencyHistogram.quantile(0.99, h))}/${ms(h.max)}`;
+    });
     process.stdout.write(
-      `  ${Math.round((Date.now() - started) / 1000)} s: ${rows.join(' | ')} ms; ${probe.connections} connections, SUT ${(cpuSeconds(last.cpu, probe.cpu) / seconds).toFixed(2)} cores, RSS ${mb(probe.rss)} MB, ` +
-        `loop p99 ${probe.loopP99Ms.toFixed(0)} max ${probe.loopMaxMs.toFixed(0)} ms; ${probe.enqueued - last.enqueued} tasks in, ${probe.waiting} not accepted\n`,
+      `  ${Math.round((Date.now() - started) / 1000)} s: delivered/s ${rates.join(', ')} | fan-out p50/p99/max ms ${latencies.join(', ')} | commit p99 ${ms(LatencyHistogram.quantile(0.99, commit.windowed))} ms | ` +
+        `${probe.connections} connections, SUT ${(cpuSeconds(last.cpu, probe.cpu) / seconds).toFixed(2)} cores, RSS ${mb(probe.rss)} MB, loop max ${probe.loopMaxMs.toFixed(0)} ms | ${probe.enqueued - last.enqueued} tasks in, ${probe.waiting} not accepted\n`,
     );
-    for (const h of Object.values(windowed)) h.reset();
+    for (const m of measures()) m.windowed.reset();
     last = probe;
     lastAt = Date.now();
   }
   measuring = false;
   const seconds = (Date.now() - started) / 1000;
+  const clientCpu = cpuSeconds(clientCpuStart, process.cpuUsage()) / seconds;
+  const redisCpu = (redisCpuSeconds() - redisCpuStart) / seconds;
   clientLoop.disable();
   await ask({ type: 'stop' }, 'stopped');
-  const sutCpu = cpuSeconds(start.cpu, last.cpu) / seconds;
-  const clientCpu = cpuSeconds(clientCpuStart, process.cpuUsage()) / seconds;
+  await sleep(300); // the emit times of the last frames
+  unmatched += [...waitingForEmit.values()].reduce((n, w) => n + w.arrivals.length / 2, 0);
+  const sutCpu = cpuSeconds(start.cpu, last.cpu) / ((lastAt - started) / 1000);
 
   const result: Record<string, unknown> = { agents: AGENTS, supervisors: SUPERVISORS, store: STORE, rate: RATE, handleMs: HANDLE_MS, flips: FLIPS, seconds: +seconds.toFixed(1), connections: connected.connections };
-  process.stdout.write(`\nevents        delivered/s   p50 ms   p99 ms  p999 ms   max ms   (ACD event → read off the client's socket)\n`);
+  const quantiles = (h: LatencyHistogram) => ({ p50Ms: +ms(LatencyHistogram.quantile(0.5, h)), p99Ms: +ms(LatencyHistogram.quantile(0.99, h)), p999Ms: +ms(LatencyHistogram.quantile(0.999, h)), maxMs: +ms(h.max) });
+  const cells = (q: ReturnType<typeof quantiles>) => [q.p50Ms, q.p99Ms, q.p999Ms, q.maxMs].map((v) => ms(v).padStart(7)).join(' ');
+  process.stdout.write(`\n              delivered/s   fan-out: emitted → read (ms)        from the change: at → read (ms)\n`);
+  process.stdout.write(`                                p50     p99    p999     max       p50     p99    p999     max\n`);
   for (const kind of KINDS) {
-    const h = whole[kind];
-    const row = { perSecond: Math.round(h.total / seconds), p50Ms: LatencyHistogram.quantile(0.5, h), p99Ms: LatencyHistogram.quantile(0.99, h), p999Ms: LatencyHistogram.quantile(0.999, h), maxMs: h.max };
-    process.stdout.write(`${`${kind}s`.padEnd(13)} ${String(row.perSecond).padStart(11)} ${ms(row.p50Ms).padStart(8)} ${ms(row.p99Ms).padStart(8)} ${ms(row.p999Ms).padStart(8)} ${ms(row.maxMs).padStart(8)}\n`);
-    result[kind] = { perSecond: row.perSecond, p50Ms: +ms(row.p50Ms), p99Ms: +ms(row.p99Ms), p999Ms: +ms(row.p999Ms), maxMs: +ms(row.maxMs) };
+    const row = { perSecond: Math.round(fromChange[kind].whole.total / seconds), fanOut: quantiles(fanOut[kind].whole), fromChange: quantiles(fromChange[kind].whole) };
+    process.stdout.write(`${`${kind}s`.padEnd(13)} ${String(row.perSecond).padStart(11)}   ${cells(row.fanOut)}   ${cells(row.fromChange)}\n`);
+    result[kind] = row;
   }
-  const worstP99 = Math.max(...KINDS.map((k) => LatencyHistogram.quantile(0.99, whole[k])).filter((v) => !Number.isNaN(v)));
+  const commitRow = quantiles(commit.whole);
+  process.stdout.write(`${'commit'.padEnd(13)} ${String(Math.round(commit.whole.total / seconds)).padStart(11)}   ${' '.repeat(31)}   ${cells(commitRow)}  (changes: at → emitted)\n`);
+  const worstP99 = Math.max(...KINDS.map((k) => LatencyHistogram.quantile(0.99, fanOut[k].whole)).filter((v) => !Number.isNaN(v)));
   const met = worstP99 < 10;
   Object.assign(result, {
-    worstP99Ms: +ms(worstP99),
+    commit: { perSecond: Math.round(commit.whole.total / seconds), ...commitRow },
+    worstFanOutP99Ms: +ms(worstP99),
     targetMet: met,
     sutCpuCores: +sutCpu.toFixed(2),
+    redisCpuCores: +redisCpu.toFixed(2),
     clientCpuCores: +clientCpu.toFixed(2),
     sutLoopMaxMs: +sutLoopMaxMs.toFixed(1),
     clientLoopP99Ms: +(clientLoop.percentile(99) / 1e6).toFixed(1),
@@ -291,11 +375,13 @@ async function main(): Promise<void> {
     tasksCompleted: last.completed - start.completed,
     tasksNotAcceptedAtEnd: last.waiting,
     rejectedAccepts,
+    unmatchedFrames: unmatched,
     connectionsClosedEarly: closedEarly,
   });
   process.stdout.write(
-    `\nworst p99 ${ms(worstP99)} ms (target < 10 ms: ${met ? 'met' : 'NOT met'}); SUT ${sutCpu.toFixed(2)} cores, clients ${clientCpu.toFixed(2)}; event loop max: SUT ${sutLoopMaxMs.toFixed(0)} ms, clients ${result.clientLoopMaxMs} ms; ` +
-      `SUT RSS ${result.sutRssMB} MB; ${result.tasksEnqueued} tasks in, ${result.tasksCompleted} completed, ${last.waiting} not accepted at the end; ${rejectedAccepts} accepts refused; ${closedEarly} connections closed early\n`,
+    `\nworst fan-out p99 ${ms(worstP99)} ms (target < 10 ms: ${met ? 'met' : 'NOT met'}); CPU (cores): SUT ${sutCpu.toFixed(2)}${STORE === 'redis' ? `, redis-server ${redisCpu.toFixed(2)}` : ''}, clients ${clientCpu.toFixed(2)}; ` +
+      `event loop max: SUT ${sutLoopMaxMs.toFixed(0)} ms, clients ${result.clientLoopMaxMs} ms; SUT RSS ${result.sutRssMB} MB\n` +
+      `${result.tasksEnqueued} tasks in, ${result.tasksCompleted} completed, ${last.waiting} not accepted at the end; ${rejectedAccepts} accepts refused; ${unmatched} frames without an emit time; ${closedEarly} connections closed early\n`,
   );
   process.stdout.write(`${JSON.stringify(result)}\n`);
   await finish(closedEarly > 0 ? 1 : 0);

@@ -50,6 +50,14 @@ async function main(): Promise<void> {
     acdStore = new RedisStore({ redis: { host: '127.0.0.1', port: redis.port }, keyTag: 'bench', endedTaskRetentionSeconds: 60, logger: silentLogger() });
   }
   const acd = new AcdEngine({ settings, store: acdStore, clock: preciseClock, logger: silentLogger() });
+  // Registered before the feed's listener: the time the engine emits an event, before any fan-out work.
+  let emitted: number[] = [];
+  acd.on('event', (event) => emitted.push(event.at, preciseClock.now()));
+  const emittedTimer = setInterval(() => {
+    if (emitted.length === 0) return;
+    send({ type: 'emitted', pairs: emitted });
+    emitted = [];
+  }, 100);
   const credentials = new Credentials(config);
   const feed = new AgentFeed({ acd, config, credentials, logger: silentLogger() });
   const http = new HttpServer({ host: '127.0.0.1', port: 0, metrics: new Metrics(), readiness: () => ({}), logger: silentLogger(), upgrades: { '/agent': (req, socket, head) => feed.handleUpgrade(req, socket, head) } });
@@ -59,6 +67,7 @@ async function main(): Promise<void> {
     if (closing) return;
     closing = true;
     driver?.stop();
+    clearInterval(emittedTimer);
     // Bounded: a close that hangs must not keep redis-server (or this process) alive.
     setTimeout(() => process.exit(code), 5000).unref();
     void (async () => {
