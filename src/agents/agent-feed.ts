@@ -5,7 +5,7 @@ import { AcdError, AcdErrorCode, type AcdEngine, type AcdEvent, type AgentRecord
 import type { AgentsConfig, RosterEntry } from '../config/index';
 import type { Logger } from '../lib/index';
 import type { Credentials, Identity } from './credentials';
-import { FeedSession } from './feed-session';
+import { FeedSession, eventBody } from './feed-session';
 import { agentOnlyCommands, closeCodes, parseCommand, supervisorOnlyCommands, type CommandType, type ErrorCode } from './protocol';
 import { TaskControlError, type InteractionHistory, type TaskControls } from './task-controls';
 
@@ -77,7 +77,7 @@ export class AgentFeed {
 
   /** Takes an HTTP upgrade request for /agent (HttpServer routes it here). */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onConnection(ws));
+    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onConnection(ws, socket));
   }
 
   async close(): Promise<void> {
@@ -91,7 +91,7 @@ export class AgentFeed {
 
   // ---- connections ---------------------------------------------------------------------------------------------
 
-  #onConnection(ws: WebSocket): void {
+  #onConnection(ws: WebSocket, transport: Duplex): void {
     let session: FeedSession | undefined;
     let alive = true;
     (ws as WebSocket & { isAlive?: () => boolean }).isAlive = () => {
@@ -112,7 +112,7 @@ export class AgentFeed {
         const { command } = parsed;
         if (session === undefined) {
           if (command.type !== 'auth') return reply(command.id, { type: 'error', code: 'not-authenticated', message: 'send auth first' });
-          session = this.#authenticate(ws, command);
+          session = this.#authenticate(ws, transport, command);
           if (session !== undefined) clearTimeout(authTimer);
           return;
         }
@@ -131,7 +131,7 @@ export class AgentFeed {
     ws.on('error', (err) => this.#log.debug({ err: err.message }, 'agent feed socket error'));
   }
 
-  #authenticate(ws: WebSocket, command: Command): FeedSession | undefined {
+  #authenticate(ws: WebSocket, transport: Duplex, command: Command): FeedSession | undefined {
     const { credentials } = this.options;
     const result = typeof command.token === 'string' ? credentials.verifyToken(command.token) : credentials.verifyApiKey(command.apiKey as string);
     if (!result.ok) {
@@ -150,16 +150,16 @@ export class AgentFeed {
       if (existing !== undefined && resume?.session === existing.id) {
         session = existing;
         resumed = true;
-        complete = session.attach(ws, resume.lastSeq);
+        complete = session.attach(ws, transport, resume.lastSeq);
       } else {
         session = existing ?? this.#newSession(identity);
         this.#agents.set(identity.agentId, session);
-        session.attach(ws);
+        session.attach(ws, transport);
       }
     } else {
       session = this.#newSession(identity);
       this.#supervisors.add(session);
-      session.attach(ws);
+      session.attach(ws, transport);
       this.#ensureSnapshots();
     }
     if (result.expiresAt !== null) {
@@ -237,7 +237,8 @@ export class AgentFeed {
       }
       const queues = this.#queueSnapshots();
       const at = Date.now();
-      for (const s of this.#supervisors) s.event('queue-snapshot', at, { queues });
+      const body = eventBody('queue-snapshot', at, { queues });
+      for (const s of this.#supervisors) s.event(body);
     }, this.options.config.snapshotSeconds * 1000);
     this.#snapshotTimer.unref();
   }
@@ -361,8 +362,9 @@ export class AgentFeed {
   #fanOut(event: AcdEvent): void {
     if (event.type === 'agent-state-changed') {
       const state = { agentId: event.agent.id, state: event.state, reason: event.agent.reason, wrapUpUntil: event.agent.wrapUpUntil || null };
-      this.#agents.get(event.agent.id)?.event('agent-state', event.at, state);
-      for (const s of this.#supervisors) s.event('agent-state', event.at, state);
+      const body = eventBody('agent-state', event.at, state);
+      this.#agents.get(event.agent.id)?.event(body);
+      for (const s of this.#supervisors) s.event(body);
       return;
     }
     const task = event.task;
@@ -371,7 +373,10 @@ export class AgentFeed {
       // Enough for a wrap-up that comes minutes later; the oldest go first.
       if (this.#endedAttributes.size > 10_000) this.#endedAttributes.delete(this.#endedAttributes.keys().next().value!);
     }
-    for (const s of this.#supervisors) s.event('task', event.at, { change: event.type, task: summary(task), agentId: 'agent' in event ? event.agent.id : task.offer?.agentId ?? task.agentId });
+    if (this.#supervisors.size > 0) {
+      const body = eventBody('task', event.at, { change: event.type, task: summary(task), agentId: 'agent' in event ? event.agent.id : task.offer?.agentId ?? task.agentId });
+      for (const s of this.#supervisors) s.event(body);
+    }
 
     const offeredTo = this.#offeredTo.get(task.id);
     if (event.type === 'task-offered') {
@@ -382,11 +387,11 @@ export class AgentFeed {
     if (offeredTo !== undefined && task.offer?.agentId !== offeredTo) {
       this.#offeredTo.delete(task.id);
       const reason = event.type === 'task-accepted' ? null : event.type === 'task-rejected' ? event.reason : event.type === 'task-abandoned' ? 'abandoned' : 'withdrawn';
-      if (reason !== null) this.#agents.get(offeredTo)?.event('offer-withdrawn', event.at, { taskId: task.id, reason });
+      if (reason !== null) this.#agents.get(offeredTo)?.event(eventBody('offer-withdrawn', event.at, { taskId: task.id, reason }));
     }
-    if (event.type === 'task-accepted') this.#agents.get(event.agent.id)?.event('task-assigned', event.at, { task: summary(task) });
+    if (event.type === 'task-accepted') this.#agents.get(event.agent.id)?.event(eventBody('task-assigned', event.at, { task: summary(task) }));
     if (event.type === 'task-completed') {
-      this.#agents.get(event.agent.id)?.event('task-ended', event.at, { taskId: task.id, reason: 'completed', wrapUpUntil: event.agent.wrapUpUntil || null });
+      this.#agents.get(event.agent.id)?.event(eventBody('task-ended', event.at, { taskId: task.id, reason: 'completed', wrapUpUntil: event.agent.wrapUpUntil || null }));
     }
   }
 

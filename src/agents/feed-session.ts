@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { randomId } from '../lib/index';
 import { PROTOCOL_VERSION, closeCodes } from './protocol';
@@ -5,6 +6,16 @@ import type { Identity } from './credentials';
 
 /** Events kept for a resuming client; older ones are gone and the client gets `gap: true` and a snapshot instead. */
 const REPLAY_EVENTS = 1000;
+
+/**
+ * An event frame but its `seq` (what JSON.stringify would write after it: `"event":..., "at":..., "data":...}`),
+ * serialized once for every session it goes to: a supervisor event used to be serialized once per supervisor.
+ * `at`: when what the event reports happened (ms since the epoch).
+ */
+export function eventBody(name: string, at: number, data: unknown): string {
+  const json = JSON.stringify(data) as string | undefined;
+  return `"event":${JSON.stringify(name)},"at":${JSON.stringify(at)}${json === undefined ? '' : `,"data":${json}`}}`;
+}
 
 /**
  * One identity's stream of events: an agent has one session whatever connection it uses, so that a connection that
@@ -17,6 +28,9 @@ export class FeedSession {
   #seq = 0;
   #replay: { seq: number; text: string }[] = [];
   #socket: WebSocket | undefined;
+  /** The TCP socket under #socket, corked while a turn of the event loop writes to it (see #write). */
+  #transport: Duplex | undefined;
+  #corked = false;
   /** The agent feed's timer that ends a session left without a connection. */
   graceTimer: NodeJS.Timeout | undefined;
   /** Keeps events for one client in the order they were produced, also when one needs a lookup first. */
@@ -44,8 +58,9 @@ export class FeedSession {
   }
 
   /** Attaches a connection; with `lastSeq`, first replays what came after it. Returns false when some were lost. */
-  attach(socket: WebSocket, lastSeq?: number): boolean {
+  attach(socket: WebSocket, transport: Duplex, lastSeq?: number): boolean {
     this.#socket = socket;
+    this.#transport = transport;
     clearTimeout(this.graceTimer);
     this.graceTimer = undefined;
     if (lastSeq === undefined) return true;
@@ -59,13 +74,13 @@ export class FeedSession {
     if (this.#socket === socket) this.#socket = undefined;
   }
 
-  /** Sends an event, after any still waiting for a lookup (eventAfter). */
-  event(name: string, at: number, data: unknown): void {
-    if (this.#queued === 0) return this.#emit(name, at, data);
+  /** Sends an event (see eventBody), after any still waiting for a lookup (eventAfter). */
+  event(body: string): void {
+    if (this.#queued === 0) return this.#emit(body);
     this.#queued++;
     this.#ordered = this.#ordered.then(() => {
       this.#queued--;
-      this.#emit(name, at, data);
+      this.#emit(body);
     });
   }
 
@@ -75,14 +90,13 @@ export class FeedSession {
     this.#ordered = this.#ordered.then(async () => {
       const value = await data().catch(() => undefined);
       this.#queued--;
-      this.#emit(name, at, value);
+      this.#emit(eventBody(name, at, value));
     });
   }
 
-  /** `at`: when what the event reports happened (ms since the epoch). */
-  #emit(name: string, at: number, data: unknown): void {
+  #emit(body: string): void {
     const seq = ++this.#seq;
-    const text = JSON.stringify({ v: PROTOCOL_VERSION, type: 'event', seq, event: name, at, data });
+    const text = `{"v":${PROTOCOL_VERSION},"type":"event","seq":${seq},${body}`;
     if (this.replayEvents > 0) {
       this.#replay.push({ seq, text });
       // Trimmed in one go once twice over the bound: a splice per event would move the whole buffer each time.
@@ -105,6 +119,18 @@ export class FeedSession {
       socket.close(closeCodes.tooSlow, 'too slow: resume to catch up');
       this.onTooSlow(this);
       return;
+    }
+    // One write per connection per turn of the event loop rather than one per frame: a change reaches every
+    // supervisor as several events (the task's and the agents' states), and a system call per frame was most of
+    // the feed's CPU. Uncorked in the same turn, before any I/O, so no frame waits for another.
+    const transport = this.#transport;
+    if (!this.#corked && transport !== undefined) {
+      this.#corked = true;
+      transport.cork();
+      process.nextTick(() => {
+        this.#corked = false;
+        transport.uncork();
+      });
     }
     socket.send(text);
   }
