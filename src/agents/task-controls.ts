@@ -30,3 +30,51 @@ export interface InteractionHistory {
   /** Records the agent's disposition and notes on interaction `id`. */
   disposition(id: string, entry: { readonly agentId: string; readonly taskId: string; readonly disposition: string; readonly notes?: string; readonly at: string }): Promise<void>;
 }
+
+/** A file the customer or the agent shares in a chat, by URL (onecc stores the link, not the file). */
+export interface ChatAttachment {
+  readonly url: string;
+  readonly name?: string;
+  readonly type?: string;
+}
+
+/** One message of a conversation as agents and customers see it. */
+export interface ChatMessageView {
+  /** Its id in the conversation (a Redis stream id): ordered, and what read receipts name. */
+  readonly id: string;
+  readonly from: 'customer' | 'agent' | 'system';
+  /** The agent's id for agent messages. */
+  readonly agentId?: string;
+  readonly text: string;
+  readonly attachments: readonly ChatAttachment[];
+  /** ms since the epoch. */
+  readonly at: number;
+}
+
+/** What the chat channel pushes to the agent handling (or offered) a conversation, through the feed. */
+export type ChatFeedEvent =
+  | { readonly type: 'chat-message'; readonly taskId: string; readonly message: ChatMessageView }
+  | { readonly type: 'chat-typing'; readonly taskId: string; readonly from: 'customer' }
+  | { readonly type: 'chat-receipt'; readonly taskId: string; readonly receipt: 'delivered' | 'read'; readonly upTo: string }
+  | { readonly type: 'chat-ended'; readonly taskId: string; readonly reason: string };
+
+/**
+ * What the agent feed asks of the chat channel for chat tasks (src/channels/chat implements it; the composition root
+ * passes it in). Each method fails with a TaskControlError when it cannot act (not the agent's task: forbidden).
+ */
+export interface ChatControls {
+  /** The agent's message into the conversation of chat task `taskId`; resolves with it as stored. */
+  send(taskId: string, agentId: string, message: { readonly text: string; readonly attachments: readonly ChatAttachment[] }): Promise<ChatMessageView>;
+  /** The agent is typing: the customer sees an indicator. */
+  typing(taskId: string, agentId: string): Promise<void>;
+  /** The agent has read the conversation up to message `upTo`: the customer sees a read receipt. */
+  read(taskId: string, agentId: string, upTo: string): Promise<void>;
+  /** The whole transcript so far, oldest first (the agent offered or handling the task). */
+  transcript(taskId: string, agentId: string): Promise<readonly ChatMessageView[]>;
+  /** The agent ends the conversation: the customer is asked the CSAT question; the feed then completes the task. */
+  close(taskId: string, agentId: string): Promise<void>;
+  /** Hands the conversation, with its transcript, to another agent or queue (a new ACD task); the agent's task is completed. */
+  transfer(taskId: string, agentId: string, to: { readonly agent: string } | { readonly queue: string }): Promise<void>;
+  /** Events for agents (the listener delivers to the agent if connected to this node); returns the unsubscribe. */
+  subscribe(listener: (agentId: string, event: ChatFeedEvent, at: number) => void): () => void;
+}
