@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { checkAcdConfig } from './acd/index';
+import { checkVoiceConfig } from './channels/voice/index';
 import { ConfigError, loadConfig } from './config/index';
 import { createLogger } from './lib/index';
 import { checkPrompts } from './media/prompts/index';
@@ -38,7 +39,7 @@ async function main(): Promise<void> {
   const { configFile } = parseArgs(process.argv.slice(2));
   let config;
   try {
-    config = loadConfig({ file: configFile, checks: [checkPrompts, (c) => checkAcdConfig(c.acd)] });
+    config = loadConfig({ file: configFile, checks: [checkPrompts, (c) => checkAcdConfig(c.acd), (c) => checkVoiceConfig(c.voice)] });
   } catch (err) {
     if (err instanceof ConfigError) fail(`invalid configuration:\n${err.message}`);
     throw err;

@@ -11,7 +11,7 @@ import { MediaService } from './media/index';
 import { PromptLibrary, isPromptName } from './media/prompts/index';
 import { Metrics } from './metrics/index';
 import { InteractionRecords } from './channels/interaction-records';
-import { CallbackRetries, DigestAuthenticator, PhoneDirectory, Registrar, TrunkDirectory, VoiceChannel } from './channels/voice/index';
+import { CallbackRetries, DigestAuthenticator, PhoneDirectory, Registrar, TrunkDirectory, VoiceChannel, manualDialTrunk } from './channels/voice/index';
 import { DialplanSet, TextPrompts } from './ivr/index';
 import { EmbeddedRedis } from './lib/index';
 import { DrachtioServer } from './sip/drachtio/index';
@@ -141,15 +141,21 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
     closers.push(() => dialplans.close());
     let voiceChannel: VoiceChannel | undefined;
     if (acd) {
+      const trunks = new TrunkDirectory(voice.trunks, digest);
       voiceChannel = new VoiceChannel({
         srf, media, prompts, dialplans, acd, phones, records,
         textPrompts: TextPrompts.load({ textDir: config.ivr.promptTextDir, cacheDir: config.ivr.textPromptCacheDir }),
-        trunks: new TrunkDirectory(voice.trunks, digest),
+        trunks,
         ringTimeoutMs: voice.ringTimeoutSeconds * 1000,
         transferRingTimeoutMs: voice.transferRingTimeoutSeconds * 1000,
         observe: { call: (outcome) => metrics.call('voice', outcome), quality: (legs) => metrics.callQuality(legs) },
         callbacks: { customerRingTimeoutMs: voice.callbacks.ringTimeoutSeconds * 1000, attempts: voice.callbacks.attempts, retryMs: voice.callbacks.retrySeconds * 1000 },
         callbackRetries: new CallbackRetries(redisAt, config.acd.redis.keyTag, logger),
+        manualDial: {
+          trunk: manualDialTrunk(trunks.trunks, voice.manualDial.trunk),
+          callingNumber: voice.manualDial.callingNumber,
+          customerRingTimeoutMs: voice.manualDial.ringTimeoutSeconds * 1000,
+        },
         logger,
       });
       voiceChannel.start();

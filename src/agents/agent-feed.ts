@@ -6,8 +6,8 @@ import type { AgentsConfig, RosterEntry } from '../config/index';
 import type { Logger } from '../lib/index';
 import type { Credentials, Identity } from './credentials';
 import { FeedSession, eventBody } from './feed-session';
-import { agentOnlyCommands, closeCodes, parseCommand, supervisorOnlyCommands, type CommandType, type ErrorCode } from './protocol';
-import { TaskControlError, type InteractionHistory, type TaskControls } from './task-controls';
+import { agentOnlyCommands, closeCodes, parseCommand, ringingCommands, supervisorOnlyCommands, type CommandType, type ErrorCode } from './protocol';
+import { TaskControlError, type ChatAttachment, type ChatControls, type InteractionHistory, type TaskControls } from './task-controls';
 
 export interface AgentFeedOptions {
   readonly acd: AcdEngine;
@@ -15,6 +15,8 @@ export interface AgentFeedOptions {
   readonly credentials: Credentials;
   /** Call controls of the voice channel; without them hangup, hold and transfer answer `unavailable`. */
   readonly controls?: TaskControls;
+  /** The chat channel's side of chat tasks; without it the chat commands answer `unavailable`. */
+  readonly chat?: ChatControls;
   readonly history?: InteractionHistory;
   /**
    * The SIP account an agent's browser softphone registers with (from voice.phones), given to that agent only,
@@ -61,11 +63,13 @@ export class AgentFeed {
   readonly #heartbeat: NodeJS.Timeout;
   #snapshotTimer: NodeJS.Timeout | undefined;
   readonly #onAcdEvent = (event: AcdEvent) => this.#fanOut(event);
+  readonly #unsubscribeChat: (() => void) | undefined;
 
   constructor(private readonly options: AgentFeedOptions) {
     this.#roster = new Map(options.config.roster.map((entry) => [entry.id, entry]));
     this.#log = options.logger.child({ component: 'agent-feed' });
     options.acd.on('event', this.#onAcdEvent);
+    this.#unsubscribeChat = options.chat?.subscribe((agentId, { type, ...data }, at) => this.#agents.get(agentId)?.event(eventBody(type, at, data)));
     this.#heartbeat = setInterval(() => this.#checkHeartbeats(), options.config.heartbeatSeconds * 1000);
     this.#heartbeat.unref();
   }
@@ -82,6 +86,7 @@ export class AgentFeed {
 
   async close(): Promise<void> {
     this.options.acd.off('event', this.#onAcdEvent);
+    this.#unsubscribeChat?.();
     clearInterval(this.#heartbeat);
     clearInterval(this.#snapshotTimer);
     for (const session of this.#agents.values()) clearTimeout(session.graceTimer);
@@ -117,7 +122,9 @@ export class AgentFeed {
           return;
         }
         if (command.type === 'auth') return reply(command.id, { type: 'error', code: 'bad-frame', message: 'already authenticated' });
-        await this.#run(session, command);
+        // A phone ringing must not hold up the agent's next commands (hang up, cancel...).
+        if (ringingCommands.has(command.type)) void this.#run(session, command);
+        else await this.#run(session, command);
       }).catch((err: unknown) => this.#log.error({ err }, 'agent feed frame handling failed'));
     });
     const reply = (id: string | undefined, frame: Record<string, unknown>) => {
@@ -303,21 +310,75 @@ export class AgentFeed {
       case 'hangup':
       case 'hold':
       case 'unhold':
-      case 'transfer': {
+      case 'transfer':
+      case 'consult':
+      case 'consult-transfer':
+      case 'consult-cancel': {
         const task = this.#assignedTask(command.taskId as string, agentId);
-        const controls = this.options.controls;
-        if (controls === undefined) throw new CommandError('unavailable', 'no channel on this node controls calls');
-        if (command.type === 'transfer') {
-          const to = command.to as { agent: string } | { number: string };
-          if ('agent' in to && to.agent === agentId) throw new CommandError('bad-frame', 'to.agent is you');
-          await controls.transfer(task.id, agentId, to);
-        } else {
-          await controls[command.type](task.id, agentId);
-        }
+        const to = command.to as { agent: string } | { number: string } | { queue: string } | undefined;
+        if (to !== undefined && 'agent' in to && to.agent === agentId) throw new CommandError('bad-frame', 'to.agent is you');
+        if (task.channel === 'chat' || task.channel === 'email') return this.#conversationControl(task, agentId, command.type, to);
+        const controls = this.#controls();
+        if (command.type === 'transfer') await controls.transfer(task.id, agentId, to!);
+        else if (command.type === 'consult') await controls.consult(task.id, agentId, to as { agent: string } | { number: string });
+        else if (command.type === 'consult-transfer') await controls.completeConsult(task.id, agentId);
+        else if (command.type === 'consult-cancel') await controls.cancelConsult(task.id, agentId);
+        else await controls[command.type](task.id, agentId);
         return undefined;
       }
+      case 'dial':
+        return this.#controls().dial(agentId, command.number as string);
+      case 'chat-send': {
+        const task = this.#chatTask(command.taskId as string, agentId, 'assigned');
+        const attachments = (command.attachments as ChatAttachment[] | undefined) ?? [];
+        if ((command.text as string).trim() === '' && attachments.length === 0) throw new CommandError('bad-frame', 'text: a message needs text or attachments');
+        return this.#chat().send(task.id, agentId, { text: command.text as string, attachments });
+      }
+      case 'chat-typing':
+        await this.#chat().typing(this.#chatTask(command.taskId as string, agentId, 'assigned').id, agentId);
+        return undefined;
+      case 'chat-read':
+        await this.#chat().read(this.#chatTask(command.taskId as string, agentId, 'assigned').id, agentId, command.upTo as string);
+        return undefined;
+      case 'chat-history':
+        return { messages: await this.#chat().transcript(this.#chatTask(command.taskId as string, agentId, 'offered-or-assigned').id, agentId) };
     }
     throw new CommandError('bad-frame', `unknown command ${command.type}`);
+  }
+
+  #controls(): TaskControls {
+    if (this.options.controls === undefined) throw new CommandError('unavailable', 'no channel on this node controls calls');
+    return this.options.controls;
+  }
+
+  #chat(): ChatControls {
+    if (this.options.chat === undefined) throw new CommandError('unavailable', 'chat is not enabled on this node');
+    return this.options.chat;
+  }
+
+  /** Call controls on a chat or email task: hang up ends the conversation, transfer hands it on; no hold or consult. */
+  async #conversationControl(task: TaskRecord, agentId: string, type: CommandType, to: { agent: string } | { number: string } | { queue: string } | undefined): Promise<unknown> {
+    if (type === 'hangup') {
+      if (task.channel === 'chat') await this.options.chat?.close(task.id, agentId);
+      await this.options.acd.complete(task.id);
+      return undefined;
+    }
+    if (type === 'transfer' && task.channel === 'chat') {
+      if (to === undefined || 'number' in to) throw new CommandError('bad-frame', 'to: a chat goes to an agent or a queue');
+      await this.#chat().transfer(task.id, agentId, to);
+      return undefined;
+    }
+    throw new CommandError('invalid-state', `${type} is for calls, not ${task.channel} tasks`);
+  }
+
+  /** A chat task offered to (for its history) or handled by this agent. */
+  #chatTask(taskId: string, agentId: string, state: 'assigned' | 'offered-or-assigned'): TaskRecord {
+    const task = liveTask(this.options.acd, taskId);
+    if (task === undefined) throw new CommandError('not-found', `no live task ${taskId}`);
+    if (task.channel !== 'chat') throw new CommandError('invalid-state', `task ${taskId} is a ${task.channel} task, not a chat`);
+    const mine = task.state === 'assigned' ? task.agentId === agentId : state === 'offered-or-assigned' && task.state === 'offered' && task.offer?.agentId === agentId;
+    if (!mine) throw new CommandError('forbidden', `chat ${taskId} is not ${state === 'assigned' ? 'being handled by you' : 'yours'}`);
+    return task;
   }
 
   async #wrapUp(agentId: string, command: Command): Promise<unknown> {
@@ -330,6 +391,8 @@ export class AgentFeed {
       if (task.agentId !== agentId) throw new CommandError('forbidden', `task ${taskId} is not yours`);
       // A chat or email ends when the agent closes it; a call ends by hanging up.
       if (task.channel === 'voice' || task.channel === 'video') throw new CommandError('invalid-state', 'the call is still going: hang up first');
+      // A chat task that came in through the ACD alone (no chat channel on this node) has no conversation to close.
+      if (task.channel === 'chat') await this.options.chat?.close(taskId, agentId);
       task = await acd.complete(taskId);
     } else {
       const decision = await acd.explain(taskId).catch(() => null);

@@ -11,6 +11,7 @@ export type JsonSchema =
   | { readonly type: 'string'; readonly minLength?: number; readonly maxLength?: number; readonly enum?: readonly string[]; readonly pattern?: string; readonly description?: string }
   | { readonly type: 'integer'; readonly minimum?: number; readonly description?: string }
   | { readonly type: 'boolean'; readonly description?: string }
+  | { readonly type: 'array'; readonly items: JsonSchema; readonly maxItems?: number; readonly description?: string }
   | {
       readonly type: 'object';
       readonly properties: Readonly<Record<string, JsonSchema>>;
@@ -61,10 +62,19 @@ export const commandSchemas = {
     notes: { type: 'string', maxLength: 2000 },
     ready: { type: 'boolean' },
   }, ['taskId', 'disposition']),
-  hangup: command('hangup', 'agent: hang up the call of a task being handled', { taskId }, ['taskId']),
+  hangup: command('hangup', 'agent: hang up the call of a task being handled; for a chat, end the conversation (the customer is asked the CSAT question; then wrap-up)', { taskId }, ['taskId']),
   hold: command('hold', 'agent: put the caller on hold (music)', { taskId }, ['taskId']),
   unhold: command('unhold', 'agent: take the caller off hold', { taskId }, ['taskId']),
-  transfer: command('transfer', 'agent: blind transfer of the call to an agent or a number; the agent is free once the target answers', {
+  transfer: command('transfer', 'agent: blind transfer of a call to an agent, a queue or a number (the agent is free once an agent or number answers, at once for a queue); of a chat to an agent or a queue, with its transcript', {
+    taskId,
+    to: {
+      type: 'object',
+      properties: { agent: { type: 'string', minLength: 1, maxLength: 64 }, queue: { type: 'string', minLength: 1, maxLength: 64 }, number },
+      additionalProperties: false,
+      oneOf: [{ required: ['agent'] }, { required: ['queue'] }, { required: ['number'] }],
+    },
+  }, ['taskId', 'to']),
+  consult: command('consult', 'agent: attended transfer, first step: the caller hears music while an agent or a number rings; the result comes once you talk to them (or the error if they did not answer: you are back with the caller)', {
     taskId,
     to: {
       type: 'object',
@@ -73,6 +83,26 @@ export const commandSchemas = {
       oneOf: [{ required: ['agent'] }, { required: ['number'] }],
     },
   }, ['taskId', 'to']),
+  'consult-transfer': command('consult-transfer', 'agent: attended transfer, last step: the caller talks to the party you consulted; you are off the call (hanging up your phone while consulting does the same)', { taskId }, ['taskId']),
+  'consult-cancel': command('consult-cancel', 'agent: end the consultation: the consulted party is hung up and you talk to the caller again', { taskId }, ['taskId']),
+  dial: command('dial', 'agent: place a call: your phones ring first (X-Onecc-Dial), then onecc calls the number through voice.manualDial.trunk; the result (with the interaction id) comes once the number answered. You are not-ready outbound-call meanwhile', { number }, ['number']),
+  'chat-send': command('chat-send', 'agent: a message into the conversation of a chat task being handled', {
+    taskId,
+    text: { type: 'string', maxLength: 4000 },
+    attachments: {
+      type: 'array',
+      maxItems: 10,
+      items: {
+        type: 'object',
+        properties: { url: { type: 'string', pattern: '^https?://', maxLength: 2048 }, name: { type: 'string', maxLength: 256 }, type: { type: 'string', maxLength: 128 } },
+        required: ['url'],
+        additionalProperties: false,
+      },
+    },
+  }, ['taskId', 'text']),
+  'chat-typing': command('chat-typing', 'agent: the customer sees that the agent is typing', { taskId }, ['taskId']),
+  'chat-read': command('chat-read', 'agent: read up to message `upTo` (a message id): the customer sees a read receipt', { taskId, upTo: { type: 'string', minLength: 1, maxLength: 64 } }, ['taskId', 'upTo']),
+  'chat-history': command('chat-history', 'agent: the transcript of a chat task offered to or handled by the agent, oldest first', { taskId }, ['taskId']),
   snapshot: command('snapshot', 'the current state: the agent\'s own (agents), or every queue and agent (supervisors)'),
   monitor: command('monitor', 'supervisor: listen in on a call being handled; the supervisor\'s phones (voice.phones with agent = the supervisor\'s name) ring, and once answered hear the call until they hang up', {
     taskId,
@@ -83,7 +113,16 @@ export const commandSchemas = {
 export type CommandType = keyof typeof commandSchemas;
 
 /** Commands only agents may send. */
-export const agentOnlyCommands: ReadonlySet<CommandType> = new Set(['login', 'logout', 'ready', 'not-ready', 'accept', 'reject', 'wrap-up', 'hangup', 'hold', 'unhold', 'transfer']);
+export const agentOnlyCommands: ReadonlySet<CommandType> = new Set([
+  'login', 'logout', 'ready', 'not-ready', 'accept', 'reject', 'wrap-up', 'hangup', 'hold', 'unhold', 'transfer',
+  'consult', 'consult-transfer', 'consult-cancel', 'dial',
+  'chat-send', 'chat-typing', 'chat-read', 'chat-history',
+]);
+/**
+ * Commands that wait for a phone to answer (up to the ring timeouts): they run beside the connection's other
+ * commands, so that the agent can still hang up or cancel meanwhile. Their results may come after later commands'.
+ */
+export const ringingCommands: ReadonlySet<CommandType> = new Set(['transfer', 'consult', 'dial', 'monitor']);
 /** Commands only supervisors may send. */
 export const supervisorOnlyCommands: ReadonlySet<CommandType> = new Set(['monitor']);
 
@@ -113,6 +152,15 @@ export function validate(schema: JsonSchema, value: unknown, path = ''): string 
       return undefined;
     case 'boolean':
       return typeof value === 'boolean' ? undefined : `${at}: must be true or false`;
+    case 'array': {
+      if (!Array.isArray(value)) return `${at}: must be an array`;
+      if (schema.maxItems !== undefined && value.length > schema.maxItems) return `${at}: must have at most ${schema.maxItems} items`;
+      for (const [i, item] of value.entries()) {
+        const problem = validate(schema.items, item, `${at}[${i}]`);
+        if (problem !== undefined) return problem;
+      }
+      return undefined;
+    }
     case 'object': {
       if (typeof value !== 'object' || value === null || Array.isArray(value)) return `${at}: must be an object`;
       const record = value as Record<string, unknown>;

@@ -6,8 +6,19 @@ export interface TaskControls {
   hangup(taskId: string, agentId: string): Promise<void>;
   hold(taskId: string, agentId: string): Promise<void>;
   unhold(taskId: string, agentId: string): Promise<void>;
-  /** Blind transfer: resolves once the target answered (the agent is then off the call). */
-  transfer(taskId: string, agentId: string, to: { readonly agent: string } | { readonly number: string }): Promise<void>;
+  /**
+   * Blind transfer: to an agent or a number it resolves once the target answered; to a queue once the caller is
+   * queued there (with music). Either way the agent is then off the call and their task completed.
+   */
+  transfer(taskId: string, agentId: string, to: { readonly agent: string } | { readonly number: string } | { readonly queue: string }): Promise<void>;
+  /** Attended transfer, first step: the caller on hold, the target rings; resolves once agent and target talk. */
+  consult(taskId: string, agentId: string, to: { readonly agent: string } | { readonly number: string }): Promise<void>;
+  /** Attended transfer completed: the caller talks to the consulted party; the agent is off the call. */
+  completeConsult(taskId: string, agentId: string): Promise<void>;
+  /** The consultation is over: the consulted party is hung up, the agent talks to the caller again. */
+  cancelConsult(taskId: string, agentId: string): Promise<void>;
+  /** A call the agent places: their phone rings first, then the number; resolves once the number answered. */
+  dial(agentId: string, number: string): Promise<{ readonly interaction: string }>;
   /**
    * Rings `supervisor`'s phones with a fork of the call's audio (caller and agent as two streams, or one of them);
    * resolves once they answered. They hear the call until they hang up or the call ends.

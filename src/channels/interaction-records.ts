@@ -6,12 +6,15 @@ import type { Logger } from '../lib/index';
 export interface InteractionRecord {
   readonly id: string;
   readonly channel: 'voice';
+  /** inbound (a caller; the default) or outbound (onecc called: an agent's manual dial). */
+  readonly direction?: 'inbound' | 'outbound';
   readonly startedAt: string;
   endedAt?: string;
   readonly trunk: string;
   readonly caller: string;
   readonly called: string;
-  readonly dialplan: string;
+  /** The dialplan that answered an inbound call. */
+  readonly dialplan?: string;
   /** Every leg: the caller's, each agent phone that answered, a transfer target, the customer called back. */
   readonly legs: { readonly kind: 'caller' | 'agent' | 'transfer' | 'customer'; readonly callId?: string; readonly agentId?: string; readonly target?: string; readonly at: string }[];
   /** The IVR's path (nodes with times, inputs, queues, variables, errors), as the runner recorded it. */

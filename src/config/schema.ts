@@ -261,6 +261,11 @@ export const configSchema = object('onecc configuration', {
       attempts: integer(1, 20, 'calls to a customer who does not answer (or is busy) before the callback is given up'),
       retrySeconds: integer(1, 86_400, 'after an unanswered attempt, the callback goes back to its queue this much later'),
     }),
+    manualDial: object('calls an agent places from the desktop (agent feed `dial`): the agent\'s phones ring first, then onecc calls the number through a trunk and connects them', {
+      trunk: nullable(string('token', 'the trunk (voice.trunks name) calls go out through; its outboundUri must not need {source}; null: the first trunk whose outboundUri does not')),
+      callingNumber: nullable(string('text', 'the calling number the customer sees (From user); null: the agent\'s id')),
+      ringTimeoutSeconds: integer(5, 600, 'the customer\'s phone rings this long before the call fails as unanswered'),
+    }),
     recordRetentionDays: integer(1, 3650, 'interaction records (GET /interactions) are kept this long in Redis'),
     registrar: object('registration bindings of phones (kept in the Redis at acd.redis, shared by every onecc node)', {
       minExpires: integer(1, 86_400, 'shorter registrations are refused with 423 Interval Too Brief'),

@@ -115,7 +115,7 @@ t.test('bad frames get an error frame and the session stays up', async (t) => {
   t.match(await c.call({ type: 'ping', v: 2 }), { type: 'error', code: 'bad-frame', message: /v must be 1/ });
   t.match(await c.call({ type: 'reject' }), { type: 'error', code: 'bad-frame', message: 'taskId: is required' });
   t.match(await c.call({ type: 'reject', taskId: 'x', extra: 1 }), { type: 'error', code: 'bad-frame', message: 'extra: unknown field' });
-  t.match(await c.call({ type: 'transfer', taskId: 'x', to: { agent: 'bob', number: '123' } }), { type: 'error', message: /exactly one of agent, number/ });
+  t.match(await c.call({ type: 'transfer', taskId: 'x', to: { agent: 'bob', number: '123' } }), { type: 'error', message: /exactly one of agent, queue, number/ });
   t.match(await c.call({ type: 'not-ready', reason: 'nap' }), { type: 'error', code: 'bad-frame', message: /agents.notReadyReasons/ });
   c.ws.send(Buffer.from([1, 2, 3]), { binary: true });
   t.match(await c.next((f) => f.type === 'error' && f.message === 'frames are JSON text'), { code: 'bad-frame' });

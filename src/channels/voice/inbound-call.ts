@@ -109,7 +109,7 @@ export class InboundCall implements IvrHost {
     const session = new VoiceQueueSession(this, task, request, callback, this.deps);
     this.#queue = session;
     this.deps.onQueueTask(task.id, this);
-    void session.outcome.finally(() => this.deps.onQueueTask(task.id, undefined));
+    void session.outcome.finally(() => this.deps.onQueueTask(session.taskId, undefined));
     // The ACD may have offered the task while enqueue() was still returning, before events could be routed here.
     session.catchUp();
     return session;
@@ -154,11 +154,16 @@ export class InboundCall implements IvrHost {
   /**
    * Rings a transfer target with an offer for the caller's media: a SIP URI, an agent's phones (only an available
    * agent, made not-ready `direct-call` while it lasts: `release` makes them ready again), or a number through the
-   * trunk the call came from; its answer is to be bridged as leg `tag`. Resolves with the answered dialog, not yet
-   * bridged; the caller hung up, busy, no
-   * answer and the like are failures.
+   * trunk the call came from; its answer is to be bridged as leg `tag`, to the caller or to `offerFrom` (an agent
+   * consulting the target). Resolves with the answered dialog, not yet bridged; the caller hung up, busy, no answer
+   * and the like are failures.
    */
-  async ringTransferTarget(leg: TransferLeg, headers: Record<string, string>, tag: string): Promise<{ ok: true; dialog: Srf.Dialog; release: () => Promise<void> } | { ok: false; reason: string }> {
+  async ringTransferTarget(
+    leg: TransferLeg,
+    headers: Record<string, string>,
+    tag: string,
+    offerFrom: { readonly leg: string; readonly sdp: string } = { leg: CALLER_LEG, sdp: this.callerSdp },
+  ): Promise<{ ok: true; dialog: Srf.Dialog; release: () => Promise<void> } | { ok: false; reason: string }> {
     if (this.#callerGone) return { ok: false, reason: 'the caller hung up' };
     let targets: DialTarget[];
     let profile: MediaProfile = 'rtp';
@@ -178,7 +183,7 @@ export class InboundCall implements IvrHost {
     }
     let sdp: string;
     try {
-      sdp = await this.media.offer(CALLER_LEG, this.callerSdp, profile, { toTag: tag });
+      sdp = await this.media.offer(offerFrom.leg, offerFrom.sdp, profile, { toTag: tag });
     } catch (err) {
       this.deps.logger.warn({ err, callId: this.id }, 'media offer for the transfer failed');
       await release();
@@ -337,6 +342,14 @@ class VoiceQueueSession implements QueueSession {
   #wakeTalk: ((endedBy: 'agent' | 'caller') => void) | undefined;
   readonly #rungOffers = new Set<string>();
   #leaving: Promise<void> | undefined;
+  /** The agent's consultation: the caller on hold, the agent talking to `target` on leg `tag`. */
+  #consult: { readonly from: AgentLeg; readonly target: TransferLeg; readonly tag: string; readonly dialog: Srf.Dialog; readonly release: () => Promise<void> } | undefined;
+  /** A consultation target is ringing (one at a time). */
+  #consultRinging = false;
+  /** The first agent who talked to the caller: a caller transferred to a queue who hangs up there was still handled. */
+  #handledBy: string | undefined;
+  /** Back in a queue by an agent's transfer: onecc plays music itself (the runner's hold loop is over). */
+  #requeued = false;
 
   constructor(
     private readonly call: InboundCall,
@@ -377,7 +390,7 @@ class VoiceQueueSession implements QueueSession {
     this.#leaving ??= (async () => {
       this.#ringing?.cancel();
       await this.deps.acd.abandon(this.#task.id, 'caller-hangup').catch(() => undefined);
-      this.#settle({ kind: 'caller-hangup' });
+      this.#settle(this.#handledBy === undefined ? { kind: 'caller-hangup' } : { kind: 'conversation-ended', agent: this.#handledBy, endedBy: 'caller' });
     })();
     return this.#leaving;
   }
@@ -392,7 +405,8 @@ class VoiceQueueSession implements QueueSession {
   }
 
   onAcdEvent(event: AcdEvent): void {
-    if (this.#settled || !('task' in event)) return;
+    // After a transfer to a queue, the previous task's last events still arrive: only the current task counts.
+    if (this.#settled || !('task' in event) || event.task.id !== this.#task.id) return;
     this.#task = event.task;
     if (event.type === 'task-offered' && event.task.offer?.node === this.deps.acd.nodeId) {
       void this.#ring(event.task, event.agent.id);
@@ -455,11 +469,13 @@ class VoiceQueueSession implements QueueSession {
       return;
     }
     this.#connected = true;
+    this.#handledBy ??= agentId;
     const leg: AgentLeg = { agentId, tag, dialog };
     this.#talking = leg;
     this.call.setAgentLeg(leg);
     try {
       await this.request.stopHoldAudio();
+      if (this.#requeued) await this.call.media.stopPlayback(CALLER_LEG);
       await this.call.media.answer(CALLER_LEG, tag, dialog.remote.sdp);
     } catch (err) {
       log.error({ err }, 'bridging caller and agent failed');
@@ -474,7 +490,9 @@ class VoiceQueueSession implements QueueSession {
     // Until the caller or whoever talks to them last hangs up; a transfer by the agent hands over to its target.
     let endedBy: 'agent' | 'caller';
     for (;;) {
-      const talking: AgentLeg = this.#talking!;
+      const talking: AgentLeg | undefined = this.#talking;
+      // Transferred to a queue: this conversation is over; the next agent's #connect takes the caller on.
+      if (talking === undefined) return;
       endedBy = await new Promise<'agent' | 'caller'>((resolve) => {
         // drachtio-srf says 'destroy' for the far end's BYE only: onecc's own hang-ups and transfers wake this too.
         this.#wakeTalk = resolve;
@@ -483,11 +501,16 @@ class VoiceQueueSession implements QueueSession {
         if (this.call.callerGone) resolve('caller');
       });
       this.#wakeTalk = undefined;
+      // The agent hung up while consulting: the caller goes to the consulted party (as on a desk phone).
+      if (endedBy === 'agent' && this.#talking === talking && this.#consult?.from === talking) {
+        await this.completeConsult().catch((err) => log.warn({ err }, 'could not hand the caller to the consulted party'));
+      }
       if (endedBy === 'caller' || this.#talking === talking) break;
     }
     const last = this.#talking!;
     this.#talking = undefined;
     this.call.setAgentLeg(undefined);
+    await this.#endConsult();
     await this.call.endMonitors();
     if (endedBy === 'caller') {
       await hangUp(last.dialog);
@@ -542,13 +565,133 @@ class VoiceQueueSession implements QueueSession {
       throw new Error('the call ended while the transfer target rang');
     }
     await this.call.media.answer(CALLER_LEG, tag, rung.dialog.remote.sdp);
-    this.#talking = { agentId: target.kind === 'agent' ? target.agentId : `${target.kind}:${target.kind === 'sip' ? target.uri : target.number}`, tag, dialog: rung.dialog, release: rung.release };
+    await this.#handOver(from, target, tag, rung.dialog, rung.release);
+  }
+
+  /** The caller now talks to `target` (bridged as leg `tag`): the agent `from` is hung up and their task completed. */
+  async #handOver(from: AgentLeg, target: TransferLeg, tag: string, dialog: Srf.Dialog, release: () => Promise<void>): Promise<void> {
+    this.#talking = { agentId: target.kind === 'agent' ? target.agentId : `${target.kind}:${target.kind === 'sip' ? target.uri : target.number}`, tag, dialog, release };
     this.call.setAgentLeg(this.#talking);
     this.call.noteTransfer(target);
     await hangUp(from.dialog);
     this.#wakeTalk?.('agent');
-    if (from.release === undefined) await this.deps.acd.complete(this.#task.id).catch((err) => this.deps.logger.warn({ err }, 'could not complete the transferred task'));
-    else await from.release();
+    await this.#finishAgent(from);
+  }
+
+  /** An agent's part is over: their queue task completed (wrap-up), or a direct call's hold on them released. */
+  async #finishAgent(agent: AgentLeg, taskId = this.#task.id): Promise<void> {
+    if (agent.release === undefined) await this.deps.acd.complete(taskId).catch((err) => this.deps.logger.warn({ err, taskId }, 'could not complete the task'));
+    else await agent.release();
+  }
+
+  /**
+   * Attended transfer, first half: the caller hears music (and no longer reaches the agent) while the target rings;
+   * once it answers, agent and target talk on a leg of their own. Then completeConsult() hands the caller over, or
+   * cancelConsult() takes the agent back to the caller. A target that fails or hangs up takes the agent back.
+   */
+  async consult(target: TransferLeg, musicOnHold: string): Promise<void> {
+    const from = this.#talking;
+    if (from === undefined) throw new Error('the caller is not talking to an agent');
+    if (this.#consult !== undefined || this.#consultRinging) throw new Error('a consultation is already in progress');
+    this.#consultRinging = true;
+    const media = this.call.media;
+    try {
+      await media.blockMedia(CALLER_LEG);
+      await media.startMusicOnHold(CALLER_LEG, musicOnHold).started;
+      const tag = `consult-${randomId()}`;
+      const headers = { ...contextHeaders(this.request), ...taskHeaders(this.#task), 'X-Onecc-Consulted-By': from.agentId };
+      const rung = await this.call.ringTransferTarget(target, headers, tag, { leg: from.tag, sdp: from.dialog.remote.sdp });
+      if (!rung.ok || this.#talking !== from) {
+        if (rung.ok) {
+          await hangUp(rung.dialog);
+          await rung.release();
+        }
+        if (this.#talking === from) await this.#backToAgent(from);
+        throw new Error(rung.ok ? 'the call ended while the target rang' : `consultation failed: ${rung.reason}`);
+      }
+      await media.answer(from.tag, tag, rung.dialog.remote.sdp);
+      const consult = { from, target, tag, dialog: rung.dialog, release: rung.release };
+      this.#consult = consult;
+      rung.dialog.once('destroy', () => {
+        if (this.#consult !== consult) return;
+        this.deps.logger.info({ callId: this.call.id, target }, 'the consulted party hung up: the agent is back with the caller');
+        void this.cancelConsult().catch((err) => this.deps.logger.warn({ err }, 'could not take the agent back to the caller'));
+      });
+    } finally {
+      this.#consultRinging = false;
+    }
+  }
+
+  /** Attended transfer, second half: the caller goes to the consulted party; the agent is hung up and their task completed. */
+  async completeConsult(): Promise<void> {
+    const consult = this.#consult;
+    if (consult === undefined || this.#talking !== consult.from) throw new Error('no consultation in progress');
+    this.#consult = undefined;
+    const media = this.call.media;
+    await media.stopPlayback(CALLER_LEG);
+    await media.unblockMedia(CALLER_LEG);
+    await media.offer(CALLER_LEG, this.call.callerSdp, media.legProfile(consult.tag) ?? 'rtp', { toTag: consult.tag });
+    await media.answer(CALLER_LEG, consult.tag, consult.dialog.remote.sdp);
+    await this.#handOver(consult.from, consult.target, consult.tag, consult.dialog, consult.release);
+  }
+
+  /** The agent ends the consultation: the consulted party is hung up and the agent talks to the caller again. */
+  async cancelConsult(): Promise<void> {
+    const consult = this.#consult;
+    if (consult === undefined) throw new Error('no consultation in progress');
+    await this.#endConsult();
+    if (this.#talking === consult.from) await this.#backToAgent(consult.from);
+  }
+
+  async #endConsult(): Promise<void> {
+    const consult = this.#consult;
+    if (consult === undefined) return;
+    this.#consult = undefined;
+    await hangUp(consult.dialog);
+    await consult.release();
+  }
+
+  /** The caller's media goes back to the agent's leg, music off. */
+  async #backToAgent(agent: AgentLeg): Promise<void> {
+    const media = this.call.media;
+    await media.offer(CALLER_LEG, this.call.callerSdp, media.legProfile(agent.tag) ?? 'rtp', { toTag: agent.tag });
+    await media.answer(CALLER_LEG, agent.tag, agent.dialog.remote.sdp);
+    await media.stopPlayback(CALLER_LEG);
+    await media.unblockMedia(CALLER_LEG);
+  }
+
+  /**
+   * Blind transfer to a queue: the caller gets a new task in `queue` (same attributes, so the same screen pop and
+   * interaction record) and hears music until the ACD finds an agent; the agent is hung up and their task completed.
+   */
+  async transferToQueue(queue: string, musicOnHold: string): Promise<void> {
+    const from = this.#talking;
+    if (from === undefined) throw new Error('the caller is not talking to an agent');
+    if (this.#consult !== undefined || this.#consultRinging) throw new Error('end the consultation first');
+    const previous = this.#task;
+    // The new task first: an unknown queue fails here, before anything changes for the caller.
+    const next = await this.deps.acd.enqueue({ channel: 'voice', queue, priority: previous.priority, attributes: { ...previous.attributes, transferredBy: from.agentId } });
+    this.deps.onQueueTask(next.id, this.call);
+    this.#task = next;
+    this.#connected = false;
+    this.#requeued = true;
+    this.#talking = undefined;
+    this.call.setAgentLeg(undefined);
+    const media = this.call.media;
+    await this.call.endMonitors();
+    await media.offer(CALLER_LEG, this.call.callerSdp, 'rtp').then(() => media.answerWithPrompts(CALLER_LEG));
+    void media.startMusicOnHold(CALLER_LEG, musicOnHold).started.catch((err) => this.deps.logger.warn({ err }, 'music on hold failed'));
+    await hangUp(from.dialog);
+    this.#wakeTalk?.('agent');
+    await this.#finishAgent(from, previous.id);
+    this.deps.onQueueTask(previous.id, undefined);
+    this.deps.logger.info({ callId: this.call.id, from: from.agentId, queue, taskId: next.id }, 'caller transferred to a queue');
+    this.catchUp();
+  }
+
+  /** The ACD task the caller has now (a transfer to a queue gives them a new one). */
+  get taskId(): string {
+    return this.#task.id;
   }
 
   /** The agent declined the offer on the feed: their phones stop ringing (no RONA: they said no). */

@@ -124,3 +124,21 @@ function unmapIpv4(address: string): string {
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
   return mapped ? mapped[1]! : address;
 }
+
+/** The trunk agents' manual calls go out through: `name`, or the first whose outboundUri needs no {source}. */
+export function manualDialTrunk(trunks: readonly Trunk[], name: string | null): Trunk | undefined {
+  const usable = (t: Trunk) => t.outboundUri !== null && !t.outboundUri.includes('{source}');
+  return name === null ? trunks.find(usable) : trunks.find((t) => t.name === name && usable(t));
+}
+
+/** voice.manualDial.trunk must name a trunk that can place calls on its own (loadConfig check). */
+export function checkVoiceConfig(voice: { readonly trunks: readonly TrunkConfig[]; readonly manualDial: { readonly trunk: string | null } }): { path: (string | number)[]; reason: string }[] {
+  const name = voice.manualDial.trunk;
+  if (name === null) return [];
+  const trunk = voice.trunks.find((t) => t.name === name);
+  if (trunk === undefined) return [{ path: ['voice', 'manualDial', 'trunk'], reason: `no trunk named "${name}" in voice.trunks` }];
+  if (trunk.outboundUri === null || trunk.outboundUri.includes('{source}')) {
+    return [{ path: ['voice', 'manualDial', 'trunk'], reason: `trunk "${name}" needs an outboundUri without {source} to place calls on its own` }];
+  }
+  return [];
+}

@@ -6,7 +6,8 @@ import { randomId, type Logger } from '../../lib/index';
 import { MediaError, type MediaService } from '../../media/index';
 import type { PromptLibrary } from '../../media/prompts/index';
 import type { InteractionRecord, InteractionRecords } from '../interaction-records';
-import { CALLER_LEG, InboundCall } from './inbound-call';
+import { CALLER_LEG, InboundCall, type TransferLeg } from './inbound-call';
+import { ManualDialer, type ManualDialSettings } from './manual-dial';
 import { CallbackDialer, type CallbackRetries, type CallbackSettings } from './callbacks';
 import type { PhoneDirectory } from './phone-directory';
 import { outboundUri, refuseUnidentified, type TrunkDirectory } from './trunks';
@@ -30,6 +31,7 @@ export interface VoiceChannelOptions {
   };
   readonly callbacks: Omit<CallbackSettings, 'agentRingTimeoutMs'>;
   readonly callbackRetries: CallbackRetries;
+  readonly manualDial: Omit<ManualDialSettings, 'agentRingTimeoutMs'>;
   readonly logger: Logger;
 }
 
@@ -45,6 +47,7 @@ export class VoiceChannel implements TaskControls {
   readonly #handling = new Set<Promise<void>>();
   readonly #log: Logger;
   readonly #callbacks: CallbackDialer;
+  readonly #manualDialer: ManualDialer;
   #closing = false;
   #draining = false;
 
@@ -58,6 +61,15 @@ export class VoiceChannel implements TaskControls {
       records: options.records,
       retries: options.callbackRetries,
       settings: { ...options.callbacks, agentRingTimeoutMs: options.ringTimeoutMs },
+      logger: options.logger,
+    });
+    this.#manualDialer = new ManualDialer({
+      srf: options.srf,
+      acd: options.acd,
+      media: options.media,
+      phones: options.phones,
+      records: options.records,
+      settings: { ...options.manualDial, agentRingTimeoutMs: options.ringTimeoutMs },
       logger: options.logger,
     });
   }
@@ -97,13 +109,29 @@ export class VoiceChannel implements TaskControls {
     await this.#talkingTo(taskId, agentId).unhold();
   }
 
-  async transfer(taskId: string, agentId: string, to: { readonly agent: string } | { readonly number: string }): Promise<void> {
+  async transfer(taskId: string, agentId: string, to: { readonly agent: string } | { readonly number: string } | { readonly queue: string }): Promise<void> {
     const session = this.#talkingTo(taskId, agentId);
-    try {
-      await session.transferTo('agent' in to ? { kind: 'agent', agentId: to.agent } : { kind: 'number', number: to.number });
-    } catch (err) {
-      throw new TaskControlError('invalid-state', (err as Error).message);
-    }
+    if ('queue' in to && !this.options.acd.settings.queues.some((q) => q.name === to.queue)) throw new TaskControlError('not-found', `no queue ${to.queue}`);
+    await asControlError(() => ('queue' in to ? session.transferToQueue(to.queue, this.options.prompts.musicOnHold) : session.transferTo(transferLeg(to))));
+  }
+
+  async consult(taskId: string, agentId: string, to: { readonly agent: string } | { readonly number: string }): Promise<void> {
+    const session = this.#talkingTo(taskId, agentId);
+    await asControlError(() => session.consult(transferLeg(to), this.options.prompts.musicOnHold));
+  }
+
+  async completeConsult(taskId: string, agentId: string): Promise<void> {
+    const session = this.#talkingTo(taskId, agentId);
+    await asControlError(() => session.completeConsult());
+  }
+
+  async cancelConsult(taskId: string, agentId: string): Promise<void> {
+    const session = this.#talkingTo(taskId, agentId);
+    await asControlError(() => session.cancelConsult());
+  }
+
+  dial(agentId: string, number: string): Promise<{ readonly interaction: string }> {
+    return this.#manualDialer.dial(agentId, number);
   }
 
   async monitor(taskId: string, supervisor: string, listen: 'both' | 'caller' | 'agent'): Promise<void> {
@@ -143,6 +171,7 @@ export class VoiceChannel implements TaskControls {
   async close(): Promise<void> {
     this.#closing = true;
     await this.#callbacks.close();
+    await this.#manualDialer.close();
     await Promise.all([...this.#calls.values()].map((call) => call.end()));
     await Promise.all(this.#handling);
   }
@@ -248,6 +277,19 @@ export class VoiceChannel implements TaskControls {
 }
 
 /** `192.0.2.1:5060`, `[2001:db8::1]:5060` */
+function transferLeg(to: { readonly agent: string } | { readonly number: string }): TransferLeg {
+  return 'agent' in to ? { kind: 'agent', agentId: to.agent } : { kind: 'number', number: to.number };
+}
+
+/** A call control's failure (a target that did not answer, no consultation...) as the feed reports it. */
+async function asControlError(control: () => Promise<void>): Promise<void> {
+  try {
+    await control();
+  } catch (err) {
+    throw err instanceof TaskControlError ? err : new TaskControlError('invalid-state', (err as Error).message);
+  }
+}
+
 function hostPort(address: string, port: number): string {
   return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }

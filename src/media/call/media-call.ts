@@ -220,6 +220,17 @@ export class MediaCall extends TypedEmitter<CallEvents> {
     for (const other of this.#bridgedLegs(leg)) await this.#command('unblockMedia', { 'from-tag': other });
   }
 
+  /** Media from `leg` no longer reaches anyone (a caller on hold while their agent consults someone else). */
+  async blockMedia(leg: string): Promise<void> {
+    this.#requireLeg(leg);
+    await this.#command('blockMedia', { 'from-tag': leg });
+  }
+
+  async unblockMedia(leg: string): Promise<void> {
+    this.#requireLeg(leg);
+    await this.#command('unblockMedia', { 'from-tag': leg });
+  }
+
   /** Digits from `leg` are still reported to onecc but no longer reach the other party (PINs, card numbers). */
   async blockDtmf(leg: string): Promise<void> {
     this.#requireLeg(leg);
