@@ -103,11 +103,21 @@ export async function startPhone(t: Test, onecc: OneccServer, user: string, pass
     auth: { username: user, password },
   });
   // srf.request resolves once the REGISTER is sent; the binding appears when onecc answered the digest.
+  const mine = async () => (await onecc.phones.devicesOf(agentId)).some((d) => d.uri.includes(`:${sut.engine.port('udp')}`));
   const deadline = Date.now() + 5000;
-  while ((await onecc.phones.devicesOf(agentId)).length === 0) {
+  while (!(await mine())) {
     if (Date.now() > deadline) throw new Error(`${user} did not register within 5 s`);
     await delay(50);
   }
+  // Unregistered before the phone goes away (teardowns run last-first): a later test's call must not ring it.
+  t.teardown(async () => {
+    await srfRequest(app.srf, oneccUri(onecc, user), {
+      method: 'REGISTER',
+      headers: { Contact: contact, Expires: '0', From: `<sip:${user}@127.0.0.1>`, To: `<sip:${user}@127.0.0.1>` },
+      auth: { username: user, password },
+    }).catch(() => undefined);
+    for (const until = Date.now() + 2000; Date.now() < until && (await mine().catch(() => false)); ) await delay(50);
+  });
   return phone;
 }
 

@@ -647,6 +647,8 @@ class VoiceQueueSession implements QueueSession {
     const consult = this.#consult;
     if (consult === undefined) return;
     this.#consult = undefined;
+    // Whatever the consulted phone still sends must not reach the agent (rtpengine forwards what arrives).
+    await this.call.media.blockMedia(consult.tag).catch(() => undefined);
     await hangUp(consult.dialog);
     await consult.release();
   }

@@ -161,6 +161,7 @@ export class ManualDialer {
     } catch {
       throw new TaskControlError('invalid-state', 'log in first');
     }
+    if (state === 'logged-out') throw new TaskControlError('invalid-state', 'log in first');
     const before = acd.agent(agentId).reason;
     if (state !== 'available' && state !== 'not-ready') throw new TaskControlError('invalid-state', `you are ${state}`);
     if (before === OUTBOUND_CALL_REASON) throw new TaskControlError('invalid-state', 'you are already on a call you placed');
