@@ -1,5 +1,6 @@
 export { MediaService, type MediaServiceOptions } from './media-service';
 export { MediaCall, PROMPT_LEG, type MediaCallEnd } from './call/media-call';
+export type { AudioMixer } from './mixer/audio-mixer';
 export type { Playback, PlaybackResult, PlaybackOutcome } from './call/playback';
 export type { CollectOptions, CollectResult } from './call/collect-digits';
 export type { CallStats, LegStats } from './call/call-stats';

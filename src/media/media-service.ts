@@ -114,6 +114,8 @@ export class MediaService extends TypedEmitter<ServiceEvents> {
       logger: this.logger.child({ callId: id }),
       recordingDir: path.resolve(this.options.recordingDir),
       rtpengineRecordingDir: path.resolve(this.options.recordingDir, RTPENGINE_RECORDING_SUBDIR),
+      // rtpengine reaches onecc here already (DTMF events): conference audio is mixed on the same address.
+      mixerHost: this.options.dtmf.host,
       onClosed: (c) => {
         if (this.#calls.get(c.id) === c) this.#calls.delete(c.id);
       },

@@ -9,6 +9,12 @@ import { Playback, type PlaybackResult } from './playback';
 import { collectDigits, type CollectOptions, type CollectResult } from './collect-digits';
 import { CallRecording, type RecordingResult } from '../recording/call-recording';
 import { parseCallStats, type CallStats } from './call-stats';
+import { AudioMixer } from '../mixer/audio-mixer';
+
+/** The rtpengine tag of the leg that connects `leg` to the conference mixer. */
+function conferenceTag(leg: string): string {
+  return `mix-${leg}`;
+}
 
 /** How a call ended from the media plane's point of view. */
 export type MediaCallEnd = 'closed' | 'rtpengine-lost';
@@ -33,6 +39,8 @@ export interface MediaCallContext {
   /** rtpengine's own recording directory (pcaps), as seen by onecc. */
   readonly rtpengineRecordingDir: string;
   readonly onClosed: (call: MediaCall) => void;
+  /** Where onecc's conference mixer listens (an address rtpengine reaches onecc at). */
+  readonly mixerHost: string;
 }
 
 /**
@@ -49,6 +57,7 @@ export class MediaCall extends TypedEmitter<CallEvents> {
   readonly #forks = new Map<string, string>();
   /** The last offer: who made it, and the SDP rtpengine produced from it for the other side. */
   #lastOffer: { from: string; forwarded: string } | undefined;
+  readonly #mixers = new Set<AudioMixer>();
   /** The rtpengine port each answering leg was told to send to (the offer it answered). */
   readonly #sentPorts = new Map<string, number>();
   #recording: CallRecording | undefined;
@@ -220,6 +229,36 @@ export class MediaCall extends TypedEmitter<CallEvents> {
     for (const other of this.#bridgedLegs(leg)) await this.#command('unblockMedia', { 'from-tag': other });
   }
 
+  /**
+   * Joins `legs` in a conference mixed by onecc (rtpengine 10.5 cannot mix): each leg is re-pointed to a port of
+   * its own on the mixer, given the SDP it last described its media with (a caller's offer, a phone's answer).
+   * Resolves with the mixer; a leg leaving it is re-pointed with offer/answer like any transfer, then removed.
+   */
+  async conference(legs: readonly { readonly leg: string; readonly sdp: string }[]): Promise<AudioMixer> {
+    const mixer = new AudioMixer(this.ctx.mixerHost, this.ctx.logger.child({ component: 'conference' }));
+    this.#mixers.add(mixer);
+    try {
+      for (const { leg, sdp } of legs) await this.joinConference(mixer, leg, sdp);
+    } catch (err) {
+      this.leaveConference(mixer);
+      throw err;
+    }
+    return mixer;
+  }
+
+  async joinConference(mixer: AudioMixer, leg: string, sdp: string): Promise<void> {
+    const port = conferenceTag(leg);
+    const mixerSdp = await mixer.add(port);
+    mixer.connect(port, await this.offer(leg, sdp, 'rtp', { toTag: port }));
+    await this.answer(leg, port, mixerSdp);
+  }
+
+  /** The conference is over (its legs re-pointed elsewhere): its ports close. */
+  leaveConference(mixer: AudioMixer): void {
+    mixer.close();
+    this.#mixers.delete(mixer);
+  }
+
   /** Media from `leg` no longer reaches anyone (a caller on hold while their agent consults someone else). */
   async blockMedia(leg: string): Promise<void> {
     this.#requireLeg(leg);
@@ -367,6 +406,8 @@ export class MediaCall extends TypedEmitter<CallEvents> {
   }
 
   #end(reason: MediaCallEnd): void {
+    for (const mixer of this.#mixers) mixer.close();
+    this.#mixers.clear();
     this.#ended = reason;
     this.ctx.onClosed(this);
     this.safeEmit('ended', reason);
