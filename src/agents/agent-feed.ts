@@ -277,6 +277,12 @@ export class AgentFeed {
       await this.options.controls.monitor(task.id, identity.name, (command.listen as 'both' | 'caller' | 'agent' | undefined) ?? 'both');
       return undefined;
     }
+    if ((command.type === 'whisper' || command.type === 'barge') && identity.role === 'supervisor') {
+      const task = liveTask(acd, command.taskId as string);
+      if (task === undefined || task.state !== 'assigned' || (task.channel !== 'voice' && task.channel !== 'video')) throw new CommandError('not-found', `no call being handled for task ${String(command.taskId)}`);
+      await this.#controls().supervise(task.id, identity.name, command.type);
+      return undefined;
+    }
     if (identity.role !== 'agent') throw new CommandError('forbidden', `${command.type} is an agent command`);
     const agentId = identity.agentId;
     switch (command.type) {
@@ -313,7 +319,8 @@ export class AgentFeed {
       case 'transfer':
       case 'consult':
       case 'consult-transfer':
-      case 'consult-cancel': {
+      case 'consult-cancel':
+      case 'conference': {
         const task = this.#assignedTask(command.taskId as string, agentId);
         const to = command.to as { agent: string } | { number: string } | { queue: string } | undefined;
         if (to !== undefined && 'agent' in to && to.agent === agentId) throw new CommandError('bad-frame', 'to.agent is you');
@@ -323,6 +330,7 @@ export class AgentFeed {
         else if (command.type === 'consult') await controls.consult(task.id, agentId, to as { agent: string } | { number: string });
         else if (command.type === 'consult-transfer') await controls.completeConsult(task.id, agentId);
         else if (command.type === 'consult-cancel') await controls.cancelConsult(task.id, agentId);
+        else if (command.type === 'conference') await controls.conference(task.id, agentId);
         else await controls[command.type](task.id, agentId);
         return undefined;
       }

@@ -85,6 +85,7 @@ export const commandSchemas = {
   }, ['taskId', 'to']),
   'consult-transfer': command('consult-transfer', 'agent: attended transfer, last step: the caller talks to the party you consulted; you are off the call (hanging up your phone while consulting does the same)', { taskId }, ['taskId']),
   'consult-cancel': command('consult-cancel', 'agent: end the consultation: the consulted party is hung up and you talk to the caller again', { taskId }, ['taskId']),
+  conference: command('conference', 'agent: while consulting, join the caller, you and the consulted party in one conversation (mixed by onecc); consult-transfer or hanging up leaves the two others talking, consult-cancel drops the consulted party', { taskId }, ['taskId']),
   dial: command('dial', 'agent: place a call: your phones ring first (X-Onecc-Dial), then onecc calls the number through voice.manualDial.trunk; the result (with the interaction id) comes once the number answered. You are not-ready outbound-call meanwhile', { number }, ['number']),
   'chat-send': command('chat-send', 'agent: a message into the conversation of a chat task being handled', {
     taskId,
@@ -108,6 +109,8 @@ export const commandSchemas = {
     taskId,
     listen: { type: 'string', enum: ['both', 'caller', 'agent'], description: 'both (default): two audio streams, caller and agent; caller or agent: one stream, for phones that take only one' },
   }, ['taskId']),
+  whisper: command('whisper', 'supervisor: coach the agent on a call being handled: your phones ring, and once answered you hear both and only the agent hears you (on a call you are in already: switch to whisper)', { taskId }, ['taskId']),
+  barge: command('barge', 'supervisor: join a call being handled: your phones ring, and once answered caller and agent both hear you (on a call you whisper in: switch to barge)', { taskId }, ['taskId']),
 } as const satisfies Record<string, JsonSchema>;
 
 export type CommandType = keyof typeof commandSchemas;
@@ -115,16 +118,16 @@ export type CommandType = keyof typeof commandSchemas;
 /** Commands only agents may send. */
 export const agentOnlyCommands: ReadonlySet<CommandType> = new Set([
   'login', 'logout', 'ready', 'not-ready', 'accept', 'reject', 'wrap-up', 'hangup', 'hold', 'unhold', 'transfer',
-  'consult', 'consult-transfer', 'consult-cancel', 'dial',
+  'consult', 'consult-transfer', 'consult-cancel', 'conference', 'dial',
   'chat-send', 'chat-typing', 'chat-read', 'chat-history',
 ]);
 /**
  * Commands that wait for a phone to answer (up to the ring timeouts): they run beside the connection's other
  * commands, so that the agent can still hang up or cancel meanwhile. Their results may come after later commands'.
  */
-export const ringingCommands: ReadonlySet<CommandType> = new Set(['transfer', 'consult', 'dial', 'monitor']);
+export const ringingCommands: ReadonlySet<CommandType> = new Set(['transfer', 'consult', 'dial', 'monitor', 'whisper', 'barge']);
 /** Commands only supervisors may send. */
-export const supervisorOnlyCommands: ReadonlySet<CommandType> = new Set(['monitor']);
+export const supervisorOnlyCommands: ReadonlySet<CommandType> = new Set(['monitor', 'whisper', 'barge']);
 
 /** The `code` of an error frame. */
 export type ErrorCode =

@@ -17,6 +17,13 @@ export interface TaskControls {
   completeConsult(taskId: string, agentId: string): Promise<void>;
   /** The consultation is over: the consulted party is hung up, the agent talks to the caller again. */
   cancelConsult(taskId: string, agentId: string): Promise<void>;
+  /** The caller, the agent and the consulted party talk together (a consultation must be answered). */
+  conference(taskId: string, agentId: string): Promise<void>;
+  /**
+   * Rings `supervisor`'s phones and, once answered, joins them to the conversation: whisper (only the agent hears
+   * them) or barge (both do). On a supervisor already in, it switches the mode.
+   */
+  supervise(taskId: string, supervisor: string, mode: 'whisper' | 'barge'): Promise<void>;
   /** A call the agent places: their phone rings first, then the number; resolves once the number answered. */
   dial(agentId: string, number: string): Promise<{ readonly interaction: string }>;
   /**

@@ -1,14 +1,15 @@
 // Call controls on the agent feed beyond the blind transfer, with onecc as it runs and real SIP peers (drachtio-srf
-// apps with RTP endpoints sending tones): attended transfer (consult, then hand over or cancel), blind transfer to a
-// queue, and a call the agent places (manual dial) through a trunk to a PBX. Who hears whom is checked from the
-// audio each endpoint receives: caller 440 Hz, alice 880 Hz, bob 660 Hz, the PBX's phone 550 Hz.
+// apps with RTP endpoints sending tones): attended transfer (consult, then hand over or cancel), a three-way
+// conference, a supervisor's whisper and barge (mixed by onecc), blind transfer to a queue, and a call the agent
+// places (manual dial) through a trunk to a PBX. Who hears whom is checked from the audio each endpoint receives:
+// caller 440 Hz, alice 880 Hz, bob 660 Hz, the PBX's phone and the supervisor 550 Hz.
 import t from 'tap';
 import type { OneccServer } from '../../src/server';
 import { startTestServer } from '../helpers/onecc-server';
 import { Credentials } from '../../src/agents/index';
 import { destroy } from '../helpers/drachtio-harness';
 import { FeedClient } from '../helpers/feed-client';
-import { frequencyOf, latestRecord, startPbx, startPhone, startTrunk, type CallTaker } from '../helpers/voice-peers';
+import { frequencyOf, latestRecord, startPbx, startPhone, startTrunk, toneShare, type CallTaker } from '../helpers/voice-peers';
 import { delay, waitFor } from '../helpers/wait';
 import type { RtpEndpoint } from '../helpers/rtp/rtp-endpoint';
 import type Srf from 'drachtio-srf';
@@ -46,7 +47,7 @@ t.before(async () => {
       ONECC_VOICE__MANUAL_DIAL__TRUNK: 'carrier',
       ONECC_VOICE__MANUAL_DIAL__CALLING_NUMBER: '+15550100',
       ONECC_VOICE__MANUAL_DIAL__RING_TIMEOUT_SECONDS: '5',
-      ONECC_VOICE__PHONES: '[{username: alice, password: pw-a, agent: alice}, {username: bob, password: pw-b, agent: bob}]',
+      ONECC_VOICE__PHONES: '[{username: alice, password: pw-a, agent: alice}, {username: bob, password: pw-b, agent: bob}, {username: sup, password: pw-s, agent: wallboard}]',
       ONECC_AGENTS__TOKEN_SECRET: SECRET,
       ONECC_AGENTS__ROSTER: '[{id: alice, name: Alice, skills: {general: 5}, languages: [en], capacity: null}, {id: bob, name: Bob, skills: {general: 5}, languages: [en], capacity: null}]',
     },
@@ -163,6 +164,60 @@ t.test('consult-cancel takes alice back to the caller; a consulted party who han
   bobPhone.answering = [{ status: 486 }];
   t.match(await alice.call({ type: 'consult', taskId, to: { agent: 'bob' } }), { type: 'error', code: 'invalid-state', message: /busy/ });
   t.ok(near(await hears(caller), 880), 'the caller hears alice after the failed consultation');
+  await destroy(dialog);
+});
+
+/** The tones (Hz) an endpoint hears now, of 440/550/660/880: each with at least a fifth of the power. */
+async function tonesHeard(ep: RtpEndpoint): Promise<number[]> {
+  ep.clear();
+  await delay(1000);
+  return [440, 550, 660, 880].filter((hz) => toneShare(ep, hz) > 0.2);
+}
+
+t.test('conference: alice joins the caller and bob, then leaves them talking', async (t) => {
+  const { alicePhone, bobPhone, alice, caller, dialog, taskId } = await callWithAlice(t, true);
+  t.match(await alice.call({ type: 'conference', taskId }), { type: 'error', code: 'invalid-state', message: /consult someone first/ });
+  t.match(await alice.call({ type: 'consult', taskId, to: { agent: 'bob' } }), { type: 'result' });
+  t.match(await alice.call({ type: 'conference', taskId }), { type: 'result' });
+  const aliceRtp = alicePhone.answered[0]!.rtp;
+  const bobRtp = bobPhone.answered[0]!.rtp;
+  const [c, a, b] = await Promise.all([tonesHeard(caller), tonesHeard(aliceRtp), tonesHeard(bobRtp)]);
+  t.same(c, [660, 880], 'the caller hears bob and alice');
+  t.same(a, [440, 660], 'alice hears the caller and bob');
+  t.same(b, [440, 880], 'bob hears the caller and alice');
+
+  t.match(await alice.call({ type: 'consult-transfer', taskId }), { type: 'result' }, 'alice leaves');
+  await alice.next((f) => f.event === 'task-ended', 5000);
+  const [c2, b2] = await Promise.all([tonesHeard(caller), tonesHeard(bobRtp)]);
+  t.same(c2, [660], 'the caller hears bob only');
+  t.same(b2, [440], 'bob hears the caller only');
+  await destroy(dialog);
+});
+
+t.test('a supervisor whispers to alice (the caller does not hear), then barges in, then hangs up', async (t) => {
+  const { alicePhone, alice, caller, dialog, taskId } = await callWithAlice(t, false);
+  const supPhone = await startPhone(t, onecc, 'sup', 'pw-s', 'wallboard', [{ answer: true, toneHz: 550 }]);
+  const supervisor = await FeedClient.open(t, onecc.http.port);
+  await supervisor.call({ type: 'auth', token: credentials.issue('supervisor', 'wallboard', 600) });
+  t.match(await alice.call({ type: 'whisper', taskId }), { type: 'error', code: 'forbidden' }, 'agents do not whisper');
+
+  t.match(await supervisor.call({ type: 'whisper', taskId }), { type: 'result' }, 'the supervisor\'s phone answered');
+  t.equal(supPhone.rings[0]!.headers['x-onecc-supervise'], 'whisper');
+  const aliceRtp = alicePhone.answered[0]!.rtp;
+  const supRtp = supPhone.answered[0]!.rtp;
+  const [c, a, s] = await Promise.all([tonesHeard(caller), tonesHeard(aliceRtp), tonesHeard(supRtp)]);
+  t.same(c, [880], 'whisper: the caller hears alice only');
+  t.same(a, [440, 550], 'alice hears the caller and the supervisor');
+  t.same(s, [440, 880], 'the supervisor hears both');
+
+  t.match(await supervisor.call({ type: 'barge', taskId }), { type: 'result' }, 'barge on the same call switches the mode');
+  t.same(await tonesHeard(caller), [550, 880], 'barge: the caller hears alice and the supervisor');
+
+  await destroy(supPhone.answered[0]!.dialog);
+  await delay(300);
+  const [c2, a2] = await Promise.all([tonesHeard(caller), tonesHeard(aliceRtp)]);
+  t.same(c2, [880], 'the supervisor gone, the caller hears alice');
+  t.same(a2, [440], 'and alice the caller');
   await destroy(dialog);
 });
 

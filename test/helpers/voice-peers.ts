@@ -144,6 +144,24 @@ export function frequencyOf(ep: RtpEndpoint, n = 25): number {
   return samples === 0 ? 0 : (crossings / 2) * (8000 / samples);
 }
 
+/** Goertzel power of `hz` in the μ-law audio an endpoint received lately, relative to the signal's total power. */
+export function toneShare(ep: RtpEndpoint, hz: number, pt: 0 | 8 = 0, n = 25): number {
+  const samples = ep.packets(pt).slice(-n).flatMap((p) => [...decodeG711(p.payload, pt === 0 ? 'mulaw' : 'alaw')]);
+  if (samples.length === 0) return 0;
+  const k = 2 * Math.cos((2 * Math.PI * hz) / 8000);
+  let s1 = 0;
+  let s2 = 0;
+  let total = 0;
+  for (const x of samples) {
+    const s0 = x + k * s1 - s2;
+    s2 = s1;
+    s1 = s0;
+    total += x * x;
+  }
+  const power = s1 * s1 + s2 * s2 - k * s1 * s2;
+  return total === 0 ? 0 : (2 * power) / (samples.length * total);
+}
+
 /** The most recent interaction record once `done` holds for it (polls /interactions for up to `ms`). */
 export async function latestRecord<R extends { outcome?: string }>(onecc: OneccServer, done: (r: R) => boolean = (r) => r.outcome !== undefined, ms = 5000): Promise<R | undefined> {
   let record: R | undefined;

@@ -4,31 +4,13 @@ import t from 'tap';
 import { startMedia, type MediaFixture } from '../helpers/media-service';
 import { RtpEndpoint } from '../helpers/rtp/rtp-endpoint';
 import { delay } from '../helpers/wait';
-import { decodeG711 } from '../../src/media/codec/g711';
+import { toneShare } from '../helpers/voice-peers';
 
 let fx: MediaFixture;
 t.before(async () => {
   fx = await startMedia();
 });
 t.teardown(() => fx.close());
-
-/** Goertzel power of `hz` in the μ-law audio an endpoint received lately, relative to the signal's total power. */
-function toneShare(ep: RtpEndpoint, hz: number, pt: 0 | 8, n = 25): number {
-  const samples = ep.packets(pt).slice(-n).flatMap((p) => [...decodeG711(p.payload, pt === 0 ? 'mulaw' : 'alaw')]);
-  if (samples.length === 0) return 0;
-  const k = 2 * Math.cos((2 * Math.PI * hz) / 8000);
-  let s1 = 0;
-  let s2 = 0;
-  let total = 0;
-  for (const x of samples) {
-    const s0 = x + k * s1 - s2;
-    s2 = s1;
-    s1 = s0;
-    total += x * x;
-  }
-  const power = s1 * s1 + s2 * s2 - k * s1 * s2;
-  return total === 0 ? 0 : (2 * power) / (samples.length * total);
-}
 
 async function heard(ep: RtpEndpoint, pt: 0 | 8 = 0): Promise<Record<number, number>> {
   ep.clear();

@@ -14,7 +14,7 @@ import type {
   VoicemailMessage,
 } from '../../ivr/index';
 import { randomId, type Logger } from '../../lib/index';
-import type { MediaCall, MediaProfile } from '../../media/index';
+import type { AudioMixer, MediaCall, MediaProfile } from '../../media/index';
 import { callbackAttributes } from './callbacks';
 import { contextHeaders, taskHeaders } from './context-headers';
 import { dialFirstAnswer, hangUp, phonesToRing, type Dial, type DialTarget } from './dial';
@@ -249,8 +249,8 @@ export class InboundCall implements IvrHost {
 
   /**
    * A supervisor listens in: their phones ring with a fork of the call's audio (rtpengine subscribe: the caller and
-   * the agent as two streams, or one of them); it lasts until they hang up or the call ends. rtpengine 10.5 cannot
-   * mix, so whisper and barge are not offered.
+   * the agent as two streams, or one of them); it lasts until they hang up or the call ends. Whisper and barge,
+   * which need mixing, are the queue session's supervise().
    */
   async monitor(supervisor: string, listen: 'both' | 'caller' | 'agent'): Promise<void> {
     const talking = this.#agentLeg;
@@ -346,6 +346,12 @@ class VoiceQueueSession implements QueueSession {
   #consult: { readonly from: AgentLeg; readonly target: TransferLeg; readonly tag: string; readonly dialog: Srf.Dialog; readonly release: () => Promise<void> } | undefined;
   /** A consultation target is ringing (one at a time). */
   #consultRinging = false;
+  /** onecc's mixer while more than two talk: a three-way conference, or a supervisor whispering or barging in. */
+  #mixer: AudioMixer | undefined;
+  /** The supervisor coaching (whisper: heard by the agent only) or barged in (heard by both). */
+  #supervisor: { readonly name: string; readonly leg: string; readonly dialog: Srf.Dialog; mode: 'whisper' | 'barge' } | undefined;
+  /** A supervisor's phone is ringing to join. */
+  #supervisorRinging = false;
   /** The first agent who talked to the caller: a caller transferred to a queue who hangs up there was still handled. */
   #handledBy: string | undefined;
   /** Back in a queue by an agent's transfer: onecc plays music itself (the runner's hold loop is over). */
@@ -511,6 +517,8 @@ class VoiceQueueSession implements QueueSession {
     this.#talking = undefined;
     this.call.setAgentLeg(undefined);
     await this.#endConsult();
+    await this.#endSupervisor();
+    this.#closeMixer();
     await this.call.endMonitors();
     if (endedBy === 'caller') {
       await hangUp(last.dialog);
@@ -542,6 +550,8 @@ class VoiceQueueSession implements QueueSession {
   }
 
   async hold(musicOnHold: string): Promise<void> {
+    if (this.#consult !== undefined) throw new Error('the caller is already on hold while you consult');
+    await this.#endSupervisor();
     await this.call.media.hold(CALLER_LEG, musicOnHold);
   }
 
@@ -556,6 +566,8 @@ class VoiceQueueSession implements QueueSession {
   async transferTo(target: TransferLeg): Promise<void> {
     const from = this.#talking;
     if (from === undefined) throw new Error('the caller is not talking to an agent');
+    if (this.#consult !== undefined || this.#consultRinging) throw new Error('end the consultation first (or consult-transfer)');
+    await this.#endSupervisor();
     const tag = `transfer-${randomId()}`;
     const rung = await this.call.ringTransferTarget(target, { ...contextHeaders(this.request), ...taskHeaders(this.#task), 'X-Onecc-Transferred-By': from.agentId }, tag);
     if (!rung.ok) throw new Error(`transfer failed: ${rung.reason}`);
@@ -593,6 +605,7 @@ class VoiceQueueSession implements QueueSession {
     const from = this.#talking;
     if (from === undefined) throw new Error('the caller is not talking to an agent');
     if (this.#consult !== undefined || this.#consultRinging) throw new Error('a consultation is already in progress');
+    await this.#endSupervisor();
     this.#consultRinging = true;
     const media = this.call.media;
     try {
@@ -632,7 +645,93 @@ class VoiceQueueSession implements QueueSession {
     await media.unblockMedia(CALLER_LEG);
     await media.offer(CALLER_LEG, this.call.callerSdp, media.legProfile(consult.tag) ?? 'rtp', { toTag: consult.tag });
     await media.answer(CALLER_LEG, consult.tag, consult.dialog.remote.sdp);
+    this.#closeMixer();
     await this.#handOver(consult.from, consult.target, consult.tag, consult.dialog, consult.release);
+  }
+
+  /**
+   * The caller, the agent and the party they consulted talk together (onecc mixes: rtpengine 10.5 cannot). The
+   * agent leaving (consult-transfer, hanging up) leaves the two others talking; consult-cancel or the consulted
+   * party hanging up takes the call back to caller and agent.
+   */
+  async conference(): Promise<void> {
+    const consult = this.#consult;
+    if (consult === undefined || this.#talking !== consult.from) throw new Error('consult someone first: a conference joins the caller, you and the party you consulted');
+    if (this.#mixer !== undefined) throw new Error('already in a conference');
+    const media = this.call.media;
+    await media.stopPlayback(CALLER_LEG);
+    await media.unblockMedia(CALLER_LEG);
+    this.#mixer = await media.conference([
+      { leg: CALLER_LEG, sdp: this.call.callerSdp },
+      { leg: consult.from.tag, sdp: consult.from.dialog.remote.sdp },
+      { leg: consult.tag, sdp: consult.dialog.remote.sdp },
+    ]);
+    this.deps.logger.info({ callId: this.call.id, agentId: consult.from.agentId, target: consult.target }, 'three-way conference');
+  }
+
+  /**
+   * A supervisor joins the conversation: their phones ring; once answered, caller, agent and supervisor are mixed
+   * by onecc. Whisper: only the agent hears the supervisor; barge: both do. Called again, it switches the mode.
+   * Ends when the supervisor hangs up, the call ends, or the agent holds, consults or transfers.
+   */
+  async supervise(supervisor: string, mode: 'whisper' | 'barge'): Promise<void> {
+    const talking = this.#talking;
+    if (talking === undefined) throw new Error('the caller is not talking to an agent');
+    const media = this.call.media;
+    if (this.#supervisor !== undefined) {
+      if (this.#supervisor.name !== supervisor) throw new Error(`${this.#supervisor.name} is already ${this.#supervisor.mode === 'whisper' ? 'coaching' : 'in'} this call`);
+      this.#supervisor.mode = mode;
+      media.conferenceHears(this.#mixer!, CALLER_LEG, mode === 'whisper' ? [talking.tag] : 'everyone');
+      return;
+    }
+    if (this.#consult !== undefined || this.#consultRinging || this.#mixer !== undefined || this.#supervisorRinging) throw new Error('the agent is consulting or in a conference');
+    const { profile, targets } = phonesToRing(await this.deps.phones.devicesOf(supervisor).catch(() => []));
+    if (targets.length === 0) throw new Error(`${supervisor} has no registered phone (voice.phones with agent: ${supervisor})`);
+    this.#supervisorRinging = true;
+    const mixer = await media.conference([]);
+    const leg = `supervisor-${randomId()}`;
+    try {
+      const sdp = await media.conferenceOffer(mixer, leg, profile);
+      const result = await dialFirstAnswer(this.deps.srf, targets, { sdp, headers: { 'X-Onecc-Supervise': mode, 'X-Onecc-Monitor': this.call.id, 'X-Onecc-Agent': talking.agentId }, timeoutMs: this.deps.transferRingTimeoutMs }).result;
+      if (result.kind === 'failed') throw new Error(`the supervisor's phone did not answer (${result.reason})`);
+      if (this.#talking !== talking || this.#consult !== undefined || this.#consultRinging) {
+        await hangUp(result.dialog);
+        throw new Error('the conversation changed while the supervisor\'s phone rang');
+      }
+      const dialog = result.dialog;
+      await media.conferenceAnswer(mixer, leg, dialog.remote.sdp);
+      await media.joinConference(mixer, CALLER_LEG, this.call.callerSdp);
+      await media.joinConference(mixer, talking.tag, talking.dialog.remote.sdp);
+      if (mode === 'whisper') media.conferenceHears(mixer, CALLER_LEG, [talking.tag]);
+      this.#mixer = mixer;
+      this.#supervisor = { name: supervisor, leg, dialog, mode };
+      dialog.once('destroy', () => {
+        if (this.#supervisor?.dialog === dialog) void this.#endSupervisor().catch((err) => this.deps.logger.warn({ err }, 'could not end the supervisor\'s session'));
+      });
+      this.deps.logger.info({ callId: this.call.id, supervisor, mode, agentId: talking.agentId }, 'supervisor joined the call');
+    } catch (err) {
+      if (this.#mixer !== mixer) media.leaveConference(mixer);
+      throw err;
+    } finally {
+      this.#supervisorRinging = false;
+    }
+  }
+
+  /** The supervisor leaves (hung up, or the agent does something else): caller and agent talk directly again. */
+  async #endSupervisor(): Promise<void> {
+    const supervisor = this.#supervisor;
+    if (supervisor === undefined) return;
+    this.#supervisor = undefined;
+    await hangUp(supervisor.dialog);
+    const talking = this.#talking;
+    if (talking !== undefined) await this.#backToAgent(talking);
+    this.#closeMixer();
+  }
+
+  #closeMixer(): void {
+    if (this.#mixer === undefined) return;
+    this.call.media.leaveConference(this.#mixer);
+    this.#mixer = undefined;
   }
 
   /** The agent ends the consultation: the consulted party is hung up and the agent talks to the caller again. */
@@ -649,6 +748,7 @@ class VoiceQueueSession implements QueueSession {
     this.#consult = undefined;
     // Whatever the consulted phone still sends must not reach the agent (rtpengine forwards what arrives).
     await this.call.media.blockMedia(consult.tag).catch(() => undefined);
+    if (this.#mixer !== undefined) this.call.media.dropFromConference(this.#mixer, consult.tag);
     await hangUp(consult.dialog);
     await consult.release();
   }
@@ -660,6 +760,7 @@ class VoiceQueueSession implements QueueSession {
     await media.answer(CALLER_LEG, agent.tag, agent.dialog.remote.sdp);
     await media.stopPlayback(CALLER_LEG);
     await media.unblockMedia(CALLER_LEG);
+    this.#closeMixer();
   }
 
   /**
@@ -670,6 +771,7 @@ class VoiceQueueSession implements QueueSession {
     const from = this.#talking;
     if (from === undefined) throw new Error('the caller is not talking to an agent');
     if (this.#consult !== undefined || this.#consultRinging) throw new Error('end the consultation first');
+    await this.#endSupervisor();
     const previous = this.#task;
     // The new task first: an unknown queue fails here, before anything changes for the caller.
     const next = await this.deps.acd.enqueue({ channel: 'voice', queue, priority: previous.priority, attributes: { ...previous.attributes, transferredBy: from.agentId } });

@@ -130,6 +130,19 @@ export class VoiceChannel implements TaskControls {
     await asControlError(() => session.cancelConsult());
   }
 
+  async conference(taskId: string, agentId: string): Promise<void> {
+    const session = this.#talkingTo(taskId, agentId);
+    await asControlError(() => session.conference());
+  }
+
+  async supervise(taskId: string, supervisor: string, mode: 'whisper' | 'barge'): Promise<void> {
+    const call = this.#callsByTask.get(taskId);
+    if (call === undefined) throw new TaskControlError('unavailable', `the call of task ${taskId} is not on this onecc node`);
+    const session = call.queueSession;
+    if (session?.talkingAgent === undefined) throw new TaskControlError('invalid-state', `the caller of task ${taskId} is not talking to an agent`);
+    await asControlError(() => session.supervise(supervisor, mode));
+  }
+
   dial(agentId: string, number: string): Promise<{ readonly interaction: string }> {
     return this.#manualDialer.dial(agentId, number);
   }

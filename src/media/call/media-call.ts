@@ -253,6 +253,28 @@ export class MediaCall extends TypedEmitter<CallEvents> {
     await this.answer(leg, port, mixerSdp);
   }
 
+  /** Calls a new party into the conference: returns the SDP offer for them; they will answer as `leg`. */
+  async conferenceOffer(mixer: AudioMixer, leg: string, toProfile: MediaProfile): Promise<string> {
+    const port = conferenceTag(leg);
+    return this.offer(port, await mixer.add(port), toProfile, { toTag: leg });
+  }
+
+  /** The new party answered: its audio joins the mix. */
+  async conferenceAnswer(mixer: AudioMixer, leg: string, sdp: string): Promise<void> {
+    const port = conferenceTag(leg);
+    mixer.connect(port, await this.answer(port, leg, sdp));
+  }
+
+  /** Who `leg` hears in the conference: everyone else, or only `sources` (legs). */
+  conferenceHears(mixer: AudioMixer, leg: string, sources: 'everyone' | readonly string[]): void {
+    mixer.setHears(conferenceTag(leg), sources === 'everyone' ? sources : sources.map(conferenceTag));
+  }
+
+  /** `leg` left the conference (re-pointed elsewhere or hung up): its port closes. */
+  dropFromConference(mixer: AudioMixer, leg: string): void {
+    mixer.remove(conferenceTag(leg));
+  }
+
   /** The conference is over (its legs re-pointed elsewhere): its ports close. */
   leaveConference(mixer: AudioMixer): void {
     mixer.close();
