@@ -21,6 +21,10 @@ const STRINGS = {
     withdrawn: 'The offer was withdrawn ({reason}).', transferred: 'Transferred.', wrappedUp: 'Wrap-up saved.',
     replaced: 'This desk was opened in another window.', badCredential: 'Not accepted: {reason}',
     noMic: 'No microphone: {reason}', failed: '{command} failed: {reason}',
+    toQueue: 'to queue', consult: 'Consult', consultTransfer: 'Transfer now', conference: 'Conference',
+    consultCancel: 'Back to caller', consulting: 'Talking to {target}; the caller is on hold.',
+    conferencing: 'Conference with the caller and {target}.', dial: 'Call', manualCall: 'Outgoing call',
+    dialing: 'Your phone rings first, then {number}…',
   },
   'zh-TW': {
     title: 'onecc 網頁電話', language: '語言', signOut: '登出', credential: '權杖或 API 金鑰',
@@ -39,6 +43,10 @@ const STRINGS = {
     withdrawn: '來電已撤回（{reason}）。', transferred: '已轉接。', wrappedUp: '已儲存話後處理。',
     replaced: '此工作台已在另一個視窗開啟。', badCredential: '未被接受：{reason}',
     noMic: '沒有麥克風：{reason}', failed: '{command} 失敗：{reason}',
+    toQueue: '轉給佇列', consult: '諮詢', consultTransfer: '立即轉接', conference: '三方通話',
+    consultCancel: '回到來電者', consulting: '正與 {target} 通話；來電者保留中。',
+    conferencing: '與來電者及 {target} 三方通話中。', dial: '撥號', manualCall: '外撥通話',
+    dialing: '先響您的電話，接著撥打 {number}…',
   },
 };
 
@@ -65,6 +73,8 @@ const desk = {
   /** The ringing or talking SIP session of the task, and INVITEs that came before their offer, by task id. */
   sip: null,
   invites: new Map(),
+  /** A call the agent placed (feed `dial`): {number, session}; its INVITE to this phone is answered at once. */
+  manual: null,
   message: '',
 };
 let ua = null;
@@ -246,6 +256,8 @@ function setPhone(state) {
 }
 
 function onInvite(session, request) {
+  const dialed = request.getHeader('X-Onecc-Dial');
+  if (dialed && desk.manual?.number === dialed && !desk.manual.session) return answerManualCall(session);
   const taskId = request.getHeader('X-Onecc-Task');
   if (!taskId || (desk.task && desk.task.phase !== 'offer' && desk.task.id !== taskId)) {
     return session.terminate({ status_code: 486, reason_phrase: 'Busy Here' });
@@ -349,6 +361,67 @@ async function hangup() {
   await act('hangup', { taskId: task.id });
 }
 
+async function consult(event) {
+  event.preventDefault();
+  const task = desk.task;
+  const target = $('consult-to').value.trim();
+  const to = { [$('consult-kind').value]: target };
+  if (task && (await act('consult', { taskId: task.id, to })) !== undefined && desk.task === task) task.consult = { target, conference: false };
+  render();
+}
+
+async function endConsult(type) {
+  const task = desk.task;
+  if (!task?.consult) return;
+  if ((await act(type, { taskId: task.id })) === undefined || desk.task !== task) {
+    // Most likely the consulted party hung up already: the agent is back with the caller.
+    if (type === 'consult-cancel' && desk.task === task) task.consult = null;
+    return render();
+  }
+  if (type === 'conference') task.consult.conference = true;
+  else task.consult = null;
+  if (type === 'consult-transfer') desk.message = tr('transferred');
+  render();
+}
+
+/** The agent places a call: onecc rings this phone first (answered here at once), then the number. */
+async function dial(event) {
+  event.preventDefault();
+  const number = $('dial-number').value.trim();
+  desk.manual = { number, session: null };
+  desk.message = tr('dialing', { number });
+  render();
+  const result = await act('dial', { number });
+  if (result === undefined && desk.manual?.number === number) {
+    desk.manual.session?.terminate();
+    desk.manual = null;
+  } else if (result !== undefined) {
+    desk.message = '';
+  }
+  render();
+}
+
+function answerManualCall(session) {
+  desk.manual.session = session;
+  session.on('peerconnection', ({ peerconnection }) => {
+    peerconnection.addEventListener('track', (e) => {
+      $('remote-audio').srcObject = e.streams[0] ?? new MediaStream([e.track]);
+    });
+  });
+  const gone = () => {
+    if (desk.manual?.session === session) desk.manual = null;
+    render();
+  };
+  session.on('ended', gone);
+  session.on('failed', gone);
+  try {
+    session.answer({ mediaConstraints: { audio: true, video: false }, pcConfig: { iceServers: [] } });
+  } catch (err) {
+    desk.message = tr('noMic', { reason: err.message });
+  }
+  render();
+}
+
 async function transfer(event) {
   event.preventDefault();
   const task = desk.task;
@@ -427,6 +500,9 @@ function render() {
   $('not-ready').disabled = !online || state === 'logged-out' || state === 'busy' || state === 'reserved';
   options($('not-ready-reason'), desk.reasons);
   options($('disposition'), desk.dispositions);
+  $('dial-form').hidden = !online || state === 'logged-out' || desk.task !== null || desk.manual !== null;
+  $('manual-call').hidden = desk.manual === null;
+  $('manual-number').textContent = desk.manual?.number ?? '';
   renderTask();
   $('message').textContent = desk.message;
 }
@@ -465,7 +541,10 @@ function renderTask() {
   }));
   $('offer-actions').hidden = task.phase !== 'offer';
   $('answer').disabled = !ringing || desk.sip?.isEstablished() === true;
-  $('call-actions').hidden = task.phase !== 'talking';
+  $('call-actions').hidden = task.phase !== 'talking' || Boolean(task.consult);
+  $('consult-actions').hidden = task.phase !== 'talking' || !task.consult;
+  $('conference').hidden = Boolean(task.consult?.conference);
+  $('consult-with').textContent = task.consult ? tr(task.consult.conference ? 'conferencing' : 'consulting', { target: task.consult.target }) : '';
   $('hold').hidden = task.held;
   $('unhold').hidden = !task.held;
   $('wrap-up-form').hidden = task.phase !== 'wrap-up';
@@ -496,6 +575,12 @@ $('hold').addEventListener('click', () => hold(true));
 $('unhold').addEventListener('click', () => hold(false));
 $('hangup').addEventListener('click', hangup);
 $('transfer-form').addEventListener('submit', transfer);
+$('consult-form').addEventListener('submit', consult);
+$('consult-transfer').addEventListener('click', () => endConsult('consult-transfer'));
+$('conference').addEventListener('click', () => endConsult('conference'));
+$('consult-cancel').addEventListener('click', () => endConsult('consult-cancel'));
+$('dial-form').addEventListener('submit', dial);
+$('manual-hangup').addEventListener('click', () => desk.manual?.session?.terminate());
 $('wrap-up-form').addEventListener('submit', wrapUp);
 
 // A connection that died without a close frame shows no error in a browser: a ping that gets no answer finds it.
