@@ -3,7 +3,8 @@
 // onecc's SIP WebSocket listener; a trunk caller walks the IVR (presses 1: department=support) and queues; the page
 // shows the offer with the caller's inputs and rings; the test clicks Answer; audio flows both ways through
 // rtpengine (the caller hears Chromium's fake microphone; rtpengine counts packets from both legs); the agent hangs
-// up from the page and wraps up with a disposition, which lands in the interaction record. Also: the static route.
+// up from the page and wraps up with a disposition, which lands in the interaction record; then places a call from
+// the page (feed dial: the page's phone answers, onecc calls the number) and hangs it up. Also: the static route.
 import t from 'tap';
 import { request } from 'node:http';
 import type { Page } from 'playwright-core';
@@ -12,7 +13,7 @@ import type { OneccServer } from '../../src/server';
 import { insideLoopbackNamespace } from '../helpers/browser-netns';
 import { Chromium } from '../helpers/browser-phone';
 import { startTestServer } from '../helpers/onecc-server';
-import { startTrunk } from '../helpers/voice-peers';
+import { startPbx, startTrunk, type CallTaker } from '../helpers/voice-peers';
 import { delay, waitFor } from '../helpers/wait';
 
 const DIALPLAN = `
@@ -74,8 +75,12 @@ if (insideLoopbackNamespace(t, __filename)) {
   let onecc: OneccServer;
   let browser: Chromium;
   let token: string;
+  let pbx: CallTaker & { uri(user: string): string };
 
   t.before(async () => {
+    // The PBX the page's manual calls go to first: the dial trunk's URI names its port.
+    pbx = await startPbx(t);
+    pbx.answering = [{ answer: true, toneHz: 550 }];
     // allSettled: if one fails to start, the other is still there for the teardown to stop.
     const started = await Promise.allSettled([
       startTestServer(t, {
@@ -88,6 +93,7 @@ if (insideLoopbackNamespace(t, __filename)) {
           ONECC_ACD__WRAP_UP_SECONDS: '{voice: 60, video: 60, chat: 0, email: 0}',
           ONECC_VOICE__RING_TIMEOUT_SECONDS: '15',
           ONECC_VOICE__PHONES: '[{username: alice-web, password: pw-alice, agent: alice}]',
+          ONECC_VOICE__TRUNKS: `[{name: local, addresses: [127.0.0.1/32], username: null, password: null, outboundUri: "${pbx.uri('{number}')}"}]`,
           ONECC_AGENTS__TOKEN_SECRET: SECRET,
           ONECC_AGENTS__ROSTER: '[{id: alice, name: Alice, skills: {general: 5}, languages: [en], capacity: null}]',
         },
@@ -211,6 +217,24 @@ if (insideLoopbackNamespace(t, __filename)) {
       record = (await fetch(`http://127.0.0.1:${onecc.http.port}/interactions/${interaction}`).then((r) => r.json())) as typeof record;
     }
     t.match(record?.dispositions, [{ agentId: 'alice', disposition: 'resolved', notes: 'printer fixed' }], 'the interaction record has the disposition');
+
+    // The agent places a call from the page: onecc rings the page's phone (answered at once), then the number.
+    await page.fill('#dial-number', '+15558888');
+    await page.click('#dial');
+    await visible('#manual-call');
+    t.ok(await waitFor(() => pbx.answered.length === 1, PAGE_MS), 'the number was called and answered');
+    t.match(pbx.rings[0]!.uri, /^sip:\+15558888@/, 'through the dial trunk');
+    t.equal(acd.agent('alice').reason, 'outbound-call', 'alice gets no offers meanwhile');
+    const customer = pbx.answered[0]!;
+    customer.rtp.clear();
+    const heard = await waitFor(() => customer.rtp.packets(0).length >= 25 && customer.rtp.rms(0) > 1000, PAGE_MS);
+    t.ok(heard, `the number hears the browser's microphone (${customer.rtp.packets(0).length} packets, RMS ${customer.rtp.rms(0).toFixed(0)}; page ${JSON.stringify(await browserReceived(page))})`);
+    const customerGone = new Promise((resolve) => customer.dialog.on('destroy', resolve));
+    await page.click('#manual-hangup');
+    t.ok(await Promise.race([customerGone.then(() => true), delay(5000).then(() => false)]), 'hanging up in the page ends the number\'s call');
+    await page.locator('#manual-call').waitFor({ state: 'hidden', timeout: PAGE_MS });
+    t.ok(await waitFor(() => acd.agentState('alice') === 'available', 3000), 'alice is ready again');
+
     t.same(problems, [], 'no script errors in the page');
     await acd.logout('alice').catch(() => undefined);
   });

@@ -138,7 +138,7 @@ export class CallbackDialer {
       await media.connectOriginated(LEG.agent, agentLeg.remote.sdp);
 
       const customerDial = dialFirstAnswer(this.deps.srf, [{ uri: customerUri }], {
-        sdp: await media.offer(LEG.agent, agentLeg.remote.sdp, 'rtp'),
+        sdp: await media.offer(LEG.agent, agentLeg.remote.sdp, 'rtp', { toTag: LEG.customer }),
         callingNumber: task.attributes.called,
         headers: {},
         timeoutMs: this.deps.settings.customerRingTimeoutMs,

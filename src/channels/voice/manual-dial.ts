@@ -113,7 +113,7 @@ export class ManualDialer {
       });
       await media.connectOriginated(LEG.agent, agentLeg.remote.sdp);
       const customerAnswer = await ring([{ uri }], {
-        sdp: await media.offer(LEG.agent, agentLeg.remote.sdp, 'rtp'),
+        sdp: await media.offer(LEG.agent, agentLeg.remote.sdp, 'rtp', { toTag: LEG.customer }),
         callingNumber: settings.callingNumber ?? agentId,
         timeoutMs: settings.customerRingTimeoutMs,
       });
