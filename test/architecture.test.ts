@@ -23,7 +23,7 @@ const ALLOWED: Record<string, string[]> = {
   // ...and implement the agent feed's call controls and interaction history (src/agents' interfaces).
   channels: ['lib', 'config', 'media', 'acd', 'ivr', 'agents'],
   ivr: ['lib', 'config', 'media', 'acd'],
-  dialer: ['lib', 'config', 'acd', 'channels', 'media'],
+  dialer: ['lib', 'config', 'acd', 'channels', 'media', 'ivr'],
   agents: ['lib', 'config', 'acd'],
   setup: [],
   root: ['*'],

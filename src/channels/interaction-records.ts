@@ -13,6 +13,8 @@ export interface InteractionRecord {
   readonly trunk: string;
   readonly caller: string;
   readonly called: string;
+  /** The outbound campaign that placed the call. */
+  readonly campaign?: string;
   /** The dialplan that answered an inbound call. */
   readonly dialplan?: string;
   /** Every leg: the caller's, each agent phone that answered, a transfer target, the customer called back. */

@@ -85,6 +85,14 @@ const object = <F extends { readonly [key: string]: SchemaNode }>(description: s
 const record = <V extends SchemaNode>(values: V, description: string): RecordSchema<V> => ({ type: 'record', values, description });
 const nullable = <N extends SchemaNode>(node: N): N & { readonly nullable: true } => ({ ...node, nullable: true });
 
+export const dialerModes = ['preview', 'progressive', 'predictive', 'agentless'] as const;
+export const weekDays = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+const retryRule = (outcome: string) =>
+  object(`after ${outcome}`, {
+    delaySeconds: integer(0, 30 * 86_400, 'called again this much later (doubled for each further attempt)'),
+    maxAttempts: integer(1, 50, 'calls to the contact in all before it is given up'),
+  });
+
 export const logLevels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export const sipTransports = ['udp', 'tcp', 'tls', 'ws', 'wss'] as const;
 
@@ -308,6 +316,50 @@ export const configSchema = object('onecc configuration', {
     resumeGraceSeconds: integer(0, 3600, 'an agent whose connection drops keeps their state and calls this long, to resume; then not-ready (disconnected)'),
     maxBufferedKiB: integer(16, 1024 * 1024, 'a connection with more unsent data than this is too slow to follow: closed (it may resume)'),
     snapshotSeconds: integer(1, 300, 'supervisors get queue snapshots this often'),
+  }),
+  dialer: object('outbound campaigns: onecc calls a contact list through a trunk and hands the people who answer to agents (docs/dialer.md)', {
+    dncFiles: list(string('path', 'a do-not-call list: one number per line, # comments'), 0, 'centre-wide do-not-call lists (imported at start; numbers can also be added over HTTP)'),
+    campaigns: list(
+      object('one campaign', {
+        id: string('token', 'campaign id (HTTP API, records, metrics)'),
+        mode: oneOf(dialerModes, 'preview: an agent is offered each contact and the call is placed once they accept; progressive: one call per available agent; predictive: paced from live estimates within the abandon limit; agentless: a message, optionally "press a key to speak to an agent"'),
+        queue: string('token', 'the ACD queue whose agents serve the campaign (acd.queues); answered calls are queued there at top priority'),
+        trunk: string('token', 'the trunk (voice.trunks) calls go out through; its outboundUri must not need {source}'),
+        callerId: string('text', 'the calling number contacts see (From user)'),
+        contactsFile: nullable(string('path', 'a CSV of contacts imported at start (header row: number, and optionally timezone and any attributes); bad rows are logged with their line and skipped')),
+        dncFiles: list(string('path', 'a do-not-call list for this campaign only'), 0, 'campaign do-not-call lists'),
+        timezone: string('text', 'the IANA time zone of contacts whose row names none, e.g. America/New_York'),
+        window: object('when contacts may be called, in each contact\'s own time zone', {
+          start: string('text', 'HH:MM, inclusive'),
+          end: string('text', 'HH:MM, exclusive'),
+          days: list(oneOf(weekDays, 'day'), 1, 'days of the week'),
+        }),
+        maxLines: integer(1, 10_000, 'calls in progress (ringing or talking) at most'),
+        ringTimeoutSeconds: integer(5, 120, 'a contact\'s phone rings this long before no-answer'),
+        abandonLimitPercent: integer(1, 100, 'the regulator\'s limit on abandoned calls over the window (FTC TSR and Ofcom: 3)'),
+        abandonWindowHours: integer(1, 24 * 366, 'the window the abandon rate is measured over: 720 (30 days, TSR) or 24 (Ofcom)'),
+        connectSeconds: integer(1, 10, 'a person who answered and found no agent within this long hears the safe-harbour message and the call counts as abandoned (TSR: 2)'),
+        safeHarbourPrompt: string('token', 'the recorded message played to an abandoned call (a prompt name: media.prompts)'),
+        retries: object('when a contact is called again, by outcome', {
+          busy: retryRule('busy'),
+          noAnswer: retryRule('no answer'),
+          failed: retryRule('a failed call (4xx/5xx other than busy)'),
+          machine: retryRule('an answering machine'),
+        }),
+        amd: object('answering-machine detection on the callee\'s audio', {
+          enabled: boolean('detect machines (off: every answer is a person)'),
+          onMachine: oneOf(['hangup', 'message'] as const, 'hangup, or leave machineMessage after the beep'),
+          machineMessage: nullable(string('token', 'the prompt left on machines (onMachine: message)')),
+        }),
+        agentless: object('agentless mode', {
+          prompt: string('token', 'the message played to whoever answers'),
+          transferKey: nullable(oneOf(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'] as const, 'the key that connects to an agent of the queue (null: message only)')),
+        }),
+        autoStart: boolean('start dialing when onecc starts (else: POST /campaigns/<id>/start)'),
+      }),
+      0,
+      'campaigns',
+    ),
   }),
   shutdown: object('what onecc does on SIGTERM', {
     drainSeconds: integer(0, 86_400, 'on SIGTERM onecc stops taking new calls (503; /ready says not ready) and waits this long for the calls in progress to end, then hangs up the rest and exits; a second signal exits at once'),

@@ -18,10 +18,32 @@ export interface HttpServerOptions {
   logger: Logger;
   /** JSON resources served under a path prefix by layers above (e.g. /interactions); `rest` is the path after it. */
   resources?: Record<string, (rest: string, query: URLSearchParams) => Promise<{ status: number; body: unknown }>>;
+  /**
+   * Requests that change something (POST, PUT, DELETE) under a path prefix: the handler gets the path after the
+   * prefix, the raw body (at most maxBodyBytes: beyond, 413 without calling it) and the request (method, headers).
+   */
+  actions?: Record<string, (rest: string, body: Buffer, req: IncomingMessage) => Promise<{ status: number; body: unknown }>>;
+  /** Largest request body actions take; default 8 MiB (a contact list). */
+  maxBodyBytes?: number;
   /** WebSocket endpoints by exact path (e.g. /agent): the upgrade request is handed over as it came. */
   upgrades?: Record<string, (req: IncomingMessage, socket: Duplex, head: Buffer) => void>;
   /** Static files by path prefix (e.g. '/softphone': the browser softphone's directory); `<prefix>/` is index.html. */
   staticDirs?: Record<string, string>;
+}
+
+/** The request's body, or undefined (the rest unread, the connection closed after the answer) when over `limit`. */
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) {
+      req.resume();
+      return undefined;
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
 }
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -80,7 +102,16 @@ export class HttpServer {
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://onecc');
     const path = url.pathname;
-    if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: 'method not allowed' });
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      for (const [prefix, act] of Object.entries(this.options.actions ?? {})) {
+        if (path !== prefix && !path.startsWith(`${prefix}/`)) continue;
+        const body = await readBody(req, this.options.maxBodyBytes ?? 8 * 1024 * 1024);
+        if (body === undefined) return json(res, 413, { error: `the body is larger than ${this.options.maxBodyBytes ?? 8 * 1024 * 1024} bytes` });
+        const answer = await act(decodeURIComponent(path.slice(prefix.length + 1)), body, req);
+        return json(res, answer.status, answer.body);
+      }
+      return json(res, 405, { error: 'method not allowed' });
+    }
     for (const [prefix, dir] of Object.entries(this.options.staticDirs ?? {})) {
       // Relative URLs in the page resolve against `<prefix>/`, so the bare prefix is sent there.
       if (path === prefix) return void res.writeHead(301, { location: `${prefix}/` }).end();

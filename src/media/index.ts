@@ -9,3 +9,4 @@ export type { DtmfDigit } from './dtmf/dtmf-listener';
 export { MediaError, type MediaErrorCode } from './errors';
 export { inspectSdp, type MediaProfile, type SdpSummary } from './sdp/sdp';
 export type { NgTimingObserver, NgCommand } from './ng/ng-client';
+export { AudioTap } from './tap/audio-tap';

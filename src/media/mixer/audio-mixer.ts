@@ -2,6 +2,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../lib/index';
 import { decodeG711, encodeG711 } from '../codec/g711';
+import { g711Payload } from '../codec/rtp';
 
 /** 20 ms of 8 kHz audio: what the mixer sends each participant per tick. */
 const FRAME_SAMPLES = 160;
@@ -122,22 +123,12 @@ export class AudioMixer {
   }
 
   #receive(participant: Participant, packet: Buffer, from: { address: string; port: number }): void {
-    if (packet.length < 12 || packet[0]! >> 6 !== 2) return;
-    const payloadType = packet[1]! & 0x7f;
-    if (payloadType !== PCMU) return; // telephone-event, comfort noise: nothing to mix
-    const csrcs = packet[0]! & 0x0f;
-    let offset = 12 + 4 * csrcs;
-    if (packet[0]! & 0x10) {
-      if (packet.length < offset + 4) return;
-      offset += 4 + 4 * packet.readUInt16BE(offset + 2);
-    }
-    let end = packet.length;
-    if (packet[0]! & 0x20) end -= packet[end - 1]!;
-    if (end <= offset) return;
+    const payload = g711Payload(packet);
+    if (payload === undefined) return; // telephone-event, comfort noise: nothing to mix
     // rtpengine sends from the port it receives on: answer there even before its SDP said so.
     participant.remote ??= { address: from.address, port: from.port };
     participant.received++;
-    const samples = decodeG711(packet.subarray(offset, end), 'mulaw');
+    const samples = decodeG711(payload.data, payload.type === 0 ? 'mulaw' : 'alaw');
     const merged = new Int16Array(Math.min(participant.buffered.length + samples.length, MAX_BUFFERED_SAMPLES));
     const keep = merged.length - samples.length;
     if (keep > 0) merged.set(participant.buffered.subarray(participant.buffered.length - keep), 0);
