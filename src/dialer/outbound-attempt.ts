@@ -9,6 +9,9 @@ import { AudioTap, type MediaCall, type MediaService } from '../media/index';
 import type { PromptLibrary, PromptName } from '../media/prompts/index';
 import type { StoredContact } from './contact-store';
 
+/** How long before connectMs the wait for an agent gives up, so that the safe-harbour message starts in time. */
+const SAFE_HARBOUR_MARGIN_MS = 300;
+
 /** Answered calls are queued above everything else: the person is already on the line. */
 export const DIALER_PRIORITY = 1000;
 
@@ -91,6 +94,11 @@ export class OutboundAttempt {
     private readonly deps: AttemptDeps,
   ) {
     this.#log = deps.logger.child({ component: 'dialer', campaign: settings.campaign, contact: contact.id, callId: this.id });
+  }
+
+  /** Whether the contact answered (the call no longer waits on their phone). */
+  get answered(): boolean {
+    return this.#dialog !== undefined;
   }
 
   /** Hangs up (shutdown, campaign stopped hard). */
@@ -243,7 +251,8 @@ export class OutboundAttempt {
       stopHoldAudio: async () => undefined,
       offerCallback: () => undefined,
     });
-    const deadline = since + settings.connectMs;
+    // The message must start within connectMs: the wait for an agent ends a little before, to give it time.
+    const deadline = since + settings.connectMs - SAFE_HARBOUR_MARGIN_MS;
     while (Date.now() < deadline && !gone() && call.queueSession?.talkingAgent === undefined) await new Promise((resolve) => setTimeout(resolve, 50));
     const agentId = call.queueSession?.talkingAgent;
     if (agentId === undefined) {

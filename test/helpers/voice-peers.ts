@@ -37,6 +37,8 @@ export interface CallTaker {
   cancelled: number;
   /** How the next INVITEs are answered, in order; the last one stays. */
   answering: Answering[];
+  /** When set and it answers for the request URI, it decides instead of `answering` (a carrier with many numbers). */
+  answeringFor?: (uri: string) => Answering | undefined;
 }
 
 function takeCalls(t: Test, srf: Srf, taker: CallTaker): void {
@@ -44,7 +46,7 @@ function takeCalls(t: Test, srf: Srf, taker: CallTaker): void {
     const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), String(v)]));
     taker.rings.push({ uri: req.uri, headers });
     req.on('cancel', () => taker.cancelled++);
-    const how = taker.answering.length > 1 ? taker.answering.shift()! : taker.answering[0] ?? 'ignore';
+    const how = taker.answeringFor?.(req.uri) ?? (taker.answering.length > 1 ? taker.answering.shift()! : taker.answering[0] ?? 'ignore');
     if (how === 'ignore') return void res.send(180); // rings until onecc cancels
     if ('status' in how) return void res.send(how.status);
     if ('listen' in how) {
