@@ -51,6 +51,8 @@ export class Campaign {
       readonly store: ContactStore;
       readonly attempt: AttemptDeps;
       readonly uri: (number: string) => string | undefined;
+      /** Metrics: each attempt's outcome. */
+      readonly observe?: (campaign: string, outcome: string) => void;
       readonly logger: Logger;
     },
   ) {
@@ -121,6 +123,7 @@ export class Campaign {
     if (this.state !== 'running') return store.postpone(this.config.id, contact.id, now);
     if (await store.isDnc(this.config.id, contact.number)) {
       this.figures.skippedDnc++;
+      this.deps.observe?.(this.config.id, 'dnc');
       return store.finish(contact, this.#record(contact, 'dnc', contact.attempts), undefined);
     }
     if (!inWindow(this.config.window, contact.timezone, now)) return store.postpone(this.config.id, contact.id, now + WINDOW_RECHECK_MS);
@@ -185,6 +188,7 @@ export class Campaign {
   }
 
   #count(result: AttemptResult): void {
+    this.deps.observe?.(this.config.id, result.outcome);
     const f = this.figures;
     if (result.answeredAt !== undefined) f.answered++;
     if (result.outcome === 'busy') f.busy++;

@@ -16,6 +16,8 @@ export interface DialerOptions {
   readonly redis: { readonly host: string; readonly port: number };
   readonly keyTag: string;
   readonly attempt: Omit<AttemptDeps, 'trunk' | 'logger'>;
+  /** Metrics: each attempt's outcome. */
+  readonly observe?: (campaign: string, outcome: string) => void;
   readonly logger: Logger;
 }
 
@@ -40,6 +42,7 @@ export class Dialer {
         store: this.#store,
         attempt: { ...options.attempt, trunk: trunk.name, logger: options.logger },
         uri: (number) => outboundUri(trunk, number, ''),
+        ...(options.observe ? { observe: options.observe } : {}),
         logger: options.logger,
       }));
     }

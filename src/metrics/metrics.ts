@@ -16,6 +16,8 @@ export class Metrics {
   readonly #jitter: Histogram;
   readonly #mos: Histogram;
   #mediaStatus: (() => MediaStatus) | undefined;
+  readonly #dialerAttempts: Counter;
+  #dialerStatus: (() => readonly DialerStatus[]) | undefined;
   #activeCalls: (() => Partial<Record<string, number>>) | undefined;
   #feedConnections: (() => number) | undefined;
 
@@ -67,7 +69,40 @@ export class Metrics {
       buckets: [1, 2, 2.5, 3, 3.5, 4, 4.2, 4.4, 5],
       registers: [this.registry],
     });
+    this.#dialerAttempts = new Counter({
+      name: 'onecc_dialer_attempts_total',
+      help: 'Calls placed by campaigns on this node, by outcome (human, machine, abandoned, busy, no-answer, failed; dnc: skipped)',
+      labelNames: ['campaign', 'outcome'],
+      registers: [this.registry],
+    });
     const metrics = this;
+    new Gauge({
+      name: 'onecc_dialer_lines_in_use',
+      help: 'Calls a campaign has in progress on this node (ringing or talking)',
+      labelNames: ['campaign'],
+      registers: [this.registry],
+      collect() {
+        for (const c of metrics.#dialerStatus?.() ?? []) this.set({ campaign: c.campaign }, c.linesInUse);
+      },
+    });
+    new Gauge({
+      name: 'onecc_dialer_abandon_rate_percent',
+      help: 'Abandoned among answered calls over the campaign\'s regulatory window, on this node',
+      labelNames: ['campaign'],
+      registers: [this.registry],
+      collect() {
+        for (const c of metrics.#dialerStatus?.() ?? []) this.set({ campaign: c.campaign }, c.abandonPercent ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'onecc_dialer_running',
+      help: '1 while a campaign dials on this node, 0 while paused or stopped',
+      labelNames: ['campaign'],
+      registers: [this.registry],
+      collect() {
+        for (const c of metrics.#dialerStatus?.() ?? []) this.set({ campaign: c.campaign }, c.running ? 1 : 0);
+      },
+    });
     new Gauge({
       name: 'onecc_calls_active',
       help: 'Calls in progress on this node, by channel',
@@ -103,6 +138,16 @@ export class Metrics {
         this.set(metrics.#mediaStatus?.().openCalls ?? 0);
       },
     });
+  }
+
+  /** A dialer attempt ended with `outcome` (human, machine, abandoned, busy, no-answer, failed, dnc). */
+  dialerAttempt(campaign: string, outcome: string): void {
+    this.#dialerAttempts.inc({ campaign, outcome });
+  }
+
+  /** Where the dialer's gauges read each campaign's lines in use and abandon rate over its window. */
+  reportDialer(read: () => readonly DialerStatus[]): void {
+    this.#dialerStatus = read;
   }
 
   /** Adds the ACD's metrics (queues, agents, tasks, offers, waits); see acd-metrics.ts. */
@@ -153,6 +198,14 @@ export class Metrics {
   sipRejected(transport: string, status: number): void {
     this.#sipRejected.inc({ transport, status: String(status) });
   }
+}
+
+export interface DialerStatus {
+  readonly campaign: string;
+  readonly running: boolean;
+  readonly linesInUse: number;
+  /** Abandoned among answered calls over the campaign's window, percent; null before any answer. */
+  readonly abandonPercent: number | null;
 }
 
 export interface MediaStatus {
