@@ -18,7 +18,13 @@ export function oneccUri(onecc: OneccServer, user: string): string {
  * How a peer answers an INVITE: answer with an RTP endpoint (sending `toneHz`), listen with one receive-only
  * endpoint per audio section offered (a supervisor listening in), refuse with a status, or ring on.
  */
-export type Answering = { readonly answer: true; readonly toneHz: number } | { readonly listen: true } | { readonly status: number } | 'ignore';
+export type Answering =
+  | { readonly answer: true; readonly toneHz: number }
+  /** Answers and plays a greeting (8 kHz samples), then silence: a person's "hello?" or an answering machine. */
+  | { readonly answer: true; readonly greeting: Int16Array }
+  | { readonly listen: true }
+  | { readonly status: number }
+  | 'ignore';
 
 /** A call a peer answered. */
 export interface AnsweredCall {
@@ -63,7 +69,8 @@ function takeCalls(t: Test, srf: Srf, taker: CallTaker): void {
     t.teardown(() => rtp.close());
     const dialog = await srf.createUAS(req, res, { localSdp: rtp.sdp() });
     rtp.useRemote(req.body);
-    rtp.startTone(how.toneHz);
+    if ('greeting' in how) rtp.play(how.greeting);
+    else rtp.startTone(how.toneHz);
     // A phone stops sending once its call is over (rtpengine would otherwise forward it to whoever took its place).
     dialog.on('destroy', () => rtp.stopSending());
     taker.answered.push({ headers, rtp, streams: [rtp], dialog });

@@ -95,8 +95,28 @@ export class RtpEndpoint {
 
   /** Streams a sine tone at 50 packets/s (20 ms of G.711 each) until stopSending(). */
   startTone(frequencyHz = 440, amplitude = 8000): void {
-    this.stopSending();
     let phase = 0;
+    this.#stream(() => {
+      const samples = new Int16Array(160);
+      for (let i = 0; i < 160; i++) samples[i] = Math.round(amplitude * Math.sin(2 * Math.PI * frequencyHz * ((phase + i) / 8000)));
+      phase += 160;
+      return samples;
+    });
+  }
+
+  /** Streams `samples` (8 kHz, a greeting) at 50 packets/s, then silence, until stopSending(). */
+  play(samples: Int16Array): void {
+    let offset = 0;
+    this.#stream(() => {
+      const frame = new Int16Array(160);
+      frame.set(samples.subarray(offset, offset + 160));
+      offset += 160;
+      return frame;
+    });
+  }
+
+  #stream(nextFrame: () => Int16Array): void {
+    this.stopSending();
     const law = this.audioPt === 0 ? 'mulaw' : 'alaw';
     const started = Date.now();
     let packets = 0;
@@ -104,10 +124,7 @@ export class RtpEndpoint {
       // Catch up on whatever the timer was late for, so the rate stays 50/s under load.
       const due = Math.floor((Date.now() - started) / 20) + 1;
       while (packets < due) {
-        const samples = new Int16Array(160);
-        for (let i = 0; i < 160; i++) samples[i] = Math.round(amplitude * Math.sin(2 * Math.PI * frequencyHz * ((phase + i) / 8000)));
-        phase += 160;
-        this.#send(this.audioPt, encodeG711(samples, law), packets === 0, 160);
+        this.#send(this.audioPt, encodeG711(nextFrame(), law), packets === 0, 160);
         packets++;
       }
       this.#sender = setTimeout(tick, 20 - ((Date.now() - started) % 20));
