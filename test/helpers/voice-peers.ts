@@ -33,6 +33,8 @@ export interface AnsweredCall {
   /** With `listen`: one endpoint per audio section, in the offer's order (rtp is the first). */
   readonly streams: readonly RtpEndpoint[];
   readonly dialog: Srf.Dialog;
+  /** When it answered (ms since the epoch). */
+  readonly answeredAt: number;
 }
 
 /** A peer taking INVITEs: what rang (headers, lower-case names) and what it answered. */
@@ -62,7 +64,7 @@ function takeCalls(t: Test, srf: Srf, taker: CallTaker): void {
       // One SDP, one recvonly audio section per endpoint: the session part of the first, then each m= section.
       const sdp = streams.map((e, i) => (i === 0 ? e.sdp('recvonly') : e.sdp('recvonly').slice(e.sdp('recvonly').indexOf('m=audio')))).join('');
       const dialog = await srf.createUAS(req, res, { localSdp: sdp });
-      taker.answered.push({ headers, rtp: streams[0]!, streams, dialog });
+      taker.answered.push({ headers, rtp: streams[0]!, streams, dialog, answeredAt: Date.now() });
       return;
     }
     const rtp = await RtpEndpoint.open();
@@ -73,7 +75,7 @@ function takeCalls(t: Test, srf: Srf, taker: CallTaker): void {
     else rtp.startTone(how.toneHz);
     // A phone stops sending once its call is over (rtpengine would otherwise forward it to whoever took its place).
     dialog.on('destroy', () => rtp.stopSending());
-    taker.answered.push({ headers, rtp, streams: [rtp], dialog });
+    taker.answered.push({ headers, rtp, streams: [rtp], dialog, answeredAt: Date.now() });
   });
 }
 
