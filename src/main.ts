@@ -3,7 +3,8 @@ import { checkAcdConfig } from './acd/index';
 import { checkVoiceConfig } from './channels/voice/index';
 import { ConfigError, loadConfig } from './config/index';
 import { createLogger } from './lib/index';
-import { checkPrompts } from './media/prompts/index';
+import { checkPrompts, isPromptName } from './media/prompts/index';
+import { checkDialerConfig } from './dialer/index';
 import { startServer } from './server';
 
 const USAGE = `usage: onecc [--config FILE]
@@ -39,7 +40,7 @@ async function main(): Promise<void> {
   const { configFile } = parseArgs(process.argv.slice(2));
   let config;
   try {
-    config = loadConfig({ file: configFile, checks: [checkPrompts, (c) => checkAcdConfig(c.acd), (c) => checkVoiceConfig(c.voice)] });
+    config = loadConfig({ file: configFile, checks: [checkPrompts, (c) => checkAcdConfig(c.acd), (c) => checkVoiceConfig(c.voice), (c) => checkDialerConfig(c, isPromptName)] });
   } catch (err) {
     if (err instanceof ConfigError) fail(`invalid configuration:\n${err.message}`);
     throw err;

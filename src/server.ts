@@ -13,6 +13,7 @@ import { Metrics } from './metrics/index';
 import { InteractionRecords } from './channels/interaction-records';
 import { CallbackRetries, DigestAuthenticator, PhoneDirectory, Registrar, TrunkDirectory, VoiceChannel, manualDialTrunk } from './channels/voice/index';
 import { DialplanSet, TextPrompts } from './ivr/index';
+import { Dialer } from './dialer/index';
 import { EmbeddedRedis } from './lib/index';
 import { DrachtioServer } from './sip/drachtio/index';
 import { SipEngine, type TlsOptions } from './sip/index';
@@ -34,6 +35,8 @@ export interface OneccServer {
   /** The agent feed (/agent); undefined unless acd.enabled. */
   readonly agentFeed: AgentFeed | undefined;
   readonly records: InteractionRecords;
+  /** Outbound campaigns; undefined without campaigns (or the ACD). */
+  readonly dialer: Dialer | undefined;
   readonly http: HttpServer;
   readonly metrics: Metrics;
   /** Refuses new calls (503; /ready not ready) and waits up to `seconds` for the calls in progress to end. */
@@ -167,6 +170,26 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
       logger.warn('acd.enabled is false: calls get 503 (the voice channel queues through the ACD)');
     }
 
+    // Outbound campaigns: calls placed through the trunks, people handed to the campaign's queue.
+    let dialer: Dialer | undefined;
+    if (acd && config.dialer.campaigns.length > 0) {
+      const trunks = new TrunkDirectory(voice.trunks, digest);
+      dialer = new Dialer({
+        config: config.dialer,
+        acd,
+        trunks: trunks.trunks,
+        redis: redisAt,
+        keyTag: config.acd.redis.keyTag,
+        observe: (campaign, outcome) => metrics.dialerAttempt(campaign, outcome),
+        attempt: { srf, acd, media, prompts, phones, records, tapHost: config.media.dtmf.host, agentRingTimeoutMs: voice.ringTimeoutSeconds * 1000 },
+        logger,
+      });
+      const started = dialer;
+      closers.push(() => started.close());
+      metrics.reportDialer(() => [...started.campaigns.values()].map((c) => ({ campaign: c.config.id, running: c.state === 'running', linesInUse: c.linesInUse, abandonPercent: c.abandonRate().percent })));
+      await started.start();
+    }
+
     // Agents' desktops and supervisors follow the ACD here (ws://<http>/agent); calls are controlled through the voice channel.
     let agentFeed: AgentFeed | undefined;
     if (acd) {
@@ -203,12 +226,14 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
       }),
       logger,
       resources: {
+        ...(dialer ? { '/campaigns': (rest: string, query: URLSearchParams) => dialer.query(rest, query) } : {}),
         '/interactions': async (id, query) => {
           if (id === '') return { status: 200, body: await records.recent(Math.min(1000, Number(query.get('limit') ?? 50) || 50)) };
           const record = await records.get(id);
           return record ? { status: 200, body: record } : { status: 404, body: { error: `no interaction ${id}` } };
         },
       },
+      ...(dialer ? { actions: { '/campaigns': (rest, body, req) => dialer.act(rest, body, req.method ?? '') } } : {}),
       ...(agentFeed ? { upgrades: { '/agent': (req, socket, head) => agentFeed.handleUpgrade(req, socket, head) } } : {}),
       // The browser softphone and agent desktop (built by `npm run build`), talking to /agent and the SIP ws listeners.
       staticDirs: { '/softphone': SOFTPHONE_DIR },
@@ -229,6 +254,7 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
       dialplans,
       voice: voiceChannel,
       agentFeed,
+      dialer,
       records,
       http,
       metrics,

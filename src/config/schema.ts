@@ -350,6 +350,11 @@ export const configSchema = object('onecc configuration', {
           enabled: boolean('detect machines (off: every answer is a person)'),
           onMachine: oneOf(['hangup', 'message'] as const, 'hangup, or leave machineMessage after the beep'),
           machineMessage: nullable(string('token', 'the prompt left on machines (onMachine: message)')),
+          initialSilenceMs: integer(500, 10_000, 'silence before anyone speaks this long: a machine'),
+          greetingMs: integer(500, 10_000, 'speech going on this long: a machine'),
+          afterGreetingSilenceMs: integer(200, 5000, 'silence this long after a short greeting: a person'),
+          maxWords: integer(1, 20, 'more words than this in the greeting: a machine'),
+          silenceRms: integer(10, 5000, 'frame loudness (RMS, 16-bit) below which it is silence'),
         }),
         agentless: object('agentless mode', {
           prompt: string('token', 'the message played to whoever answers'),

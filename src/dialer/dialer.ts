@@ -3,6 +3,7 @@ import type { AcdEngine } from '../acd/index';
 import { outboundUri, type Trunk } from '../channels/voice/trunks';
 import type { OneccConfig } from '../config/index';
 import type { Logger } from '../lib/index';
+import { ClassicAmd } from './amd/index';
 import { checkWindow } from './calling-window';
 import { Campaign, type CampaignConfig } from './campaign';
 import { ContactStore } from './contact-store';
@@ -15,7 +16,7 @@ export interface DialerOptions {
   readonly trunks: readonly Trunk[];
   readonly redis: { readonly host: string; readonly port: number };
   readonly keyTag: string;
-  readonly attempt: Omit<AttemptDeps, 'trunk' | 'logger'>;
+  readonly attempt: Omit<AttemptDeps, 'trunk' | 'logger' | 'detector'>;
   /** Metrics: each attempt's outcome. */
   readonly observe?: (campaign: string, outcome: string) => void;
   readonly logger: Logger;
@@ -40,7 +41,7 @@ export class Dialer {
       this.#campaigns.set(config.id, new Campaign(config, {
         acd: options.acd,
         store: this.#store,
-        attempt: { ...options.attempt, trunk: trunk.name, logger: options.logger },
+        attempt: { ...options.attempt, trunk: trunk.name, logger: options.logger, detector: () => new ClassicAmd(config.amd) },
         uri: (number) => outboundUri(trunk, number, ''),
         ...(options.observe ? { observe: options.observe } : {}),
         logger: options.logger,

@@ -1,0 +1,1 @@
+export { ClassicAmd, defaultAmdThresholds, type AmdThresholds } from './classic-amd';
