@@ -357,6 +357,11 @@ export class AcdEngine extends TypedEmitter<AcdEngineEvents> {
     return this.#agents.values();
   }
 
+  /** The agents (logged in) whom the queue's target expression lets take its tasks, whatever their state now. */
+  agentsOf(queueName: string): AgentRecord[] {
+    return this.#router.eligibleAgentIds(this.#queue(queueName)).map((id) => this.#agents.get(id)!);
+  }
+
   /** 1-based place among the queue's waiting tasks in service order (priority, then enqueue time); 0 once offered. */
   position(taskId: string): number {
     const task = this.#task(taskId);

@@ -355,6 +355,7 @@ export const configSchema = object('onecc configuration', {
           afterGreetingSilenceMs: integer(200, 5000, 'silence this long after a short greeting: a person'),
           maxWords: integer(1, 20, 'more words than this in the greeting: a machine'),
           silenceRms: integer(10, 5000, 'frame loudness (RMS, 16-bit) below which it is silence'),
+          falsePositivePercent: integer(0, 100, 'the share of machine verdicts estimated to be people hung up on (measure it on your own calls): counted as abandoned calls, as Ofcom requires'),
         }),
         agentless: object('agentless mode', {
           prompt: string('token', 'the message played to whoever answers'),

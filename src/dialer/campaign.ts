@@ -2,7 +2,9 @@ import type { AcdEngine } from '../acd/index';
 import { callbackAttributes } from '../channels/voice/callbacks';
 import type { OneccConfig } from '../config/index';
 import type { Logger } from '../lib/index';
+import { AbandonBudget } from './abandon-budget';
 import { inWindow } from './calling-window';
+import { Pacer } from './pacer';
 import type { AttemptRecord, ContactStore, StoredContact } from './contact-store';
 import { OutboundAttempt, type AttemptDeps, type AttemptResult, type AttemptSettings } from './outbound-attempt';
 
@@ -36,10 +38,10 @@ export class Campaign {
   state: CampaignState = 'stopped';
   readonly figures: CampaignFigures = { dialed: 0, answered: 0, humans: 0, machines: 0, abandoned: 0, busy: 0, noAnswer: 0, failed: 0, skippedDnc: 0, previewed: 0 };
   readonly #inFlight = new Set<OutboundAttempt>();
-  /** Calls placed and not yet answered: each holds an agent in progressive pacing. */
-  #ringing = 0;
-  /** Answered and abandoned calls with their times, over the abandon window. */
-  readonly #answers: { at: number; abandoned: boolean }[] = [];
+  /** Calls placed and not yet answered, with when they were placed. */
+  readonly #ringing = new Map<OutboundAttempt, number>();
+  readonly #budget: AbandonBudget;
+  readonly #pacer: Pacer;
   #timer: NodeJS.Timeout | undefined;
   #ticking = false;
   readonly #log: Logger;
@@ -57,6 +59,8 @@ export class Campaign {
     },
   ) {
     this.#log = deps.logger.child({ component: 'dialer', campaign: config.id });
+    this.#budget = new AbandonBudget(config.abandonWindowHours * 3_600_000, config.abandonLimitPercent / 100);
+    this.#pacer = new Pacer({ abandonLimit: config.abandonLimitPercent / 100 });
   }
 
   get linesInUse(): number {
@@ -83,22 +87,39 @@ export class Campaign {
     if (hangUp) await Promise.all([...this.#inFlight].map((a) => a.abort()));
   }
 
-  /** The abandon rate over the window: abandoned calls among calls a person answered. */
-  abandonRate(now = Date.now()): { answered: number; abandoned: number; percent: number | null; windowHours: number } {
-    const from = now - this.config.abandonWindowHours * 3_600_000;
-    while (this.#answers.length > 0 && this.#answers[0]!.at < from) this.#answers.shift();
-    const abandoned = this.#answers.filter((a) => a.abandoned).length;
-    return { answered: this.#answers.length, abandoned, percent: this.#answers.length === 0 ? null : (100 * abandoned) / this.#answers.length, windowHours: this.config.abandonWindowHours };
+  /**
+   * The abandon rate over the window: abandoned calls (and the estimated AMD false positives) among calls a person
+   * answered, with its 95 % upper bound.
+   */
+  abandonRate(now = Date.now()): { answered: number; abandoned: number; percent: number | null; upperBoundPercent: number; windowHours: number } {
+    const status = this.#budget.status(now);
+    const round = (x: number) => Math.round(x * 100) / 100;
+    return {
+      answered: round(status.answered), abandoned: round(status.abandoned), percent: status.answered === 0 ? null : round(100 * status.rate),
+      upperBoundPercent: round(100 * status.upperBound), windowHours: this.config.abandonWindowHours,
+    };
   }
 
-  /** How many calls to place now: never beyond the line limit; for agents' campaigns, no more than agents free. */
-  #callsToPlace(): number {
-    const lines = this.config.maxLines - this.#inFlight.size;
-    if (lines <= 0) return 0;
-    if (this.config.mode === 'agentless') return lines;
-    const queue = this.deps.acd.queueSnapshot(this.config.queue);
-    const free = queue.agents.available - queue.waiting - queue.offered - this.#ringing;
-    return Math.max(0, Math.min(lines, free));
+  /** The pacer's live estimates (answer rate, time to answer, handle time, its reserve). */
+  get estimates(): Pacer['estimates'] {
+    return this.#pacer.estimates;
+  }
+
+  /** How many calls to place now (the pacer: never beyond the line limit). */
+  #callsToPlace(now: number): number {
+    const { acd } = this.deps;
+    const queue = acd.queueSnapshot(this.config.queue);
+    const wrapUpEndsIn = acd.agentsOf(this.config.queue).flatMap((a) => (acd.agentState(a.id) === 'wrap-up' ? [a.wrapUpUntil - now] : []));
+    return this.#pacer.callsToPlace({
+      mode: this.config.mode,
+      lineLimit: this.config.maxLines,
+      linesInUse: this.#inFlight.size,
+      ringingAges: [...this.#ringing.values()].map((at) => now - at),
+      waitingPeople: queue.waiting + queue.offered,
+      agentsFree: queue.agents.available,
+      agentsTalking: queue.agents.busy + queue.agents.reserved,
+      wrapUpEndsIn,
+    }, this.#budget.status(now));
   }
 
   async #tick(): Promise<void> {
@@ -106,7 +127,7 @@ export class Campaign {
     this.#ticking = true;
     try {
       const now = Date.now();
-      const wanted = this.#callsToPlace();
+      const wanted = this.#callsToPlace(now);
       if (wanted === 0) return;
       const contacts = await this.deps.store.claim(this.config.id, wanted, now);
       for (const contact of contacts) await this.#consider(contact, now);
@@ -134,25 +155,34 @@ export class Campaign {
   }
 
   async #place(contact: StoredContact, uri: string): Promise<void> {
-    const attempt = new OutboundAttempt(contact, this.#attemptSettings(uri), this.deps.attempt);
+    const fp = this.config.amd.falsePositivePercent / 100;
+    let answeredAfterMs = 0;
+    const attempt: OutboundAttempt = new OutboundAttempt(contact, this.#attemptSettings(uri), this.deps.attempt, (event) => {
+      const at = Date.now();
+      if (event.kind === 'answered') {
+        this.#ringing.delete(attempt);
+        answeredAfterMs = event.afterMs;
+      } else if (event.kind === 'verdict') {
+        this.#pacer.observe({ kind: 'answered', afterMs: answeredAfterMs, person: event.person });
+        if (!event.person) this.#budget.recordMachine(at, fp);
+      } else {
+        this.#pacer.observe({ kind: event.kind });
+        this.#budget.record(at, event.kind === 'abandoned');
+      }
+    });
+    const dialedAt = Date.now();
     this.#inFlight.add(attempt);
-    this.#ringing++;
+    this.#ringing.set(attempt, dialedAt);
     this.figures.dialed++;
-    // The call holds an agent (progressive pacing) until the contact answers or the call fails.
-    let ringing = true;
-    const answered = () => {
-      if (ringing) this.#ringing--;
-      ringing = false;
-    };
-    const poll = setInterval(() => attempt.answered && answered(), 50);
     let result: AttemptResult;
     try {
       result = await attempt.run();
     } finally {
-      clearInterval(poll);
-      answered();
+      this.#ringing.delete(attempt);
       this.#inFlight.delete(attempt);
     }
+    if (result.answeredAt === undefined) this.#pacer.observe({ kind: 'unanswered', afterMs: Date.now() - dialedAt });
+    else if (attempt.talkMs > 0) this.#pacer.observe({ kind: 'handled', talkMs: attempt.talkMs, wrapUpMs: this.deps.acd.settings.wrapUpSeconds.voice * 1000 });
     this.#count(result);
     const number = contact.attempts + 1;
     const record: AttemptRecord = {
@@ -197,7 +227,6 @@ export class Campaign {
     else if (result.outcome === 'machine') f.machines++;
     else if (result.outcome === 'human') f.humans++;
     else if (result.outcome === 'abandoned') f.abandoned++;
-    if (result.outcome === 'human' || result.outcome === 'abandoned') this.#answers.push({ at: Date.now(), abandoned: result.outcome === 'abandoned' });
   }
 
   /** When the contact is called again after `outcome` on attempt `attempt` (back-off doubles), or never. */

@@ -61,6 +61,13 @@ export interface AttemptDeps {
   readonly logger: Logger;
 }
 
+/** What happens on a call as it happens (the pacer and the abandon budget learn from it). */
+export type AttemptProgress =
+  | { readonly kind: 'answered'; readonly afterMs: number }
+  | { readonly kind: 'verdict'; readonly person: boolean }
+  | { readonly kind: 'connected' }
+  | { readonly kind: 'abandoned' };
+
 /** How one call to a contact went. */
 export interface AttemptResult {
   /** busy, no-answer, failed, machine, human (talked to an agent or heard the agentless message), abandoned */
@@ -87,13 +94,21 @@ export class OutboundAttempt {
   #call: InboundCall | undefined;
   #dialog: Srf.Dialog | undefined;
   #hungUp = false;
+  #dialedAt = Date.now();
+  #talkMs = 0;
 
   constructor(
     private readonly contact: StoredContact,
     private readonly settings: AttemptSettings,
     private readonly deps: AttemptDeps,
+    private readonly progress: (event: AttemptProgress) => void = () => undefined,
   ) {
     this.#log = deps.logger.child({ component: 'dialer', campaign: settings.campaign, contact: contact.id, callId: this.id });
+  }
+
+  /** How long the person talked to an agent (0 if they did not). */
+  get talkMs(): number {
+    return this.#talkMs;
   }
 
   /** Whether the contact answered (the call no longer waits on their phone). */
@@ -138,7 +153,9 @@ export class OutboundAttempt {
 
   async #place(media: MediaCall, record: InteractionRecord): Promise<AttemptResult> {
     const { settings, deps } = this;
-    const dial = dialFirstAnswer(deps.srf, [{ uri: settings.uri }], { sdp: await media.originate('rtp'), callingNumber: settings.callerId, timeoutMs: settings.ringTimeoutMs });
+    const sdp = await media.originate('rtp');
+    this.#dialedAt = Date.now();
+    const dial = dialFirstAnswer(deps.srf, [{ uri: settings.uri }], { sdp, callingNumber: settings.callerId, timeoutMs: settings.ringTimeoutMs });
     const answer = await dial.result;
     if (answer.kind === 'failed') {
       const outcome = answer.reason === 'busy' ? 'busy' : answer.reason === 'no-answer' ? 'no-answer' : 'failed';
@@ -148,6 +165,7 @@ export class OutboundAttempt {
     const answeredAt = Date.now();
     const dialog = answer.dialog;
     this.#dialog = dialog;
+    this.progress({ kind: 'answered', afterMs: answeredAt - this.#dialedAt });
     let gone = false;
     dialog.once('destroy', () => (gone = true));
     record.legs.push({ kind: 'customer', callId: dialog.sip.callId, target: settings.uri, at: new Date(answeredAt).toISOString() });
@@ -163,6 +181,7 @@ export class OutboundAttempt {
     if (settings.mode === 'agentless') return this.#agentless(media, call, answeredAt, () => gone);
     const verdict = settings.amd.enabled ? await this.#detect(media, answeredAt, () => gone) : { kind: 'human' as const, reason: 'amd off', atMs: 0 };
     this.#log.info({ verdict }, 'answered');
+    this.progress({ kind: 'verdict', person: verdict.kind !== 'machine' });
     if (gone) return { outcome: verdict.kind === 'machine' ? 'machine' : 'human', interaction: this.id, answeredAt, amd: verdict };
     if (verdict.kind === 'machine') {
       if (settings.amd.onMachine === 'message' && settings.amd.machineMessage !== null) await this.#leaveMessage(media, answeredAt, () => gone);
@@ -257,20 +276,25 @@ export class OutboundAttempt {
     const agentId = call.queueSession?.talkingAgent;
     if (agentId === undefined) {
       if (gone()) {
+        this.progress({ kind: 'abandoned' });
         await session.leave('caller-hangup');
         return { outcome: 'abandoned', interaction: this.id, safeHarbourAfterMs: undefined };
       }
       await session.leave('max-wait');
       // The agent's phone may have answered in the same instant: the conversation wins over the message.
-      const late = call.queueSession?.talkingAgent;
-      if (late === undefined) {
+      if (call.queueSession?.talkingAgent === undefined) {
+        this.progress({ kind: 'abandoned' });
         const safeHarbourAfterMs = Date.now() - since;
         this.#log.warn({ safeHarbourAfterMs }, 'no agent in time: safe-harbour message, abandoned');
         await this.#media!.play(CALLER_LEG, [this.#prompt(settings.safeHarbourPrompt)]).done;
         return { outcome: 'abandoned', interaction: this.id, safeHarbourAfterMs };
       }
     }
+    this.progress({ kind: 'connected' });
+    const connectedAt = Date.now();
+    const connectedTo = call.queueSession?.talkingAgent;
     const outcome: QueueOutcome = await session.outcome;
-    return { outcome: 'human', interaction: this.id, agentId: outcome.kind === 'conversation-ended' ? outcome.agent : agentId };
+    this.#talkMs = Date.now() - connectedAt;
+    return { outcome: 'human', interaction: this.id, agentId: outcome.kind === 'conversation-ended' ? outcome.agent : connectedTo };
   }
 }

@@ -27,7 +27,7 @@ const campaign = (id: string, queue: string) => `{id: ${id}, mode: progressive, 
   window: {start: "${utcClock(-60)}", end: "${utcClock(60)}", days: [mon, tue, wed, thu, fri, sat, sun]}, maxLines: 2, ringTimeoutSeconds: 5,
   abandonLimitPercent: 3, abandonWindowHours: 720, connectSeconds: 2, safeHarbourPrompt: goodbye,
   retries: {busy: {delaySeconds: 1, maxAttempts: 2}, noAnswer: {delaySeconds: 60, maxAttempts: 1}, failed: {delaySeconds: 60, maxAttempts: 1}, machine: {delaySeconds: 60, maxAttempts: 1}},
-  amd: {enabled: ${id === 'screened'}, onMachine: message, machineMessage: goodbye, initialSilenceMs: 2500, greetingMs: 1500, afterGreetingSilenceMs: 800, maxWords: 2, silenceRms: 300}, agentless: {prompt: goodbye, transferKey: null}, autoStart: false}`;
+  amd: {enabled: ${id === 'screened'}, onMachine: message, machineMessage: goodbye, initialSilenceMs: 2500, greetingMs: 1500, afterGreetingSilenceMs: 800, maxWords: 2, silenceRms: 300, falsePositivePercent: 5}, agentless: {prompt: goodbye, transferKey: null}, autoStart: false}`;
 
 t.before(async () => {
   carrier = await startPbx(t);
