@@ -319,6 +319,10 @@ export const configSchema = object('onecc configuration', {
   }),
   dialer: object('outbound campaigns: onecc calls a contact list through a trunk and hands the people who answer to agents (docs/dialer.md)', {
     dncFiles: list(string('path', 'a do-not-call list: one number per line, # comments'), 0, 'centre-wide do-not-call lists (imported at start; numbers can also be added over HTTP)'),
+    centreAbandon: object('the abandon limit over all campaigns together (Ofcom: 3 % per centre over 24 hours), on top of each campaign\'s', {
+      limitPercent: integer(1, 100, 'abandoned calls over the window, percent of answered ones'),
+      windowHours: integer(1, 24 * 366, 'the window'),
+    }),
     campaigns: list(
       object('one campaign', {
         id: string('token', 'campaign id (HTTP API, records, metrics)'),
@@ -361,6 +365,7 @@ export const configSchema = object('onecc configuration', {
           prompt: string('token', 'the message played to whoever answers'),
           transferKey: nullable(oneOf(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'] as const, 'the key that connects to an agent of the queue (null: message only)')),
         }),
+        blendWith: list(string('token', 'an inbound queue (acd.queues)'), 0, 'blended mode: inbound queues sharing the campaign\'s agents; the campaign places calls only while none of their waiting callers is forecast (Erlang-A) to wait past its service-level time'),
         autoStart: boolean('start dialing when onecc starts (else: POST /campaigns/<id>/start)'),
       }),
       0,

@@ -2,7 +2,7 @@ import type { AcdEngine } from '../acd/index';
 import { callbackAttributes } from '../channels/voice/callbacks';
 import type { OneccConfig } from '../config/index';
 import type { Logger } from '../lib/index';
-import { AbandonBudget } from './abandon-budget';
+import { AbandonBudget, type BudgetStatus } from './abandon-budget';
 import { inWindow } from './calling-window';
 import { Pacer } from './pacer';
 import type { AttemptRecord, ContactStore, StoredContact } from './contact-store';
@@ -27,6 +27,12 @@ export interface CampaignFigures {
   failed: number;
   skippedDnc: number;
   previewed: number;
+  /** Seconds people talked to the campaign's agents. */
+  talkSeconds: number;
+  /** Seconds the queue's agents were logged in while the campaign ran (occupancy's denominator). */
+  agentSeconds: number;
+  /** Ticks the campaign held back for its blended inbound queues. */
+  yieldedToInbound: number;
 }
 
 /**
@@ -36,7 +42,10 @@ export interface CampaignFigures {
  */
 export class Campaign {
   state: CampaignState = 'stopped';
-  readonly figures: CampaignFigures = { dialed: 0, answered: 0, humans: 0, machines: 0, abandoned: 0, busy: 0, noAnswer: 0, failed: 0, skippedDnc: 0, previewed: 0 };
+  readonly figures: CampaignFigures = {
+    dialed: 0, answered: 0, humans: 0, machines: 0, abandoned: 0, busy: 0, noAnswer: 0, failed: 0, skippedDnc: 0, previewed: 0,
+    talkSeconds: 0, agentSeconds: 0, yieldedToInbound: 0,
+  };
   readonly #inFlight = new Set<OutboundAttempt>();
   /** Calls placed and not yet answered, with when they were placed. */
   readonly #ringing = new Map<OutboundAttempt, number>();
@@ -51,6 +60,8 @@ export class Campaign {
     private readonly deps: {
       readonly acd: AcdEngine;
       readonly store: ContactStore;
+      /** The centre's budget over all campaigns (Ofcom), shared. */
+      readonly centreBudget: AbandonBudget;
       readonly attempt: AttemptDeps;
       readonly uri: (number: string) => string | undefined;
       /** Metrics: each attempt's outcome. */
@@ -105,11 +116,41 @@ export class Campaign {
     return this.#pacer.estimates;
   }
 
+  /** Occupancy (talk and wrap-up over the agents' logged-in time) and talk minutes per agent-hour, so far. */
+  occupancy(): { occupancy: number | null; talkMinutesPerAgentHour: number | null } {
+    const { talkSeconds, humans, agentSeconds } = this.figures;
+    if (agentSeconds === 0) return { occupancy: null, talkMinutesPerAgentHour: null };
+    const busy = talkSeconds + humans * this.deps.acd.settings.wrapUpSeconds.voice;
+    return { occupancy: Math.round((1000 * busy) / agentSeconds) / 1000, talkMinutesPerAgentHour: Math.round((10 * talkSeconds) / 60 / (agentSeconds / 3600)) / 10 };
+  }
+
+  /**
+   * Blended mode: whether an inbound queue sharing the agents is forecast to miss its service level — a caller
+   * waiting there expected (the ACD's Erlang-A estimate) to wait past the service-level time. Inbound comes first.
+   */
+  #inboundNeedsAgents(now: number): boolean {
+    const { acd } = this.deps;
+    if (this.config.blendWith.length === 0) return false;
+    const queues = new Map(acd.settings.queues.map((q) => [q.name, q]));
+    for (const task of acd.tasks()) {
+      const queue = queues.get(task.queue);
+      if (task.state !== 'waiting' || queue === undefined || !this.config.blendWith.includes(task.queue)) continue;
+      if (now - task.enqueuedAt + acd.estimatedWait(task.id).waitMs > queue.serviceLevel.seconds * 1000) return true;
+    }
+    return false;
+  }
+
   /** How many calls to place now (the pacer: never beyond the line limit). */
   #callsToPlace(now: number): number {
     const { acd } = this.deps;
     const queue = acd.queueSnapshot(this.config.queue);
-    const wrapUpEndsIn = acd.agentsOf(this.config.queue).flatMap((a) => (acd.agentState(a.id) === 'wrap-up' ? [a.wrapUpUntil - now] : []));
+    const agents = acd.agentsOf(this.config.queue);
+    this.figures.agentSeconds += (agents.filter((a) => acd.agentState(a.id) !== 'logged-out').length * TICK_MS) / 1000;
+    if (this.config.mode !== 'agentless' && this.#inboundNeedsAgents(now)) {
+      this.figures.yieldedToInbound++;
+      return 0;
+    }
+    const wrapUpEndsIn = agents.flatMap((a) => (acd.agentState(a.id) === 'wrap-up' ? [a.wrapUpUntil - now] : []));
     return this.#pacer.callsToPlace({
       mode: this.config.mode,
       lineLimit: this.config.maxLines,
@@ -119,7 +160,7 @@ export class Campaign {
       agentsFree: queue.agents.available,
       agentsTalking: queue.agents.busy + queue.agents.reserved,
       wrapUpEndsIn,
-    }, this.#budget.status(now));
+    }, tighter(this.#budget.status(now), this.deps.centreBudget.status(now)));
   }
 
   async #tick(): Promise<void> {
@@ -164,10 +205,10 @@ export class Campaign {
         answeredAfterMs = event.afterMs;
       } else if (event.kind === 'verdict') {
         this.#pacer.observe({ kind: 'answered', afterMs: answeredAfterMs, person: event.person });
-        if (!event.person) this.#budget.recordMachine(at, fp);
+        if (!event.person) for (const budget of [this.#budget, this.deps.centreBudget]) budget.recordMachine(at, fp);
       } else {
         this.#pacer.observe({ kind: event.kind });
-        this.#budget.record(at, event.kind === 'abandoned');
+        for (const budget of [this.#budget, this.deps.centreBudget]) budget.record(at, event.kind === 'abandoned');
       }
     });
     const dialedAt = Date.now();
@@ -181,6 +222,7 @@ export class Campaign {
       this.#ringing.delete(attempt);
       this.#inFlight.delete(attempt);
     }
+    this.figures.talkSeconds += attempt.talkMs / 1000;
     if (result.answeredAt === undefined) this.#pacer.observe({ kind: 'unanswered', afterMs: Date.now() - dialedAt });
     else if (attempt.talkMs > 0) this.#pacer.observe({ kind: 'handled', talkMs: attempt.talkMs, wrapUpMs: this.deps.acd.settings.wrapUpSeconds.voice * 1000 });
     this.#count(result);
@@ -248,4 +290,10 @@ export class Campaign {
       connectMs: c.connectSeconds * 1000, safeHarbourPrompt: c.safeHarbourPrompt, amd: c.amd, agentless: c.agentless, amdMaxMs: 5000,
     };
   }
+}
+
+/** Of the campaign's and the centre's budgets, the one with less room (the pacer obeys both). */
+function tighter(a: BudgetStatus, b: BudgetStatus): BudgetStatus {
+  if (a.canRiskAbandon !== b.canRiskAbandon) return a.canRiskAbandon ? b : a;
+  return a.rate >= b.rate ? a : b;
 }

@@ -4,6 +4,7 @@ import { outboundUri, type Trunk } from '../channels/voice/trunks';
 import type { OneccConfig } from '../config/index';
 import type { Logger } from '../lib/index';
 import { ClassicAmd } from './amd/index';
+import { AbandonBudget } from './abandon-budget';
 import { checkWindow } from './calling-window';
 import { Campaign, type CampaignConfig } from './campaign';
 import { ContactStore } from './contact-store';
@@ -31,16 +32,20 @@ type Answer = { status: number; body: unknown };
 export class Dialer {
   readonly #campaigns = new Map<string, Campaign>();
   readonly #store: ContactStore;
+  readonly #centreBudget: AbandonBudget;
   readonly #log: Logger;
 
   constructor(private readonly options: DialerOptions) {
     this.#log = options.logger.child({ component: 'dialer' });
     this.#store = new ContactStore(options.redis, options.keyTag, options.logger);
+    const centre = options.config.centreAbandon;
+    this.#centreBudget = new AbandonBudget(centre.windowHours * 3_600_000, centre.limitPercent / 100);
     for (const config of options.config.campaigns) {
       const trunk = options.trunks.find((t) => t.name === config.trunk)!;
       this.#campaigns.set(config.id, new Campaign(config, {
         acd: options.acd,
         store: this.#store,
+        centreBudget: this.#centreBudget,
         attempt: { ...options.attempt, trunk: trunk.name, logger: options.logger, detector: () => new ClassicAmd(config.amd) },
         uri: (number) => outboundUri(trunk, number, ''),
         ...(options.observe ? { observe: options.observe } : {}),
@@ -72,9 +77,13 @@ export class Dialer {
     this.#store.close();
   }
 
-  /** GET /campaigns, /campaigns/<id>, /campaigns/<id>/attempts, /campaigns/<id>/abandons */
+  /** GET /campaigns, /campaigns/<id>, /campaigns/<id>/attempts, /campaigns/<id>/abandons, /campaigns/centre */
   async query(rest: string, query: URLSearchParams): Promise<Answer> {
     if (rest === '') return { status: 200, body: await Promise.all([...this.#campaigns.values()].map((c) => this.#status(c))) };
+    if (rest === 'centre') {
+      const status = this.#centreBudget.status(Date.now());
+      return { status: 200, body: { abandon: { ...status, limitPercent: this.options.config.centreAbandon.limitPercent, windowHours: this.options.config.centreAbandon.windowHours } } };
+    }
     const [id = '', what] = rest.split('/');
     const campaign = this.#campaigns.get(id);
     if (campaign === undefined) return { status: 404, body: { error: `no campaign ${id}` } };
@@ -139,7 +148,7 @@ export class Dialer {
     const { config } = campaign;
     return {
       id: config.id, mode: config.mode, state: campaign.state, queue: config.queue, linesInUse: campaign.linesInUse, maxLines: config.maxLines,
-      figures: campaign.figures, abandon: { ...campaign.abandonRate(), limitPercent: config.abandonLimitPercent },
+      figures: campaign.figures, ...campaign.occupancy(), abandon: { ...campaign.abandonRate(), limitPercent: config.abandonLimitPercent }, pacing: campaign.estimates,
       contacts: await this.#store.counts(config.id),
     };
   }
@@ -161,6 +170,9 @@ export function checkDialerConfig(config: OneccConfig, isPrompt: (name: string) 
     if (window !== undefined) issues.push({ path: at('window'), reason: window });
     if (!isTimeZone(c.timezone)) issues.push({ path: at('timezone'), reason: `unknown time zone "${c.timezone}"` });
     if (!config.acd.queues.some((q) => q.name === c.queue)) issues.push({ path: at('queue'), reason: `no queue "${c.queue}" in acd.queues` });
+    c.blendWith.forEach((name, j) => {
+      if (!config.acd.queues.some((q) => q.name === name)) issues.push({ path: at('blendWith', j), reason: `no queue "${name}" in acd.queues` });
+    });
     const prompts: [string, string | null][] = [['safeHarbourPrompt', c.safeHarbourPrompt], ['agentless', c.agentless.prompt]];
     if (c.amd.onMachine === 'message') {
       if (c.amd.machineMessage === null) issues.push({ path: at('amd', 'machineMessage'), reason: 'onMachine is message: name the prompt to leave' });

@@ -27,7 +27,7 @@ const campaign = (id: string, queue: string) => `{id: ${id}, mode: progressive, 
   window: {start: "${utcClock(-60)}", end: "${utcClock(60)}", days: [mon, tue, wed, thu, fri, sat, sun]}, maxLines: 2, ringTimeoutSeconds: 5,
   abandonLimitPercent: 3, abandonWindowHours: 720, connectSeconds: 2, safeHarbourPrompt: goodbye,
   retries: {busy: {delaySeconds: 1, maxAttempts: 2}, noAnswer: {delaySeconds: 60, maxAttempts: 1}, failed: {delaySeconds: 60, maxAttempts: 1}, machine: {delaySeconds: 60, maxAttempts: 1}},
-  amd: {enabled: ${id === 'screened'}, onMachine: message, machineMessage: goodbye, initialSilenceMs: 2500, greetingMs: 1500, afterGreetingSilenceMs: 800, maxWords: 2, silenceRms: 300, falsePositivePercent: 5}, agentless: {prompt: goodbye, transferKey: null}, autoStart: false}`;
+  amd: {enabled: ${id === 'screened'}, onMachine: message, machineMessage: goodbye, initialSilenceMs: 2500, greetingMs: 1500, afterGreetingSilenceMs: 800, maxWords: 2, silenceRms: 300, falsePositivePercent: 5}, agentless: {prompt: goodbye, transferKey: null}, blendWith: [${id === 'blended' ? 'retention' : ''}], autoStart: false}`;
 
 t.before(async () => {
   carrier = await startPbx(t);
@@ -43,7 +43,7 @@ t.before(async () => {
         {name: retention, target: "retention >= 1", strategy: longest-idle, serviceLevel: {percent: 80, seconds: 20}, maxWaitSeconds: 0, maxSize: 0, fallback: null, escalation: []}]`,
       ONECC_ACD__SKILLS: '[general, sales, retention]',
       ONECC_DIALER__DNC_FILES: '[]',
-      ONECC_DIALER__CAMPAIGNS: `[${campaign('renewals', 'sales')}, ${campaign('winback', 'retention')}, ${campaign('screened', 'sales')}]`,
+      ONECC_DIALER__CAMPAIGNS: `[${campaign('renewals', 'sales')}, ${campaign('winback', 'retention')}, ${campaign('screened', 'sales')}, ${campaign('blended', 'sales')}]`,
     },
   });
   onecc = started.onecc;
@@ -136,6 +136,7 @@ t.test('a person who reaches no agent in time hears the safe-harbour message: ab
   const person = carrier.answered.at(-1)!;
   t.ok(person.rtp.packets(0).length > 0 && person.rtp.rms(0) > 100, 'the person heard the message');
   t.match(await get('/campaigns/winback'), { figures: { abandoned: 1 }, abandon: { abandoned: 1, answered: 1, limitPercent: 3 } });
+  t.match(await get('/campaigns/centre'), { abandon: { abandoned: 1, limitPercent: 3, windowHours: 24 } }, 'the centre\'s budget counts it too');
   await post('/campaigns/winback/stop');
 });
 
@@ -173,4 +174,28 @@ t.test('answering-machine detection: people reach the agent, machines get the me
   const after = heard.length > 0 ? heard[0]!.at - machineCall!.answeredAt : -1;
   t.ok(after >= beepAt['+15553002']!, `after its beep (the message began ${after} ms after the answer; the beep ended at ${beepAt['+15553002']} ms)`);
   await post('/campaigns/screened/stop');
+});
+
+t.test('blended: the campaign yields its agents while an inbound queue sharing them is forecast to miss its service level', async (t) => {
+  const alicePhone = await startPhone(t, onecc, 'alice', 'pw-a', 'alice', [{ answer: true, toneHz: 880 }]);
+  answers.set('+15554001', { answer: true, toneHz: 440 });
+  await onecc.acd!.login('alice', { skills: { sales: 5 }, languages: ['en'] }, 'ready');
+  t.teardown(async () => {
+    await onecc.acd!.setReady('alice').catch(() => undefined);
+    await onecc.acd!.logout('alice').catch(() => undefined);
+  });
+  // An inbound caller in retention, which nobody staffs: forecast to wait past its 20 s service level.
+  const inbound = await onecc.acd!.enqueue({ channel: 'voice', queue: 'retention', attributes: { caller: '+15559999' } });
+  t.match(await post('/campaigns/blended/contacts', 'number\n+15554001\n'), { status: 200, body: { added: 1 } });
+  await post('/campaigns/blended/start');
+  await delay(2000);
+  t.equal(dialed('+15554001'), 0, 'no call while the inbound queue needs agents');
+  t.ok((await get('/campaigns/blended')).figures.yieldedToInbound > 0, 'the campaign says it yielded');
+  await onecc.acd!.abandon(inbound.id, 'caller-hangup');
+  t.ok(await waitFor(() => dialed('+15554001') === 1, 5000), 'dialing resumes once it does not');
+  t.ok(await waitFor(() => alicePhone.answered.length === 1, 8000), 'and the person reaches alice');
+  await destroy(alicePhone.answered[0]!.dialog);
+  const status = await get('/campaigns/blended');
+  t.ok(status.occupancy === null || (status.occupancy >= 0 && status.occupancy <= 1), `occupancy reported (${status.occupancy})`);
+  await post('/campaigns/blended/stop');
 });

@@ -40,7 +40,7 @@ t.test('a campaign without a valid trunk, caller id, window or queue refuses to 
       ONECC_DIALER__CAMPAIGNS: `[{id: c1, mode: predictive, queue: nowhere, trunk: pbx, callerId: "anonymous", contactsFile: null, dncFiles: [], timezone: Mars/Base,
         window: {start: "18:00", end: "09:00", days: [mon]}, maxLines: 5, ringTimeoutSeconds: 20, abandonLimitPercent: 3, abandonWindowHours: 720, connectSeconds: 2,
         safeHarbourPrompt: no-such-prompt, retries: {busy: {delaySeconds: 1, maxAttempts: 1}, noAnswer: {delaySeconds: 1, maxAttempts: 1}, failed: {delaySeconds: 1, maxAttempts: 1}, machine: {delaySeconds: 1, maxAttempts: 1}},
-        amd: {enabled: true, onMachine: message, machineMessage: null, initialSilenceMs: 2500, greetingMs: 1500, afterGreetingSilenceMs: 800, maxWords: 2, silenceRms: 300, falsePositivePercent: 5}, agentless: {prompt: goodbye, transferKey: null}, autoStart: true}]`,
+        amd: {enabled: true, onMachine: message, machineMessage: null, initialSilenceMs: 2500, greetingMs: 1500, afterGreetingSilenceMs: 800, maxWords: 2, silenceRms: 300, falsePositivePercent: 5}, agentless: {prompt: goodbye, transferKey: null}, blendWith: [nowhere], autoStart: true}]`,
     },
   });
   const issues = checkDialerConfig(config, (name) => name === 'goodbye');
@@ -50,6 +50,7 @@ t.test('a campaign without a valid trunk, caller id, window or queue refuses to 
     'dialer.campaigns.0.window: end 09:00 is not after start 18:00',
     'dialer.campaigns.0.timezone: unknown time zone "Mars/Base"',
     'dialer.campaigns.0.queue: no queue "nowhere" in acd.queues',
+    'dialer.campaigns.0.blendWith.0: no queue "nowhere" in acd.queues',
     'dialer.campaigns.0.amd.machineMessage: onMachine is message: name the prompt to leave',
     'dialer.campaigns.0.safeHarbourPrompt: no prompt "no-such-prompt" (media.prompts catalog)',
   ]);
