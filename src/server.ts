@@ -1,4 +1,7 @@
 import { readFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { CHAT_PAGE_DIR, ChatChannel, ConversationStore } from './channels/chat/index';
 import type Srf from 'drachtio-srf';
 import { AcdEngine, RedisStore } from './acd/index';
 import { AgentFeed, Credentials } from './agents/index';
@@ -190,6 +193,21 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
       await started.start();
     }
 
+    // Chats and email threads: customers on the chat page and on gateways, conversations in Redis, tasks in the ACD.
+    let chat: ChatChannel | undefined;
+    if (acd && config.chat.enabled) {
+      const channel = new ChatChannel({
+        config: config.chat,
+        acd,
+        store: new ConversationStore(redisAt, config.acd.redis.keyTag, config.chat.retentionDays, logger),
+        records,
+        logger,
+      });
+      await channel.start();
+      chat = channel;
+      // Closed before the HTTP listener (below): customers get a close frame.
+    }
+
     // Agents' desktops and supervisors follow the ACD here (ws://<http>/agent); calls are controlled through the voice channel.
     let agentFeed: AgentFeed | undefined;
     if (acd) {
@@ -198,6 +216,7 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
         config: config.agents,
         credentials: new Credentials(config.agents),
         ...(voiceChannel ? { controls: voiceChannel } : {}),
+        ...(chat ? { chat } : {}),
         history: records,
         softphoneAccount: (agentId) => {
           const phone = voice.phones.find((p) => p.agent === agentId);
@@ -208,7 +227,7 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
         logger,
       });
       agentFeed = feed;
-      closers.push(() => feed.close());
+      // Closed before the HTTP listener (below): agents get a close frame (going away).
       metrics.reportFeedConnections(() => feed.connections);
     }
 
@@ -233,13 +252,28 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
           return record ? { status: 200, body: record } : { status: 404, body: { error: `no interaction ${id}` } };
         },
       },
-      ...(dialer ? { actions: { '/campaigns': (rest, body, req) => dialer.act(rest, body, req.method ?? '') } } : {}),
-      ...(agentFeed ? { upgrades: { '/agent': (req, socket, head) => agentFeed.handleUpgrade(req, socket, head) } } : {}),
+      actions: {
+        ...(dialer ? { '/campaigns': (rest: string, body: Buffer, req: IncomingMessage) => dialer.act(rest, body, req.method ?? '') } : {}),
+        ...(chat ? { '/chat/connector': (rest: string, body: Buffer, req: IncomingMessage) => chat.connector(rest, body, req) } : {}),
+      },
+      upgrades: {
+        ...(agentFeed ? { '/agent': (req: IncomingMessage, socket: Duplex, head: Buffer) => agentFeed.handleUpgrade(req, socket, head) } : {}),
+        ...(chat ? { '/chat/ws': (req: IncomingMessage, socket: Duplex, head: Buffer) => chat.handleUpgrade(req, socket, head) } : {}),
+      },
       // The browser softphone and agent desktop (built by `npm run build`), talking to /agent and the SIP ws listeners.
-      staticDirs: { '/softphone': SOFTPHONE_DIR },
+      staticDirs: { '/softphone': SOFTPHONE_DIR, ...(chat ? { '/chat': CHAT_PAGE_DIR } : {}) },
     });
     await http.start();
     closers.push(() => http.close());
+    // Closers run last-first: the WebSocket endpoints say goodbye before the listener goes.
+    if (chat) {
+      const channel = chat;
+      closers.push(() => channel.stop());
+    }
+    if (agentFeed) {
+      const feed = agentFeed;
+      closers.push(() => feed.close());
+    }
     ready = true;
 
     let closing: Promise<void> | undefined;

@@ -367,11 +367,11 @@ export class AgentFeed {
   /** Call controls on a chat or email task: hang up ends the conversation, transfer hands it on; no hold or consult. */
   async #conversationControl(task: TaskRecord, agentId: string, type: CommandType, to: { agent: string } | { number: string } | { queue: string } | undefined): Promise<unknown> {
     if (type === 'hangup') {
-      if (task.channel === 'chat') await this.options.chat?.close(task.id, agentId);
+      await this.options.chat?.close(task.id, agentId);
       await this.options.acd.complete(task.id);
       return undefined;
     }
-    if (type === 'transfer' && task.channel === 'chat') {
+    if (type === 'transfer') {
       if (to === undefined || 'number' in to) throw new CommandError('bad-frame', 'to: a chat goes to an agent or a queue');
       await this.#chat().transfer(task.id, agentId, to);
       return undefined;
@@ -383,7 +383,7 @@ export class AgentFeed {
   #chatTask(taskId: string, agentId: string, state: 'assigned' | 'offered-or-assigned'): TaskRecord {
     const task = liveTask(this.options.acd, taskId);
     if (task === undefined) throw new CommandError('not-found', `no live task ${taskId}`);
-    if (task.channel !== 'chat') throw new CommandError('invalid-state', `task ${taskId} is a ${task.channel} task, not a chat`);
+    if (task.channel !== 'chat' && task.channel !== 'email') throw new CommandError('invalid-state', `task ${taskId} is a ${task.channel} task, not a chat or email`);
     const mine = task.state === 'assigned' ? task.agentId === agentId : state === 'offered-or-assigned' && task.state === 'offered' && task.offer?.agentId === agentId;
     if (!mine) throw new CommandError('forbidden', `chat ${taskId} is not ${state === 'assigned' ? 'being handled by you' : 'yours'}`);
     return task;
@@ -400,7 +400,7 @@ export class AgentFeed {
       // A chat or email ends when the agent closes it; a call ends by hanging up.
       if (task.channel === 'voice' || task.channel === 'video') throw new CommandError('invalid-state', 'the call is still going: hang up first');
       // A chat task that came in through the ACD alone (no chat channel on this node) has no conversation to close.
-      if (task.channel === 'chat') await this.options.chat?.close(taskId, agentId);
+      if (task.channel === 'chat' || task.channel === 'email') await this.options.chat?.close(taskId, agentId);
       task = await acd.complete(taskId);
     } else {
       const decision = await acd.explain(taskId).catch(() => null);

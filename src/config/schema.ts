@@ -317,6 +317,21 @@ export const configSchema = object('onecc configuration', {
     maxBufferedKiB: integer(16, 1024 * 1024, 'a connection with more unsent data than this is too slow to follow: closed (it may resume)'),
     snapshotSeconds: integer(1, 300, 'supervisors get queue snapshots this often'),
   }),
+  chat: object('chat: a web chat page and its WebSocket (/chat/), and the connector API for messaging gateways (docs/chat.md)', {
+    enabled: boolean('serve the chat page, its socket and the connector API'),
+    queue: string('token', 'the ACD queue web chats go to (acd.queues); a connector message may name another'),
+    maxMessageBytes: integer(64, 65_536, 'a message\'s text longer than this (UTF-8 bytes) is refused'),
+    maxAttachments: integer(0, 20, 'attachments (links) per message'),
+    csatQuestion: string('text', 'what the customer is asked when the agent ends the chat (answered 1-5)'),
+    connector: object('the HTTP connector for gateways (WeChat, LINE, WhatsApp, SMS...): inbound messages as signed webhooks, outbound to a webhook', {
+      secret: nullable(string('text', 'HMAC-SHA256 key both ways (X-Onecc-Signature); null: the connector API is off')),
+      outboundUrl: nullable(string('text', 'where agents\' messages in connector conversations are POSTed (signed the same way); null: none')),
+      timeoutMs: integer(100, 60_000, 'an outbound webhook unanswered this long is a failed attempt'),
+      attempts: integer(1, 10, 'attempts per outbound message (back-off doubling from 500 ms)'),
+      maxSkewSeconds: integer(1, 3600, 'inbound webhooks signed further from now than this are refused (replays)'),
+    }),
+    retentionDays: integer(1, 3650, 'conversations (transcripts) are kept this long in Redis after their last message'),
+  }),
   dialer: object('outbound campaigns: onecc calls a contact list through a trunk and hands the people who answer to agents (docs/dialer.md)', {
     dncFiles: list(string('path', 'a do-not-call list: one number per line, # comments'), 0, 'centre-wide do-not-call lists (imported at start; numbers can also be added over HTTP)'),
     centreAbandon: object('the abandon limit over all campaigns together (Ofcom: 3 % per centre over 24 hours), on top of each campaign\'s', {

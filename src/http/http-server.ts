@@ -60,6 +60,8 @@ const CONTENT_TYPES: Record<string, string> = {
 /** onecc's HTTP listener: /metrics for Prometheus, /health (the process is up), /ready (it can take traffic). */
 export class HttpServer {
   readonly #server: Server;
+  /** Sockets handed to a WebSocket endpoint: the HTTP server no longer ends them itself. */
+  readonly #upgraded = new Set<Duplex>();
   #port = 0;
 
   constructor(private readonly options: HttpServerOptions) {
@@ -73,7 +75,11 @@ export class HttpServer {
     this.#server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       const path = new URL(req.url ?? '/', 'http://onecc').pathname;
       const upgrade = options.upgrades?.[path];
-      if (upgrade) return upgrade(req, socket, head);
+      if (upgrade) {
+        this.#upgraded.add(socket);
+        socket.once('close', () => this.#upgraded.delete(socket));
+        return upgrade(req, socket, head);
+      }
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
     });
   }
@@ -94,9 +100,15 @@ export class HttpServer {
     });
   }
 
+  /**
+   * Stops listening and ends every connection. WebSockets (upgraded) are the endpoints' to close with a proper close
+   * frame before this; whatever is still open then is cut, or close() would wait for the client.
+   */
   close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     this.#server.closeAllConnections();
-    return new Promise((resolve) => this.#server.close(() => resolve()));
+    for (const socket of this.#upgraded) socket.destroy();
+    return closed;
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -12,6 +12,8 @@ export interface TestServer {
   readonly onecc: OneccServer;
   readonly config: OneccConfig;
   readonly dir: string;
+  /** Stops onecc (as SIGTERM would, without the drain) and starts it again on the same data (Redis, recordings). */
+  restart(): Promise<OneccServer>;
 }
 
 /**
@@ -43,8 +45,9 @@ export async function startTestServer(t: Pick<Test, 'teardown'>, options: { dial
     },
   });
   let onecc: OneccServer;
+  const logger = process.env.E2E_LOG ? createLogger('debug') : silentLogger();
   try {
-    onecc = await startServer(config, process.env.E2E_LOG ? createLogger('debug') : silentLogger());
+    onecc = await startServer(config, logger);
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
     throw err;
@@ -53,5 +56,14 @@ export async function startTestServer(t: Pick<Test, 'teardown'>, options: { dial
     await onecc.close();
     rmSync(dir, { recursive: true, force: true });
   });
-  return { onecc, config, dir };
+  return {
+    onecc,
+    config,
+    dir,
+    async restart() {
+      await onecc.close();
+      onecc = await startServer(config, logger);
+      return onecc;
+    },
+  };
 }

@@ -1,0 +1,119 @@
+import Redis from 'ioredis';
+import type { ChatFeedEvent, ChatMessageView } from '../../agents/index';
+import type { Logger } from '../../lib/index';
+
+/** A chat conversation's state, beside its transcript. */
+export interface Conversation {
+  readonly id: string;
+  /** web (the chat page), or the connector's channel name (whatsapp, line, sms...). */
+  readonly source: string;
+  /** The gateway's id for the conversation (connector conversations). */
+  readonly externalId: string | null;
+  readonly customer: { readonly id: string; readonly name: string };
+  readonly queue: string;
+  /** SHA-256 of the customer's resume token (web). */
+  readonly tokenHash: string | null;
+  readonly startedAt: number;
+  taskId: string;
+  agentId: string | null;
+  state: 'open' | 'closed';
+  csat: number | null;
+  /** Attributes the agent's screen pop shows. */
+  readonly attributes: Record<string, string>;
+}
+
+/** What travels between onecc nodes about conversations (Redis pub/sub): to an agent, or to a customer's socket. */
+export type ChatBusMessage =
+  | { readonly to: 'agent'; readonly agentId: string; readonly event: ChatFeedEvent; readonly at: number }
+  | { readonly to: 'customer'; readonly conversation: string; readonly frame: Record<string, unknown> };
+
+/**
+ * Conversations in Redis, shared by every onecc node and surviving restarts: each conversation's state (a JSON
+ * value), its transcript (a stream: ids are ordered, and what read receipts name), an index by the gateway's
+ * conversation id and by ACD task, and a pub/sub channel that carries events to whichever node holds the agent's feed
+ * or the customer's socket.
+ */
+export class ConversationStore {
+  readonly #redis: Redis;
+  readonly #subscriber: Redis;
+  readonly #prefix: string;
+  readonly #channel: string;
+  readonly #retentionSeconds: number;
+
+  constructor(redis: { host: string; port: number }, keyTag: string, retentionDays: number, private readonly logger: Logger) {
+    const options = { host: redis.host, port: redis.port, lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true };
+    this.#redis = new Redis(options);
+    this.#subscriber = new Redis(options);
+    for (const r of [this.#redis, this.#subscriber]) r.on('error', (err) => logger.debug({ err: err.message }, 'chat: Redis connection error'));
+    this.#prefix = `{${keyTag}}:chat`;
+    this.#channel = `${this.#prefix}:bus`;
+    this.#retentionSeconds = retentionDays * 86_400;
+  }
+
+  async save(conversation: Conversation): Promise<void> {
+    const multi = this.#redis.multi().set(this.#key(conversation.id), JSON.stringify(conversation), 'EX', this.#retentionSeconds)
+      .set(`${this.#prefix}:task:${conversation.taskId}`, conversation.id, 'EX', this.#retentionSeconds);
+    if (conversation.externalId !== null) multi.set(this.#externalKey(conversation.source, conversation.externalId), conversation.id, 'EX', this.#retentionSeconds);
+    await multi.exec();
+  }
+
+  async get(id: string): Promise<Conversation | undefined> {
+    const row = await this.#redis.get(this.#key(id));
+    return row === null ? undefined : (JSON.parse(row) as Conversation);
+  }
+
+  async byTask(taskId: string): Promise<Conversation | undefined> {
+    const id = await this.#redis.get(`${this.#prefix}:task:${taskId}`);
+    return id === null ? undefined : this.get(id);
+  }
+
+  /** The open conversation a gateway names, if any. */
+  async byExternal(source: string, externalId: string): Promise<Conversation | undefined> {
+    const id = await this.#redis.get(this.#externalKey(source, externalId));
+    const conversation = id === null ? undefined : await this.get(id);
+    return conversation?.state === 'open' ? conversation : undefined;
+  }
+
+  /** Appends a message to the transcript; returns it with its stream id. */
+  async append(id: string, message: Omit<ChatMessageView, 'id'>): Promise<ChatMessageView> {
+    const key = `${this.#key(id)}:messages`;
+    const streamId = (await this.#redis.xadd(key, '*', 'm', JSON.stringify(message)))!;
+    await this.#redis.expire(key, this.#retentionSeconds);
+    return { id: streamId, ...message };
+  }
+
+  /** The transcript, oldest first; only messages after `afterId` when given. */
+  async transcript(id: string, afterId?: string): Promise<ChatMessageView[]> {
+    const entries = await this.#redis.xrange(`${this.#key(id)}:messages`, afterId ? `(${afterId}` : '-', '+');
+    return entries.map(([streamId, fields]) => ({ id: streamId, ...(JSON.parse(fields[1]!) as Omit<ChatMessageView, 'id'>) }));
+  }
+
+  /** Sends to every node (this one included). */
+  async publish(message: ChatBusMessage): Promise<void> {
+    await this.#redis.publish(this.#channel, JSON.stringify(message));
+  }
+
+  async subscribe(handler: (message: ChatBusMessage) => void): Promise<void> {
+    this.#subscriber.on('message', (_channel: string, text: string) => {
+      try {
+        handler(JSON.parse(text) as ChatBusMessage);
+      } catch (err) {
+        this.logger.warn({ err }, 'chat: bad bus message');
+      }
+    });
+    await this.#subscriber.subscribe(this.#channel);
+  }
+
+  close(): void {
+    this.#redis.disconnect();
+    this.#subscriber.disconnect();
+  }
+
+  #key(id: string): string {
+    return `${this.#prefix}:${id}`;
+  }
+
+  #externalKey(source: string, externalId: string): string {
+    return `${this.#prefix}:external:${source}:${externalId}`;
+  }
+}
