@@ -101,8 +101,7 @@ export class ChatChannel implements ChatControls {
   }
 
   /** To a queue: a new task there carries the conversation (and so its transcript); the agent's task is completed. */
-  async transfer(taskId: string, agentId: string, to: { readonly agent: string } | { readonly queue: string }): Promise<void> {
-    if (!('queue' in to)) throw new TaskControlError('invalid-state', 'a chat is transferred to a queue (its agents see the transcript)');
+  async transfer(taskId: string, agentId: string, to: { readonly queue: string }): Promise<void> {
     const { acd, store } = this.options;
     if (!acd.settings.queues.some((q) => q.name === to.queue)) throw new TaskControlError('not-found', `no queue ${to.queue}`);
     const conversation = await this.#handledBy(taskId, agentId);
