@@ -4,7 +4,9 @@
 // shows the offer with the caller's inputs and rings; the test clicks Answer; audio flows both ways through
 // rtpengine (the caller hears Chromium's fake microphone; rtpengine counts packets from both legs); the agent hangs
 // up from the page and wraps up with a disposition, which lands in the interaction record; then places a call from
-// the page (feed dial: the page's phone answers, onecc calls the number) and hangs it up. Also: the static route.
+// the page (feed dial: the page's phone answers, onecc calls the number) and hangs it up; then a customer on the
+// chat page (a second page) chats with the agent's desktop, rates the chat, and the agent wraps up. Also: the static
+// route.
 import t from 'tap';
 import { request } from 'node:http';
 import type { Page } from 'playwright-core';
@@ -235,7 +237,42 @@ if (insideLoopbackNamespace(t, __filename)) {
     await page.locator('#manual-call').waitFor({ state: 'hidden', timeout: PAGE_MS });
     t.ok(await waitFor(() => acd.agentState('alice') === 'available', 3000), 'alice is ready again');
 
-    t.same(problems, [], 'no script errors in the page');
+
+    // A customer on the chat page (/chat/, a second page) reaches alice's desktop; they write to each other.
+    const chatPage = await browser.context.newPage();
+    t.teardown(() => chatPage.close());
+    chatPage.on('pageerror', (err) => problems.push(`chat page: ${err.message}`));
+    await chatPage.goto(`http://127.0.0.1:${onecc.http.port}/chat/`, { timeout: PAGE_MS });
+    await chatPage.fill('#name', 'Carol');
+    await chatPage.fill('#topic', 'refund');
+    await chatPage.click('#start-form button');
+    await chatPage.locator('#chat').waitFor({ state: 'visible', timeout: PAGE_MS });
+    await chatPage.fill('#text', 'Hello, where is my refund?');
+    await chatPage.click('#send-form button');
+    await visible('#task[data-phase="offer"]');
+    t.equal(await text('#task-caller'), 'Carol', 'the desktop shows the chat offer with the customer');
+    await page.locator('#chat-messages li.customer').waitFor({ timeout: PAGE_MS });
+    t.equal(await text('#chat-messages li.customer'), 'Hello, where is my refund?', 'and the transcript before accepting');
+    await page.click('#answer');
+    await visible('#chat-form');
+    await page.fill('#chat-text', 'It went out today.');
+    await page.click('#chat-send');
+    await chatPage.locator('#messages li.agent').waitFor({ timeout: PAGE_MS });
+    t.equal(await chatPage.locator('#messages li.agent').textContent(), 'It went out today.', 'the customer\'s page shows the agent\'s reply');
+    await chatPage.fill('#text', 'Thanks!');
+    await chatPage.click('#send-form button');
+    await page.locator('#chat-messages li.customer >> nth=1').waitFor({ timeout: PAGE_MS });
+    t.equal(await page.locator('#chat-messages li.customer >> nth=1').textContent(), 'Thanks!', 'and the desktop the customer\'s answer');
+    await page.click('#hangup');
+    await visible('#task[data-phase="wrap-up"]');
+    await chatPage.locator('#csat').waitFor({ state: 'visible', timeout: PAGE_MS });
+    await chatPage.click('#csat-scores button >> nth=4');
+    await chatPage.locator('#csat').waitFor({ state: 'hidden', timeout: PAGE_MS });
+    await page.selectOption('#disposition', 'resolved');
+    await page.click('#wrap-up');
+    await page.locator('#task').waitFor({ state: 'hidden', timeout: PAGE_MS });
+
+    t.same(problems, [], 'no script errors in the pages');
     await acd.logout('alice').catch(() => undefined);
   });
 }

@@ -25,6 +25,9 @@ const STRINGS = {
     consultCancel: 'Back to caller', consulting: 'Talking to {target}; the caller is on hold.',
     conferencing: 'Conference with the caller and {target}.', dial: 'Call', manualCall: 'Outgoing call',
     dialing: 'Your phone rings first, then {number}…',
+    'phase.chat-offer': 'Incoming chat', 'phase.chat': 'Chat', 'phase.email-offer': 'Incoming email', 'phase.email': 'Email',
+    accept: 'Accept', endChat: 'End chat', chatTyping: 'The customer is typing…', send: 'Send',
+    delivered: 'delivered', read: 'read',
   },
   'zh-TW': {
     title: 'onecc 網頁電話', language: '語言', signOut: '登出', credential: '權杖或 API 金鑰',
@@ -47,6 +50,9 @@ const STRINGS = {
     consultCancel: '回到來電者', consulting: '正與 {target} 通話；來電者保留中。',
     conferencing: '與來電者及 {target} 三方通話中。', dial: '撥號', manualCall: '外撥通話',
     dialing: '先響您的電話，接著撥打 {number}…',
+    'phase.chat-offer': '新對話', 'phase.chat': '對話中', 'phase.email-offer': '新郵件', 'phase.email': '郵件',
+    accept: '接受', endChat: '結束對話', chatTyping: '客戶輸入中…', send: '送出',
+    delivered: '已送達', read: '已讀',
   },
 };
 
@@ -197,7 +203,9 @@ function onEvent(name, data) {
       desk.task = {
         id: data.task.id, channel: data.task.channel, queue: data.task.queue, attributes: data.context.attributes,
         previous: data.context.previousInteractions, tieBreak: data.decision?.tieBreak ?? '', phase: 'offer', held: false,
+        messages: [], receipts: {},
       };
+      if (isConversation(desk.task)) void loadTranscript(desk.task);
       desk.sip = desk.invites.get(data.task.id) ?? null;
       desk.message = '';
       return;
@@ -206,6 +214,27 @@ function onEvent(name, data) {
         desk.task = null;
         desk.message = tr('withdrawn', { reason: data.reason });
       }
+      return;
+    case 'chat-message':
+      if (desk.task?.id === data.taskId) {
+        addMessage(desk.task, data.message);
+        desk.task.customerTyping = false;
+        // Shown on screen: read (the customer sees it).
+        if (document.visibilityState === 'visible') void command('chat-read', { taskId: data.taskId, upTo: data.message.id }).catch(() => undefined);
+      }
+      return;
+    case 'chat-typing':
+      if (desk.task?.id === data.taskId) {
+        desk.task.customerTyping = true;
+        clearTimeout(desk.typingTimer);
+        desk.typingTimer = setTimeout(() => {
+          if (desk.task) desk.task.customerTyping = false;
+          render();
+        }, 4000);
+      }
+      return;
+    case 'chat-receipt':
+      if (desk.task?.id === data.taskId) desk.task.receipts[data.upTo] = data.receipt;
       return;
     case 'task-assigned':
       if (desk.task?.id === data.task.id) desk.task.phase = 'talking';
@@ -217,6 +246,84 @@ function onEvent(name, data) {
       }
       return;
   }
+}
+
+// ---- chats and emails -------------------------------------------------------------------------------------------
+
+/** Message ids are Redis stream ids, "<ms>-<seq>": compared as numbers. */
+function notAfter(a, b) {
+  const [am, as] = a.split('-').map(Number);
+  const [bm, bs] = b.split('-').map(Number);
+  return am < bm || (am === bm && as <= bs);
+}
+
+function isConversation(task) {
+  return task.channel === 'chat' || task.channel === 'email';
+}
+
+function addMessage(task, message) {
+  if (!task.messages.some((m) => m.id === message.id)) task.messages.push(message);
+}
+
+async function loadTranscript(task) {
+  const history = await act('chat-history', { taskId: task.id });
+  if (history && desk.task === task) {
+    for (const message of history.messages) addMessage(task, message);
+    task.messages.sort((a, b) => a.at - b.at);
+    render();
+  }
+}
+
+async function sendChat(event) {
+  event.preventDefault();
+  const task = desk.task;
+  const text = $('chat-text').value;
+  if (!task || !text.trim()) return;
+  const sent = await act('chat-send', { taskId: task.id, text });
+  if (sent && desk.task === task) {
+    addMessage(task, sent);
+    $('chat-text').value = '';
+  }
+  render();
+}
+
+let typingSent = 0;
+function chatTyping() {
+  const task = desk.task;
+  if (!task || Date.now() - typingSent < 2000) return;
+  typingSent = Date.now();
+  void command('chat-typing', { taskId: task.id }).catch(() => undefined);
+}
+
+function renderChat(task) {
+  const show = isConversation(task) && task.phase !== 'wrap-up';
+  $('chat-panel').hidden = !show;
+  if (!show) return;
+  $('chat-messages').replaceChildren(...task.messages.map((m) => {
+    const item = document.createElement('li');
+    item.className = m.from;
+    item.dataset.id = m.id;
+    item.textContent = m.text;
+    for (const a of m.attachments || []) {
+      const link = document.createElement('a');
+      link.href = a.url;
+      link.target = '_blank';
+      link.rel = 'noopener';
+      link.textContent = ` ${a.name || a.url}`;
+      item.append(link);
+    }
+    if (m.from === 'agent') {
+      const receipt = Object.entries(task.receipts).filter(([upTo]) => notAfter(m.id, upTo)).map(([, r]) => r);
+      if (receipt.length) {
+        const mark = document.createElement('small');
+        mark.textContent = ` ${tr(receipt.includes('read') ? 'read' : 'delivered')}`;
+        item.append(mark);
+      }
+    }
+    return item;
+  }));
+  $('chat-typing').hidden = !task.customerTyping;
+  $('chat-form').hidden = task.phase !== 'talking';
 }
 
 // ---- the SIP phone --------------------------------------------------------------------------------------------
@@ -520,7 +627,10 @@ function renderTask() {
   ring(ringing);
   $('task').hidden = task === null;
   if (!task) return;
-  const phase = task.phase === 'talking' && task.held ? 'held' : task.phase === 'offer' && ringing ? 'ringing' : task.phase;
+  const conversation = isConversation(task);
+  const phase = conversation
+    ? (task.phase === 'offer' ? `${task.channel}-offer` : task.phase === 'talking' ? task.channel : task.phase)
+    : task.phase === 'talking' && task.held ? 'held' : task.phase === 'offer' && ringing ? 'ringing' : task.phase;
   $('task').dataset.phase = task.phase;
   $('task').dataset.taskId = task.id;
   $('task').classList.toggle('ringing', ringing);
@@ -548,6 +658,11 @@ function renderTask() {
   $('hold').hidden = task.held;
   $('unhold').hidden = !task.held;
   $('wrap-up-form').hidden = task.phase !== 'wrap-up';
+  // Chats and emails: no hold or consultation; they end with End chat.
+  for (const id of ['hold', 'unhold', 'consult-form']) if (conversation) $(id).hidden = true;
+  $('hangup').textContent = tr(conversation ? 'endChat' : 'hangup');
+  $('answer').textContent = tr(conversation ? 'accept' : 'answer');
+  renderChat(task);
 }
 
 function cell(text) {
@@ -580,6 +695,8 @@ $('consult-transfer').addEventListener('click', () => endConsult('consult-transf
 $('conference').addEventListener('click', () => endConsult('conference'));
 $('consult-cancel').addEventListener('click', () => endConsult('consult-cancel'));
 $('dial-form').addEventListener('submit', dial);
+$('chat-form').addEventListener('submit', sendChat);
+$('chat-text').addEventListener('input', chatTyping);
 $('manual-hangup').addEventListener('click', () => desk.manual?.session?.terminate());
 $('wrap-up-form').addEventListener('submit', wrapUp);
 

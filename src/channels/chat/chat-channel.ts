@@ -334,7 +334,9 @@ export class ChatChannel implements ChatControls {
   async #handledBy(taskId: string, agentId: string): Promise<Conversation> {
     const conversation = await this.options.store.byTask(taskId);
     if (conversation === undefined) throw new TaskControlError('not-found', `no conversation for task ${taskId}`);
-    if (conversation.taskId !== taskId || this.#agentOf(conversation) !== agentId) throw new TaskControlError('forbidden', `conversation ${conversation.id} is not yours`);
+    const task = liveTask(this.options.acd, taskId);
+    const handler = task === undefined ? conversation.agentId : task.state === 'assigned' ? task.agentId : undefined;
+    if (conversation.taskId !== taskId || handler !== agentId) throw new TaskControlError('forbidden', `conversation ${conversation.id} is not yours`);
     if (conversation.state !== 'open') throw new TaskControlError('invalid-state', 'the chat has ended');
     return conversation;
   }
@@ -345,11 +347,14 @@ export class ChatChannel implements ChatControls {
     await this.options.store.publish({ to: 'agent', agentId, event, at: Date.now() });
   }
 
-  /** Who handles the conversation now: the ACD's word (its replica on every node), the stored one after the task. */
+  /**
+   * Who handles (or is offered: they see it coming in) the conversation now: the ACD's word (its replica on every
+   * node), the stored one after the task ended.
+   */
   #agentOf(conversation: Conversation): string | null {
     try {
       const task = this.options.acd.task(conversation.taskId);
-      return task.state === 'assigned' ? (task.agentId ?? null) : null;
+      return task.state === 'assigned' ? (task.agentId ?? null) : task.state === 'offered' ? (task.offer?.agentId ?? null) : null;
     } catch {
       return conversation.agentId;
     }
@@ -443,4 +448,12 @@ function checkSignature(secret: string, timestamp: unknown, signature: unknown, 
   const expected = Buffer.from(sign(secret, timestamp, body));
   const given = Buffer.from(signature);
   return expected.length === given.length && timingSafeEqual(expected, given) ? undefined : 'X-Onecc-Signature does not match';
+}
+
+function liveTask(acd: AcdEngine, id: string): ReturnType<AcdEngine['task']> | undefined {
+  try {
+    return acd.task(id);
+  } catch {
+    return undefined;
+  }
 }
