@@ -327,7 +327,7 @@ export class AgentFeed {
         if (task.channel === 'chat' || task.channel === 'email') return this.#conversationControl(task, agentId, command.type, to);
         const controls = this.#controls();
         if (command.type === 'transfer') await controls.transfer(task.id, agentId, to!);
-        else if (command.type === 'consult') await controls.consult(task.id, agentId, to as { agent: string } | { number: string });
+        else if (command.type === 'consult') await controls.consult(task.id, agentId, to!);
         else if (command.type === 'consult-transfer') await controls.completeConsult(task.id, agentId);
         else if (command.type === 'consult-cancel') await controls.cancelConsult(task.id, agentId);
         else if (command.type === 'conference') await controls.conference(task.id, agentId);

@@ -74,13 +74,13 @@ export const commandSchemas = {
       oneOf: [{ required: ['agent'] }, { required: ['queue'] }, { required: ['number'] }],
     },
   }, ['taskId', 'to']),
-  consult: command('consult', 'agent: attended transfer, first step: the caller hears music while an agent or a number rings; the result comes once you talk to them (or the error if they did not answer: you are back with the caller)', {
+  consult: command('consult', 'agent: attended transfer, first step: the caller hears music while an agent, a number, or an agent the ACD finds in a queue rings; the result comes once you talk to them (or the error if nobody answered: you are back with the caller)', {
     taskId,
     to: {
       type: 'object',
-      properties: { agent: { type: 'string', minLength: 1, maxLength: 64 }, number },
+      properties: { agent: { type: 'string', minLength: 1, maxLength: 64 }, queue: { type: 'string', minLength: 1, maxLength: 64 }, number },
       additionalProperties: false,
-      oneOf: [{ required: ['agent'] }, { required: ['number'] }],
+      oneOf: [{ required: ['agent'] }, { required: ['queue'] }, { required: ['number'] }],
     },
   }, ['taskId', 'to']),
   'consult-transfer': command('consult-transfer', 'agent: attended transfer, last step: the caller talks to the party you consulted; you are off the call (hanging up your phone while consulting does the same)', { taskId }, ['taskId']),

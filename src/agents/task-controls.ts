@@ -11,8 +11,11 @@ export interface TaskControls {
    * queued there (with music). Either way the agent is then off the call and their task completed.
    */
   transfer(taskId: string, agentId: string, to: { readonly agent: string } | { readonly number: string } | { readonly queue: string }): Promise<void>;
-  /** Attended transfer, first step: the caller on hold, the target rings; resolves once agent and target talk. */
-  consult(taskId: string, agentId: string, to: { readonly agent: string } | { readonly number: string }): Promise<void>;
+  /**
+   * Attended transfer, first step: the caller on hold, the target rings (an agent, a number, or an agent the ACD
+   * finds in a queue); resolves once agent and target talk.
+   */
+  consult(taskId: string, agentId: string, to: { readonly agent: string } | { readonly number: string } | { readonly queue: string }): Promise<void>;
   /** Attended transfer completed: the caller talks to the consulted party; the agent is off the call. */
   completeConsult(taskId: string, agentId: string): Promise<void>;
   /** The consultation is over: the consulted party is hung up, the agent talks to the caller again. */

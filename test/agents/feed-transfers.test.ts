@@ -174,6 +174,22 @@ async function tonesHeard(ep: RtpEndpoint): Promise<number[]> {
   return [440, 550, 660, 880].filter((hz) => toneShare(ep, hz) > 0.2);
 }
 
+t.test('attended transfer through a queue: the ACD finds bob, who talks to alice first, then takes the caller', async (t) => {
+  const { bobPhone, alice, bob, caller, dialog, taskId } = await callWithAlice(t, true);
+  t.match(await alice.call({ type: 'consult', taskId, to: { queue: 'nowhere' } }), { type: 'error', code: 'not-found' });
+  t.match(await alice.call({ type: 'consult', taskId, to: { queue: 'general' } }), { type: 'result' }, 'an agent of the queue answered');
+  t.equal(bobPhone.rings[0]!.headers['x-onecc-consulted-by'], 'alice');
+  const consultTask = await bob.next((f) => f.event === 'task-assigned', 5000);
+  t.match(consultTask.data.task.attributes, { consultedBy: 'alice', department: 'sales' }, 'bob\'s task carries the caller\'s context');
+  t.same(await tonesHeard(bobPhone.answered[0]!.rtp), [880], 'bob talks to alice');
+  t.match(await alice.call({ type: 'consult-transfer', taskId }), { type: 'result' });
+  const [c, b] = await Promise.all([tonesHeard(caller), tonesHeard(bobPhone.answered[0]!.rtp)]);
+  t.same(c, [660], 'the caller talks to bob');
+  t.same(b, [440], 'bob to the caller');
+  await destroy(dialog);
+  t.match(await bob.next((f) => f.event === 'task-ended', 8000), { data: { taskId: consultTask.data.task.id } }, 'the call over, bob\'s task ends (wrap-up)');
+});
+
 t.test('conference: alice joins the caller and bob, then leaves them talking', async (t) => {
   const { alicePhone, bobPhone, alice, caller, dialog, taskId } = await callWithAlice(t, true);
   t.match(await alice.call({ type: 'conference', taskId }), { type: 'error', code: 'invalid-state', message: /consult someone first/ });

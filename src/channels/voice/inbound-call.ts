@@ -44,6 +44,9 @@ type AgentLeg = { readonly agentId: string; readonly tag: string; dialog: Srf.Di
 /** Who a transfer handed the caller to. */
 export type TransferLeg = { readonly kind: 'sip'; readonly uri: string } | { readonly kind: 'agent'; readonly agentId: string } | { readonly kind: 'number'; readonly number: string };
 
+/** A consultation's task goes before the queue's callers: an agent is waiting for it, with a caller on hold. */
+const CONSULT_PRIORITY = 100;
+
 /** The not-ready reason an agent has while talking on a call transferred to them directly (not through a queue). */
 export const DIRECT_CALL_REASON = 'direct-call';
 
@@ -601,7 +604,7 @@ class VoiceQueueSession implements QueueSession {
    * once it answers, agent and target talk on a leg of their own. Then completeConsult() hands the caller over, or
    * cancelConsult() takes the agent back to the caller. A target that fails or hangs up takes the agent back.
    */
-  async consult(target: TransferLeg, musicOnHold: string): Promise<void> {
+  async consult(target: TransferLeg | { readonly kind: 'queue'; readonly queue: string }, musicOnHold: string): Promise<void> {
     const from = this.#talking;
     if (from === undefined) throw new Error('the caller is not talking to an agent');
     if (this.#consult !== undefined || this.#consultRinging) throw new Error('a consultation is already in progress');
@@ -613,7 +616,10 @@ class VoiceQueueSession implements QueueSession {
       await media.startMusicOnHold(CALLER_LEG, musicOnHold).started;
       const tag = `consult-${randomId()}`;
       const headers = { ...contextHeaders(this.request), ...taskHeaders(this.#task), 'X-Onecc-Consulted-By': from.agentId };
-      const rung = await this.call.ringTransferTarget(target, headers, tag, { leg: from.tag, sdp: from.dialog.remote.sdp });
+      const offerFrom = { leg: from.tag, sdp: from.dialog.remote.sdp };
+      const rung = target.kind === 'queue'
+        ? await this.#ringFromQueue(target.queue, from.agentId, headers, tag, offerFrom)
+        : { ...(await this.call.ringTransferTarget(target, headers, tag, offerFrom)), leg: target };
       if (!rung.ok || this.#talking !== from) {
         if (rung.ok) {
           await hangUp(rung.dialog);
@@ -623,7 +629,7 @@ class VoiceQueueSession implements QueueSession {
         throw new Error(rung.ok ? 'the call ended while the target rang' : `consultation failed: ${rung.reason}`);
       }
       await media.answer(from.tag, tag, rung.dialog.remote.sdp);
-      const consult = { from, target, tag, dialog: rung.dialog, release: rung.release };
+      const consult = { from, target: rung.leg, tag, dialog: rung.dialog, release: rung.release };
       this.#consult = consult;
       rung.dialog.once('destroy', () => {
         if (this.#consult !== consult) return;
@@ -632,6 +638,71 @@ class VoiceQueueSession implements QueueSession {
       });
     } finally {
       this.#consultRinging = false;
+    }
+  }
+
+  /**
+   * A consultation with a queue: a task there (the caller's context, high priority) finds an agent through the ACD;
+   * their phones ring with the consulting agent's media. Unanswered, the offer goes back (RONA) and the ACD tries the
+   * next agent, until transferRingTimeoutMs. The consulted agent's task ends when they are off the call (wrap-up).
+   */
+  async #ringFromQueue(
+    queue: string,
+    consultedBy: string,
+    headers: Record<string, string>,
+    tag: string,
+    offerFrom: { readonly leg: string; readonly sdp: string },
+  ): Promise<{ ok: true; dialog: Srf.Dialog; release: () => Promise<void>; leg: TransferLeg } | { ok: false; reason: string }> {
+    const { acd } = this.deps;
+    let task: TaskRecord;
+    try {
+      task = await acd.enqueue({ channel: 'voice', queue, priority: CONSULT_PRIORITY, attributes: { ...this.#task.attributes, consultedBy } });
+    } catch (err) {
+      return { ok: false, reason: (err as Error).message };
+    }
+    const offered: string[] = [];
+    let wake: (() => void) | undefined;
+    const onEvent = (event: AcdEvent) => {
+      if (event.type === 'task-offered' && event.task.id === task.id && event.node === acd.nodeId) {
+        offered.push(event.agent.id);
+        wake?.();
+      }
+    };
+    acd.on('event', onEvent);
+    const current = acd.task(task.id);
+    if (current.state === 'offered' && current.offer?.node === acd.nodeId) offered.push(current.offer.agentId);
+    const deadline = Date.now() + this.deps.transferRingTimeoutMs;
+    try {
+      while (Date.now() < deadline && !this.call.callerGone) {
+        if (offered.length === 0) {
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+            setTimeout(resolve, Math.max(0, deadline - Date.now()));
+          });
+          continue;
+        }
+        const agentId = offered.shift()!;
+        const { profile, targets } = phonesToRing(await this.deps.phones.devicesOf(agentId).catch(() => []));
+        if (targets.length > 0) {
+          const sdp = await this.call.media.offer(offerFrom.leg, offerFrom.sdp, profile, { toTag: tag });
+          const result = await dialFirstAnswer(this.deps.srf, targets, { sdp, headers: { ...headers, ...taskHeaders(task) }, timeoutMs: Math.min(this.deps.ringTimeoutMs, Math.max(1000, deadline - Date.now())) }).result;
+          if (result.kind === 'answered') {
+            try {
+              await acd.accept(task.id, agentId);
+              return { ok: true, dialog: result.dialog, release: async () => void (await acd.complete(task.id).catch(() => undefined)), leg: { kind: 'agent', agentId } };
+            } catch {
+              await hangUp(result.dialog);
+              continue;
+            }
+          }
+        }
+        await acd.reject(task.id, agentId).catch(() => undefined);
+        await acd.setNotReady(agentId, acd.settings.ronaReason).catch(() => undefined);
+      }
+      await acd.abandon(task.id, 'consult-unanswered').catch(() => undefined);
+      return { ok: false, reason: this.call.callerGone ? 'the caller hung up' : `no agent of ${queue} answered` };
+    } finally {
+      acd.off('event', onEvent);
     }
   }
 

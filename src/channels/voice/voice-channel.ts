@@ -115,9 +115,10 @@ export class VoiceChannel implements TaskControls {
     await asControlError(() => ('queue' in to ? session.transferToQueue(to.queue, this.options.prompts.musicOnHold) : session.transferTo(transferLeg(to))));
   }
 
-  async consult(taskId: string, agentId: string, to: { readonly agent: string } | { readonly number: string }): Promise<void> {
+  async consult(taskId: string, agentId: string, to: { readonly agent: string } | { readonly number: string } | { readonly queue: string }): Promise<void> {
     const session = this.#talkingTo(taskId, agentId);
-    await asControlError(() => session.consult(transferLeg(to), this.options.prompts.musicOnHold));
+    if ('queue' in to && !this.options.acd.settings.queues.some((q) => q.name === to.queue)) throw new TaskControlError('not-found', `no queue ${to.queue}`);
+    await asControlError(() => session.consult('queue' in to ? { kind: 'queue', queue: to.queue } : transferLeg(to), this.options.prompts.musicOnHold));
   }
 
   async completeConsult(taskId: string, agentId: string): Promise<void> {
