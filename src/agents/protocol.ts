@@ -26,6 +26,14 @@ const id = { type: 'string', minLength: 1, maxLength: 64, description: 'echoed i
 const taskId = { type: 'string', minLength: 1, maxLength: 128, description: 'an ACD task id (from an offer or task event)' } as const;
 const number = { type: 'string', pattern: '^\\+?[0-9]{2,20}$', description: 'a phone number: digits, optionally a leading +' } as const;
 
+/** Where a transfer or a consultation goes: exactly one of an agent, a queue or a number. */
+const transferTarget = {
+  type: 'object',
+  properties: { agent: { type: 'string', minLength: 1, maxLength: 64 }, queue: { type: 'string', minLength: 1, maxLength: 64 }, number },
+  additionalProperties: false,
+  oneOf: [{ required: ['agent'] }, { required: ['queue'] }, { required: ['number'] }],
+} as const satisfies JsonSchema;
+
 function command(type: string, description: string, properties: Record<string, JsonSchema> = {}, required: string[] = [], oneOf?: string[]): JsonSchema {
   return {
     type: 'object',
@@ -67,21 +75,11 @@ export const commandSchemas = {
   unhold: command('unhold', 'agent: take the caller off hold', { taskId }, ['taskId']),
   transfer: command('transfer', 'agent: blind transfer of a call to an agent, a queue or a number (the agent is free once an agent or number answers, at once for a queue); of a chat to a queue, with its transcript', {
     taskId,
-    to: {
-      type: 'object',
-      properties: { agent: { type: 'string', minLength: 1, maxLength: 64 }, queue: { type: 'string', minLength: 1, maxLength: 64 }, number },
-      additionalProperties: false,
-      oneOf: [{ required: ['agent'] }, { required: ['queue'] }, { required: ['number'] }],
-    },
+    to: transferTarget,
   }, ['taskId', 'to']),
   consult: command('consult', 'agent: attended transfer, first step: the caller hears music while an agent, a number, or an agent the ACD finds in a queue rings; the result comes once you talk to them (or the error if nobody answered: you are back with the caller)', {
     taskId,
-    to: {
-      type: 'object',
-      properties: { agent: { type: 'string', minLength: 1, maxLength: 64 }, queue: { type: 'string', minLength: 1, maxLength: 64 }, number },
-      additionalProperties: false,
-      oneOf: [{ required: ['agent'] }, { required: ['queue'] }, { required: ['number'] }],
-    },
+    to: transferTarget,
   }, ['taskId', 'to']),
   'consult-transfer': command('consult-transfer', 'agent: attended transfer, last step: the caller talks to the party you consulted; you are off the call (hanging up your phone while consulting does the same)', { taskId }, ['taskId']),
   'consult-cancel': command('consult-cancel', 'agent: end the consultation: the consulted party is hung up and you talk to the caller again', { taskId }, ['taskId']),

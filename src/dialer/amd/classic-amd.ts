@@ -1,3 +1,4 @@
+import { toneShare } from '../../media/codec/goertzel';
 import type { AmdVerdict, GreetingDetector } from '../outbound-attempt';
 
 /**
@@ -193,14 +194,5 @@ function toneOf(frame: Int16Array): number | undefined {
   if (total / frame.length < 500 * 500 || crossings < 3) return undefined;
   const hz = ((crossings - 1) / 2) * (8000 / (last - first));
   if (hz < 300 || hz > 2500) return undefined;
-  const k = 2 * Math.cos((2 * Math.PI * hz) / 8000);
-  let s1 = 0;
-  let s2 = 0;
-  for (const x of frame) {
-    const s0 = x + k * s1 - s2;
-    s2 = s1;
-    s1 = s0;
-  }
-  const power = (2 * (s1 * s1 + s2 * s2 - k * s1 * s2)) / (frame.length * total);
-  return power > 0.6 ? hz : undefined;
+  return toneShare(frame, hz) > 0.6 ? hz : undefined;
 }
