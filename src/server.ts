@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { CHAT_PAGE_DIR, ChatChannel, ConversationStore } from './channels/chat/index';
+import { VIDEO_PAGE_DIR, VideoChannel } from './channels/video/index';
 import type Srf from 'drachtio-srf';
 import { AcdEngine, RedisStore } from './acd/index';
 import { AgentFeed, Credentials } from './agents/index';
@@ -55,6 +56,7 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
     for (const close of closers.reverse()) await close();
   };
   let ready = false;
+  let sipWebSockets = (): string[] => [];
   let draining = false;
   try {
     // Every prompt is checked before anything starts: a missing file fails here, not in the middle of a call.
@@ -104,6 +106,8 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
       });
       const engine = sip;
       await engine.start();
+      // The browser softphone and the video page call onecc here.
+      sipWebSockets = () => engine.listeners.filter((l) => l.transport === 'ws' || l.transport === 'wss').map((l) => `${l.transport}://${hostForUrl(l.host)}:${l.boundPort}`);
       closers.push(() => engine.close());
       const served = wire.tls.cert !== null && wire.tls.key !== null ? { cert: readFileSync(wire.tls.cert), key: readFileSync(wire.tls.key) } : undefined;
       drachtio = new DrachtioServer(engine.transactions, { host: wire.host, port: wire.port, secret: wire.secret, tls: served, logger });
@@ -145,6 +149,16 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
       watch: true,
     });
     closers.push(() => dialplans.close());
+    // Video calls from customers' browsers: taken before the voice channel sees INVITEs (srf middleware order).
+    let video: VideoChannel | undefined;
+    if (acd && config.video.enabled) {
+      const channel = new VideoChannel({
+        srf, acd, media, phones, records, config: config.video, secret: voice.nonceSecret, ringTimeoutMs: voice.ringTimeoutSeconds * 1000, logger,
+      });
+      channel.start();
+      video = channel;
+      closers.push(() => channel.close());
+    }
     let voiceChannel: VoiceChannel | undefined;
     if (acd) {
       const trunks = new TrunkDirectory(voice.trunks, digest);
@@ -221,8 +235,7 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
         softphoneAccount: (agentId) => {
           const phone = voice.phones.find((p) => p.agent === agentId);
           if (phone === undefined || sip === undefined) return undefined;
-          const servers = sip.listeners.filter((l) => l.transport === 'ws' || l.transport === 'wss').map((l) => `${l.transport}://${hostForUrl(l.host)}:${l.boundPort}`);
-          return { username: phone.username, password: phone.password, servers };
+          return { username: phone.username, password: phone.password, servers: sipWebSockets() };
         },
         logger,
       });
@@ -246,6 +259,8 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
       logger,
       resources: {
         ...(dialer ? { '/campaigns': (rest: string, query: URLSearchParams) => dialer.query(rest, query) } : {}),
+        // The video page's admission token, and where it calls (onecc's SIP WebSocket listeners).
+        ...(video ? { '/video-token': async () => ({ status: 200, body: { ...video.token(), user: config.video.user, servers: sipWebSockets() } }) } : {}),
         '/interactions': async (id, query) => {
           if (id === '') return { status: 200, body: await records.recent(Math.min(1000, Number(query.get('limit') ?? 50) || 50)) };
           const record = await records.get(id);
@@ -261,7 +276,7 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
         ...(chat ? { '/chat/ws': (req: IncomingMessage, socket: Duplex, head: Buffer) => chat.handleUpgrade(req, socket, head) } : {}),
       },
       // The browser softphone and agent desktop (built by `npm run build`), talking to /agent and the SIP ws listeners.
-      staticDirs: { '/softphone': SOFTPHONE_DIR, ...(chat ? { '/chat': CHAT_PAGE_DIR } : {}) },
+      staticDirs: { '/softphone': SOFTPHONE_DIR, ...(chat ? { '/chat': CHAT_PAGE_DIR } : {}), ...(video ? { '/video': VIDEO_PAGE_DIR } : {}) },
     });
     await http.start();
     closers.push(() => http.close());

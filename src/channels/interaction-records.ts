@@ -2,10 +2,10 @@ import Redis from 'ioredis';
 import type { InteractionHistory } from '../agents/index';
 import type { Logger } from '../lib/index';
 
-/** One interaction (a call, a chat, an email thread) as the operator and reporting see it afterwards. */
+/** One interaction (a call, a video call, a chat, an email thread) as the operator and reporting see it afterwards. */
 export interface InteractionRecord {
   readonly id: string;
-  readonly channel: 'voice' | 'chat' | 'email';
+  readonly channel: 'voice' | 'video' | 'chat' | 'email';
   /** inbound (a caller; the default) or outbound (onecc called: an agent's manual dial). */
   readonly direction?: 'inbound' | 'outbound';
   readonly startedAt: string;

@@ -332,6 +332,14 @@ export const configSchema = object('onecc configuration', {
     }),
     retentionDays: integer(1, 3650, 'conversations (transcripts) are kept this long in Redis after their last message'),
   }),
+  video: object('video calls from customers\' browsers: the page /video/ calls onecc over SIP on WebSocket (JsSIP), onecc queues the call and bridges it to an agent\'s softphone through rtpengine (docs/video.md)', {
+    enabled: boolean('serve the video page and take its calls'),
+    user: string('token', 'the SIP user the page calls (sip:<user>@onecc): INVITEs to it over ws/wss are video calls'),
+    queue: string('token', 'the ACD queue video calls go to (acd.queues), e.g. one whose target is video >= 1'),
+    tokenSeconds: integer(10, 3600, 'a page\'s admission token (GET /video/token, signed by onecc) is valid this long'),
+    maxCalls: integer(1, 10_000, 'video calls at once on this node; more get 486 Busy'),
+    waitSeconds: integer(5, 3600, 'a caller waits this long for an agent before 480'),
+  }),
   dialer: object('outbound campaigns: onecc calls a contact list through a trunk and hands the people who answer to agents (docs/dialer.md)', {
     dncFiles: list(string('path', 'a do-not-call list: one number per line, # comments'), 0, 'centre-wide do-not-call lists (imported at start; numbers can also be added over HTTP)'),
     centreAbandon: object('the abandon limit over all campaigns together (Ofcom: 3 % per centre over 24 hours), on top of each campaign\'s', {

@@ -370,9 +370,14 @@ function onInvite(session, request) {
     return session.terminate({ status_code: 486, reason_phrase: 'Busy Here' });
   }
   desk.invites.set(taskId, session);
+  // A video call (the customer's video page): answered with the camera, the customer shown.
+  const video = /^m=video /m.test(request.body ?? '');
+  session.data.video = video;
   session.on('peerconnection', ({ peerconnection }) => {
     peerconnection.addEventListener('track', (e) => {
-      $('remote-audio').srcObject = e.streams[0] ?? new MediaStream([e.track]);
+      const stream = e.streams[0] ?? new MediaStream([e.track]);
+      if (video) $('remote-video').srcObject = stream;
+      else $('remote-audio').srcObject = stream;
     });
   });
   const gone = () => {
@@ -380,7 +385,11 @@ function onInvite(session, request) {
     if (desk.sip === session) desk.sip = null;
     render();
   };
-  session.on('confirmed', render);
+  session.on('confirmed', () => {
+    // The agent's own camera, small, once it is sending.
+    if (video) $('local-video').srcObject = new MediaStream(session.connection.getSenders().map((s) => s.track).filter(Boolean));
+    render();
+  });
   session.on('ended', gone);
   session.on('failed', gone);
   if (!desk.task || desk.task.id !== taskId) {
@@ -436,7 +445,8 @@ async function answer() {
     return render();
   }
   try {
-    desk.sip?.answer({ mediaConstraints: { audio: true, video: false }, pcConfig: { iceServers: [] } });
+    const video = desk.sip?.data.video === true;
+    desk.sip?.answer({ mediaConstraints: { audio: true, video }, pcConfig: { iceServers: [] } });
   } catch (err) {
     desk.message = tr('noMic', { reason: err.message });
   }
@@ -658,6 +668,7 @@ function renderTask() {
   $('hold').hidden = task.held;
   $('unhold').hidden = !task.held;
   $('wrap-up-form').hidden = task.phase !== 'wrap-up';
+  $('video-panel').hidden = !(desk.sip?.data.video === true && task.phase === 'talking');
   // Chats and emails: no hold or consultation; they end with End chat.
   for (const id of ['hold', 'unhold', 'consult-form']) if (conversation) $(id).hidden = true;
   $('hangup').textContent = tr(conversation ? 'endChat' : 'hangup');
