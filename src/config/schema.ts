@@ -336,7 +336,7 @@ export const configSchema = object('onecc configuration', {
     enabled: boolean('serve the video page and take its calls'),
     user: string('token', 'the SIP user the page calls (sip:<user>@onecc): INVITEs to it over ws/wss are video calls'),
     queue: string('token', 'the ACD queue video calls go to (acd.queues), e.g. one whose target is video >= 1'),
-    tokenSeconds: integer(10, 3600, 'a page\'s admission token (GET /video/token, signed by onecc) is valid this long'),
+    tokenSeconds: integer(10, 3600, 'a page\'s admission token (GET /video-token, signed by onecc) is valid this long'),
     maxCalls: integer(1, 10_000, 'video calls at once on this node; more get 486 Busy'),
     waitSeconds: integer(5, 3600, 'a caller waits this long for an agent before 480'),
   }),
