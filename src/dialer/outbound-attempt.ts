@@ -10,7 +10,7 @@ import type { PromptLibrary, PromptName } from '../media/prompts/index';
 import type { StoredContact } from './contact-store';
 
 /** How long before connectMs the wait for an agent gives up, so that the safe-harbour message starts in time. */
-const SAFE_HARBOUR_MARGIN_MS = 300;
+const SAFE_HARBOUR_MARGIN_MS = 500;
 
 /** Answered calls are queued above everything else: the person is already on the line. */
 export const DIALER_PRIORITY = 1000;
