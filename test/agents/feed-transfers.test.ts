@@ -56,10 +56,8 @@ t.before(async () => {
   credentials = new Credentials(started.config.agents);
 });
 
-async function agentOnFeed(t: Parameters<typeof startPhone>[0], id: string): Promise<FeedClient> {
-  const client = await FeedClient.open(t, onecc.http.port);
-  await client.call({ type: 'auth', token: credentials.issue('agent', id, 600) });
-  return client;
+function agentOnFeed(t: Parameters<typeof startPhone>[0], id: string): Promise<FeedClient> {
+  return FeedClient.authenticated(t, onecc.http.port, credentials.issue('agent', id, 600));
 }
 
 /** Frequencies an endpoint hears over the next ~second (fresh packets only). */

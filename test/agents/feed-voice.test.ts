@@ -54,10 +54,8 @@ t.before(async () => {
   credentials = new Credentials(started.config.agents);
 });
 
-async function agentOnFeed(t: Parameters<typeof startPhone>[0], id: string): Promise<FeedClient> {
-  const client = await FeedClient.open(t, onecc.http.port);
-  await client.call({ type: 'auth', token: credentials.issue('agent', id, 600) });
-  return client;
+function agentOnFeed(t: Parameters<typeof startPhone>[0], id: string): Promise<FeedClient> {
+  return FeedClient.authenticated(t, onecc.http.port, credentials.issue('agent', id, 600));
 }
 
 t.test('offer with the IVR inputs, answer, hold, blind transfer to another agent, wrap-up with a disposition', async (t) => {

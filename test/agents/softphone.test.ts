@@ -13,7 +13,7 @@ import type { Page } from 'playwright-core';
 import { Credentials } from '../../src/agents/index';
 import type { OneccServer } from '../../src/server';
 import { insideLoopbackNamespace } from '../helpers/browser-netns';
-import { Chromium } from '../helpers/browser-phone';
+import { Chromium, WRAP_PEER_CONNECTIONS } from '../helpers/browser-phone';
 import { startTestServer } from '../helpers/onecc-server';
 import { startPbx, startTrunk, type CallTaker } from '../helpers/voice-peers';
 import { delay, waitFor } from '../helpers/wait';
@@ -127,16 +127,7 @@ if (insideLoopbackNamespace(t, __filename)) {
     const acd = onecc.acd!;
     const page = await browser.context.newPage();
     // The test's own view of the page's peer connection (the page keeps it inside JsSIP).
-    await page.addInitScript(`{
-      const Native = RTCPeerConnection;
-      window.testPcs = [];
-      window.RTCPeerConnection = class extends Native {
-        constructor(config) {
-          super(config);
-          window.testPcs.push(this);
-        }
-      };
-    }`);
+    await page.addInitScript(WRAP_PEER_CONNECTIONS);
     page.on('console', (m) => process.env.E2E_LOG && console.error('page:', m.text()));
     await page.goto(`http://127.0.0.1:${onecc.http.port}/softphone/`, { timeout: PAGE_MS });
     const problems: string[] = [];

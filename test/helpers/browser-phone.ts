@@ -279,3 +279,19 @@ export class HeadlessChromium {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 }
+
+/**
+ * An init script for a page under test: keeps every RTCPeerConnection the page makes in `window.testPcs`, so that
+ * the test can read their getStats() (pages keep them inside JsSIP).
+ */
+export const WRAP_PEER_CONNECTIONS = `{
+  const Native = RTCPeerConnection;
+  window.testPcs = [];
+  window.RTCPeerConnection = class extends Native {
+    constructor(config) {
+      super(config);
+      window.testPcs.push(this);
+    }
+  };
+}`;
+

@@ -27,6 +27,13 @@ export class FeedClient {
     return new FeedClient(ws);
   }
 
+  /** A client authenticated with `token` (an agent's or a supervisor's). */
+  static async authenticated(t: Test, port: number, token: string): Promise<FeedClient> {
+    const client = await FeedClient.open(t, port);
+    await client.call({ type: 'auth', token });
+    return client;
+  }
+
   send(frame: Record<string, unknown> | string): void {
     this.ws.send(typeof frame === 'string' ? frame : JSON.stringify({ v: 1, ...frame }));
   }

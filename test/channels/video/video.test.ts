@@ -8,7 +8,7 @@ import type { Page } from 'playwright-core';
 import { Credentials } from '../../../src/agents/index';
 import type { OneccServer } from '../../../src/server';
 import { insideLoopbackNamespace } from '../../helpers/browser-netns';
-import { Chromium } from '../../helpers/browser-phone';
+import { Chromium, WRAP_PEER_CONNECTIONS } from '../../helpers/browser-phone';
 import { startTestServer } from '../../helpers/onecc-server';
 import { delay, waitFor } from '../../helpers/wait';
 
@@ -29,17 +29,6 @@ function received(page: Page): Promise<{ audio: number; video: number; frames: n
     return { audio, video, frames };
   })()`);
 }
-
-const WRAP_PEER_CONNECTIONS = `{
-  const Native = RTCPeerConnection;
-  window.testPcs = [];
-  window.RTCPeerConnection = class extends Native {
-    constructor(config) {
-      super(config);
-      window.testPcs.push(this);
-    }
-  };
-}`;
 
 if (insideLoopbackNamespace(t, __filename)) {
   let onecc: OneccServer;
