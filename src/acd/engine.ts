@@ -42,6 +42,12 @@ export interface EnqueueRequest {
   /** Higher is served first; default 0. */
   readonly priority?: number;
   readonly attributes?: Readonly<Record<string, string>>;
+  /**
+   * Offer the new task to this agent first (a transfer to them): at once if they are ready with a free slot for the
+   * channel, whatever the queue's target; if they cannot take it now, or decline or let the offer time out, it waits
+   * in its queue like any other.
+   */
+  readonly offerTo?: string;
 }
 
 export interface QueueSnapshot {
@@ -272,9 +278,27 @@ export class AcdEngine extends TypedEmitter<AcdEngineEvents> {
       };
       // The prediction published for this task, made before it is routed: its error is measured when it is answered.
       predicted = this.#estimate(created, this.#aheadOfNewTask(created)).waitMs;
-      draft.tasks.push(created);
       draft.events.push({ type: 'task-created', node: this.nodeId, at: now, task: created });
-      return created;
+      const direct = request.offerTo === undefined ? undefined : this.#agents.get(request.offerTo);
+      if (direct === undefined || !isReady(direct, now) || !hasFreeSlot(direct, created.channel, this.settings.crossChannel)) {
+        draft.tasks.push(created);
+        return created;
+      }
+      // Created and offered in one commit: no other agent can be matched to it in between.
+      this.#putAgent(draft, direct, { reserved: { [created.channel]: 1 }, set: { lastOfferAt: now }, offer: created.channel });
+      const offeredTo = draft.agents[0]!;
+      const offered: TaskRecord = {
+        ...created,
+        state: 'offered',
+        offer: { id: this.#nextRev(), agentId: direct.id, node: this.nodeId, at: now, expiresAt: now + this.settings.offerTimeoutSeconds * 1000 },
+        decision: {
+          at: now, trigger: 'transfer', step: -1, queue: queue.name, expression: `agent ${direct.id}`, via: 'own-queue', strategy: queue.strategy,
+          considered: 1, rejected: { proficiency: 0, state: 0, capacity: 0, declined: 0 }, agentId: direct.id, tieBreak: 'transferred to this agent',
+        },
+      };
+      draft.tasks.push(offered);
+      draft.events.push({ type: 'task-offered', node: this.nodeId, at: now, task: offered, agent: offeredTo });
+      return offered;
     });
     this.#predictedWait.set(id, predicted);
     return task;

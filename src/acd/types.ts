@@ -142,8 +142,8 @@ export interface TaskRecord {
 /** Why an offer went to that agent. Every offer carries one; `AcdEngine.explain()` returns it for any task. */
 export interface Decision {
   readonly at: number;
-  /** What started the decision. */
-  readonly trigger: 'task-routable' | 'agent-available';
+  /** What started the decision (transfer: an agent handed the task to this one, EnqueueRequest.offerTo). */
+  readonly trigger: 'task-routable' | 'agent-available' | 'transfer';
   /** Escalation step in force (-1: none yet). */
   readonly step: number;
   readonly queue: string;

@@ -372,7 +372,7 @@ export class AgentFeed {
       return undefined;
     }
     if (type === 'transfer') {
-      if (to === undefined || !('queue' in to)) throw new CommandError('bad-frame', 'to: a chat goes to a queue (its agents see the transcript)');
+      if (to === undefined || 'number' in to) throw new CommandError('bad-frame', 'to: a chat goes to an agent or a queue');
       await this.#chat().transfer(task.id, agentId, to);
       return undefined;
     }

@@ -73,7 +73,7 @@ export const commandSchemas = {
   hangup: command('hangup', 'agent: hang up the call of a task being handled; for a chat, end the conversation (the customer is asked the CSAT question; then wrap-up)', { taskId }, ['taskId']),
   hold: command('hold', 'agent: put the caller on hold (music)', { taskId }, ['taskId']),
   unhold: command('unhold', 'agent: take the caller off hold', { taskId }, ['taskId']),
-  transfer: command('transfer', 'agent: blind transfer of a call to an agent, a queue or a number (the agent is free once an agent or number answers, at once for a queue); of a chat to a queue, with its transcript', {
+  transfer: command('transfer', 'agent: blind transfer of a call to an agent, a queue or a number (the agent is free once an agent or number answers, at once for a queue); of a chat to an agent or a queue, with its transcript', {
     taskId,
     to: transferTarget,
   }, ['taskId', 'to']),

@@ -94,8 +94,11 @@ export interface ChatControls {
   transcript(taskId: string, agentId: string): Promise<readonly ChatMessageView[]>;
   /** The agent ends the conversation: the customer is asked the CSAT question; the feed then completes the task. */
   close(taskId: string, agentId: string): Promise<void>;
-  /** Hands the conversation, with its transcript, to a queue (a new ACD task); the agent's task is completed. */
-  transfer(taskId: string, agentId: string, to: { readonly queue: string }): Promise<void>;
+  /**
+   * Hands the conversation, with its transcript, to a queue or an agent (a new ACD task, offered to that agent at
+   * once); the agent's task is completed.
+   */
+  transfer(taskId: string, agentId: string, to: { readonly agent: string } | { readonly queue: string }): Promise<void>;
   /** Events for agents (the listener delivers to the agent if connected to this node); returns the unsubscribe. */
   subscribe(listener: (agentId: string, event: ChatFeedEvent, at: number) => void): () => void;
 }

@@ -272,3 +272,23 @@ t.test('a task stored in a queue the configuration no longer has is loaded, kept
   t.match(after.task('t'), { queue: 'old', state: 'waiting' });
   await after.close();
 });
+
+t.test('offerTo: a transferred task is offered to the named agent at once; declined, it goes to the queue', async (t) => {
+  const { engine, offers, at } = await harness([queue('billing', 'billing >= 5')]);
+  await engine.login('idle-longest', billing(9));
+  await at(1);
+  await engine.login('named', billing(1)); // below the queue's target: a transfer does not ask
+  await engine.login('away', billing(9), 'not-ready');
+  const direct = await engine.enqueue({ id: 'x1', channel: 'chat', queue: 'billing', offerTo: 'named' });
+  await engine.settled();
+  t.equal(direct.state, 'offered', 'offered in the same commit as its creation');
+  t.same(offers(), ['x1->named'], 'to the named agent, not the one idle longest');
+  t.match(await engine.explain('x1'), { trigger: 'transfer', agentId: 'named', tieBreak: 'transferred to this agent' });
+  await engine.reject('x1', 'named');
+  await engine.settled();
+  t.same(offers(), ['x1->named', 'x1->idle-longest'], 'declined: the queue routes it');
+  const notReady = await engine.enqueue({ id: 'x2', channel: 'chat', queue: 'billing', offerTo: 'away' });
+  await engine.settled();
+  t.notOk(notReady.state === 'offered' && notReady.offer?.agentId === 'away', 'an agent who is not ready is not offered it');
+  t.notOk(offers().includes('x2->away'));
+});

@@ -100,13 +100,26 @@ export class ChatChannel implements ChatControls {
     await this.#end(conversation, 'the agent');
   }
 
-  /** To a queue: a new task there carries the conversation (and so its transcript); the agent's task is completed. */
-  async transfer(taskId: string, agentId: string, to: { readonly queue: string }): Promise<void> {
+  /**
+   * To a queue, or to an agent (offered to them at once; declined, it stays in the conversation's queue): a new task
+   * carries the conversation (and so its transcript); the agent's task is completed.
+   */
+  async transfer(taskId: string, agentId: string, to: { readonly agent: string } | { readonly queue: string }): Promise<void> {
     const { acd, store } = this.options;
-    if (!acd.settings.queues.some((q) => q.name === to.queue)) throw new TaskControlError('not-found', `no queue ${to.queue}`);
+    if ('queue' in to && !acd.settings.queues.some((q) => q.name === to.queue)) throw new TaskControlError('not-found', `no queue ${to.queue}`);
     const conversation = await this.#handledBy(taskId, agentId);
     const old = acd.task(taskId);
-    const next = await acd.enqueue({ channel: old.channel, queue: to.queue, priority: old.priority, attributes: { ...old.attributes, transferredBy: agentId } });
+    const next = await acd.enqueue({
+      channel: old.channel,
+      queue: 'queue' in to ? to.queue : old.queue,
+      priority: old.priority,
+      attributes: { ...old.attributes, transferredBy: agentId },
+      ...('agent' in to ? { offerTo: to.agent } : {}),
+    });
+    if ('agent' in to && next.offer?.agentId !== to.agent) {
+      await acd.abandon(next.id, 'transfer-refused').catch(() => undefined);
+      throw new TaskControlError('invalid-state', `${to.agent} cannot take a ${old.channel} now (not ready, or no free slot)`);
+    }
     conversation.taskId = next.id;
     conversation.agentId = null;
     await store.save(conversation);

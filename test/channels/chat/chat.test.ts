@@ -146,6 +146,29 @@ t.test('a web chat: messages both ways, receipts, typing; bad messages refused a
   t.match(record, { channel: 'chat', outcome: 'closed', survey: { csat: '4' }, dispositions: [{ agentId: 'bob', disposition: 'resolved' }] }, 'the interaction record');
 });
 
+t.test('a chat transferred to a named agent: offered to them at once, with the transcript', async (t) => {
+  const alice = await agent(t, 'alice');
+  const bob = await agent(t, 'bob', false);
+  signOff(t, 'alice', 'bob');
+  const customer = await ChatCustomer.open(t, onecc.http.port);
+  customer.send({ type: 'start', name: 'Hal' });
+  customer.send({ type: 'message', text: 'I need Bob.' });
+  const offer = await alice.next((f) => f.event === 'offer', 5000);
+  const taskId = offer.data.task.id as string;
+  await alice.call({ type: 'accept', taskId });
+  t.match(await alice.call({ type: 'transfer', taskId, to: { agent: 'bob' } }), { type: 'error', code: 'invalid-state', message: /bob cannot take a chat now/ }, 'bob is not ready: refused, alice keeps it');
+  t.match(await alice.call({ type: 'transfer', taskId, to: { number: '+15550000' } }), { type: 'error', code: 'bad-frame' }, 'a chat does not go to a number');
+  await bob.call({ type: 'ready' });
+  await onecc.acd!.setNotReady('alice', 'break').catch(() => undefined);
+  t.match(await alice.call({ type: 'transfer', taskId, to: { agent: 'bob' } }), { type: 'result' });
+  const bobOffer = await bob.next((f) => f.event === 'offer', 5000);
+  t.match(bobOffer.data, { task: { attributes: { transferredBy: 'alice' } }, decision: { trigger: 'transfer', agentId: 'bob' } }, 'offered to bob as a transfer');
+  await bob.call({ type: 'accept', taskId: bobOffer.data.task.id });
+  const history = await bob.call({ type: 'chat-history', taskId: bobOffer.data.task.id });
+  t.match(history.data.messages[0], { from: 'customer', text: 'I need Bob.' }, 'with the transcript');
+  await bob.call({ type: 'hangup', taskId: bobOffer.data.task.id });
+});
+
 t.test('the connector: signed webhooks in, the agent\'s replies out; unsigned calls get 401; email threads become tasks', async (t) => {
   const alice = await agent(t, 'alice');
   signOff(t, 'alice');
