@@ -339,6 +339,7 @@ export const configSchema = object('onecc configuration', {
     tokenSeconds: integer(10, 3600, 'a page\'s admission token (GET /video-token, signed by onecc) is valid this long'),
     maxCalls: integer(1, 10_000, 'video calls at once on this node; more get 486 Busy'),
     waitSeconds: integer(5, 3600, 'a caller waits this long for an agent before 480'),
+    record: boolean('record each answered video call: rtpengine\'s capture of all its streams (audio and video RTP) kept as <media.recordingDir>/<call>.pcap'),
   }),
   dialer: object('outbound campaigns: onecc calls a contact list through a trunk and hands the people who answer to agents (docs/dialer.md)', {
     dncFiles: list(string('path', 'a do-not-call list: one number per line, # comments'), 0, 'centre-wide do-not-call lists (imported at start; numbers can also be added over HTTP)'),

@@ -133,6 +133,7 @@ export class VideoChannel {
             await acd.accept(task.id, agentId);
             const answer = await media.answer(CALLER, tag, result.dialog.remote.sdp);
             const caller = await this.deps.srf.createUAS(req, res, { localSdp: answer });
+            if (config.record) await media.startRecording(id).catch((err: unknown) => log.warn({ err }, 'video call not recorded'));
             record.agentId = agentId;
             record.legs.push({ kind: 'caller', callId: req.get('Call-ID'), at: new Date().toISOString() }, { kind: 'agent', agentId, at: new Date().toISOString() });
             log.info({ agentId }, 'video call connected');
@@ -143,6 +144,10 @@ export class VideoChannel {
               live.cancel = () => resolve();
             });
             await Promise.all([hangUp(caller), hangUp(result.dialog)]);
+            if (config.record) {
+              const kept = await media.stopRecordingCapture().catch((err: unknown) => void log.warn({ err }, 'video recording lost'));
+              if (kept) record.recording = kept.file;
+            }
             await acd.complete(task.id).catch(() => undefined);
             return;
           }

@@ -354,6 +354,15 @@ export class MediaCall extends TypedEmitter<CallEvents> {
     return recording.finish(ports);
   }
 
+  /** Stops the recording and keeps rtpengine's capture of every stream as `<recordingDir>/<name>.pcap` (video calls). */
+  async stopRecordingCapture(): Promise<{ file: string; bytes: number }> {
+    const recording = this.#recording;
+    if (recording === undefined) throw new MediaError('RECORDING_FAILED', `call ${this.id} is not being recorded`);
+    this.#recording = undefined;
+    await this.#command('stopRecording', {});
+    return recording.keepCapture();
+  }
+
   /**
    * Forks the audio `legs` send to a third party (supervisor listen-in, answering-machine detection, transcription):
    * returns the fork's id and the SDP to offer it (one m=audio per leg, sendonly), for a plain RTP or a WebRTC

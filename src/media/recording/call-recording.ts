@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../../lib';
 import { decodeG711 } from '../codec/g711';
@@ -62,6 +62,19 @@ export class CallRecording {
     const undecodable = l.undecodable + r.undecodable;
     if (undecodable > 0) this.logger.warn({ callId: this.callId, undecodable }, 'recording: packets in a codec other than G.711 were left out');
     return { file, durationMs: Math.round((frames / RATE) * 1000), packets: { left: l.packets, right: r.packets }, undecodable };
+  }
+
+  /**
+   * Keeps rtpengine's capture itself as `<recordingDir>/<name>.pcap` (every stream of the call, video included:
+   * what rtpengine records in userspace), for calls whose media onecc does not turn into WAV.
+   */
+  async keepCapture(): Promise<{ file: string; bytes: number }> {
+    const capture = await this.#findCapture();
+    const file = path.resolve(this.recordingDir, `${this.name}.pcap`);
+    mkdirSync(path.dirname(file), { recursive: true });
+    await copyFile(capture.pcap, file);
+    await Promise.all([rm(capture.pcap, { force: true }), capture.metadata ? rm(capture.metadata, { force: true }) : undefined]);
+    return { file, bytes: (await stat(file)).size };
   }
 
   /** rtpengine names its capture `<call-id>-<random>.pcap`; a restarted recording makes a new one, so take the newest. */

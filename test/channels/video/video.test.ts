@@ -5,7 +5,9 @@
 // task ends.
 import t from 'tap';
 import type { Page } from 'playwright-core';
+import { readFileSync } from 'node:fs';
 import { Credentials } from '../../../src/agents/index';
+import { readPcapUdp } from '../../../src/media/recording/pcap';
 import type { OneccServer } from '../../../src/server';
 import { insideLoopbackNamespace } from '../../helpers/browser-netns';
 import { Chromium, WRAP_PEER_CONNECTIONS } from '../../helpers/browser-phone';
@@ -46,6 +48,7 @@ if (insideLoopbackNamespace(t, __filename)) {
           ONECC_ACD__SKILLS: '[general, video]',
           ONECC_ACD__QUEUES: '[{name: video, target: "video >= 1", strategy: longest-idle, serviceLevel: {percent: 80, seconds: 20}, maxWaitSeconds: 0, maxSize: 0, fallback: null, escalation: []}, {name: general, target: general, strategy: longest-idle, serviceLevel: {percent: 80, seconds: 20}, maxWaitSeconds: 0, maxSize: 0, fallback: null, escalation: []}]',
           ONECC_VIDEO__QUEUE: 'video',
+          ONECC_VIDEO__RECORD: 'true',
           ONECC_CHAT__QUEUE: 'general',
           ONECC_VOICE__RING_TIMEOUT_SECONDS: '20',
           ONECC_ACD__OFFER_TIMEOUT_SECONDS: '25',
@@ -114,7 +117,8 @@ if (insideLoopbackNamespace(t, __filename)) {
     t.ok(deskNow.video - deskGot.video > 20 && deskNow.frames > 10, `the agent receives the customer's video (${deskNow.video - deskGot.video} packets in 2 s, ${deskNow.frames} frames decoded)`);
     t.ok(customerNow.video - customerGot.video > 20 && customerNow.frames > 10, `the customer receives the agent's video (${customerNow.video - customerGot.video} packets, ${customerNow.frames} frames)`);
     t.ok(deskNow.audio - deskGot.audio > 40 && customerNow.audio - customerGot.audio > 40, `and audio both ways (${deskNow.audio - deskGot.audio} / ${customerNow.audio - customerGot.audio} packets)`);
-    const call = onecc.media.call(acd.task(taskId).attributes.interaction!);
+    const interaction = acd.task(taskId).attributes.interaction!;
+    const call = onecc.media.call(interaction);
     const stats = await call!.stats();
     const legs = Object.entries(stats.legs).map(([leg, s]) => `${leg}: ${s.packets}`).join(', ');
     t.ok(Object.values(stats.legs).filter((s) => s.packets > 100).length >= 2, `rtpengine relays both legs (${legs})`);
@@ -122,6 +126,14 @@ if (insideLoopbackNamespace(t, __filename)) {
     await customer.click('#hangup');
     t.ok(await waitFor(() => { try { return acd.task(taskId).state !== 'assigned'; } catch { return true; } }, PAGE_MS), 'the customer hung up: the task ended');
     await desk.locator('#task[data-phase="wrap-up"]').waitFor({ timeout: PAGE_MS });
+    let record: { recording?: string; channel?: string; agentId?: string } = {};
+    for (const deadline = Date.now() + 5000; !record.recording && Date.now() < deadline; await delay(100)) {
+      record = (await (await fetch(`http://127.0.0.1:${onecc.http.port}/interactions/${interaction}`)).json()) as typeof record;
+    }
+    t.match(record, { channel: 'video', agentId: 'alice', recording: /\.pcap$/ }, 'the interaction record names the recording');
+    const captured = readPcapUdp(readFileSync(record.recording!));
+    const videoPackets = captured.filter((d) => d.payload.length > 300 && (d.payload[1]! & 0x7f) >= 96);
+    t.ok(videoPackets.length > 50, `the capture holds the video (${videoPackets.length} large RTP packets of ${captured.length})`);
     t.same(problems, [], 'no script errors in the pages');
     await acd.setReady('alice').catch(() => undefined);
     await acd.logout('alice').catch(() => undefined);
