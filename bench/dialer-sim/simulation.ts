@@ -1,11 +1,13 @@
 /**
- * A contact center's outbound day in simulated time, driven by the real pacing code (src/dialer/pacer.ts and
- * abandon-budget.ts): a carrier that answers with a given probability after a random ring (people and machines),
- * lets the others ring out, and agents who talk for a random handle time and wrap up. People who find no agent within
- * the connect time are abandoned (the safe-harbour message). The pacer sees only what the live campaign sees.
+ * A contact center's outbound day in simulated time, driven by the real pacing code (src/dialer/pacing: the Pacer and
+ * the campaign's TSR and the centre's Ofcom AbandonBudgets): a carrier that answers with a given probability after a
+ * random ring (people and machines), lets the others ring out, and agents who talk for a random handle time and wrap
+ * up. People who find no agent within the connect time are abandoned (the safe-harbour message). The pacer sees only
+ * what the live campaign sees: calls ringing and their ages, calls being screened, people waiting, free agents,
+ * talking agents (not when their call will end) and wrapping-up agents (when their wrap-up ends); it learns from
+ * outcomes as they are known (an answer's verdict comes after the AMD delay).
  */
-import { AbandonBudget } from '../../src/dialer/abandon-budget';
-import { Pacer } from '../../src/dialer/pacer';
+import { AbandonBudget, Pacer, REGULATIONS, type BusyAgent } from '../../src/dialer/pacing';
 import { Random } from '../acd-erlang/random';
 
 export interface Scenario {
@@ -24,6 +26,10 @@ export interface Scenario {
   readonly answerAfterMs: readonly [number, number];
   /** From the answer to the AMD verdict (people) and to hanging up (machines). */
   readonly amdMs: number;
+  /** Share of people AMD classifies as machines and hangs up on (abandoned calls to the regulator). */
+  readonly amdFalsePositive: number;
+  /** Talk time distribution, mean handleMs. */
+  readonly handleDistribution: 'exponential' | 'lognormal';
   readonly connectMs: number;
   readonly abandonLimit: number;
   readonly lineLimit: number;
@@ -41,14 +47,17 @@ export interface Result {
   readonly occupancy: number;
   readonly talkMinutesPerAgentHour: number;
   readonly abandonRate: number;
+  /** The campaign budget's (30-day window) upper bound at the end. */
   readonly abandonUpperBound: number;
+  /** The centre budget's (24 h) worst measured rate over the run, once it had 100 answers. */
+  readonly worstCentreRate: number;
 }
 
 type Event =
   | { at: number; kind: 'tick' }
   | { at: number; kind: 'answer'; call: number; person: boolean; dialedAt: number }
   | { at: number; kind: 'no-answer'; call: number; dialedAt: number }
-  | { at: number; kind: 'verdict'; call: number; person: boolean }
+  | { at: number; kind: 'verdict'; call: number; person: boolean; dialedAt: number; answeredAt: number }
   | { at: number; kind: 'give-up'; call: number }
   | { at: number; kind: 'talk-end'; agent: number; talkMs: number }
   | { at: number; kind: 'wrap-end'; agent: number; talkMs: number };
@@ -92,8 +101,13 @@ class Agenda {
 
 export function simulate(s: Scenario): Result {
   const random = new Random(s.seed);
-  const pacer = new Pacer({ abandonLimit: s.abandonLimit, handOffMs: s.amdMs });
-  const budget = new AbandonBudget(30 * 86_400_000, s.abandonLimit);
+  // What the runtime would take as the AMD false-positive rate: people hung up on among machine verdicts.
+  const personShare = 1 - s.machineShare;
+  const fpShare = (personShare * s.amdFalsePositive) / (personShare * s.amdFalsePositive + s.machineShare);
+  const campaignBudget = new AbandonBudget({ ...REGULATIONS.tsr, amdFalsePositiveRate: fpShare });
+  const centreBudget = new AbandonBudget({ ...REGULATIONS.ofcom, amdFalsePositiveRate: fpShare });
+  const budgets = [campaignBudget, centreBudget];
+  const pacer = new Pacer({ budgets, handOffMs: s.amdMs, connectMs: s.connectMs });
   const agenda = new Agenda();
   const end = s.hours * 3_600_000;
   const ringing = new Map<number, number>(); // call → dialed at
@@ -106,15 +120,20 @@ export function simulate(s: Scenario): Result {
   let nextAgent = 0;
   let busyMs = 0;
   let talkMs = 0;
+  let worstCentreRate = 0;
   const counts = { dialed: 0, answered: 0, machines: 0, people: 0, abandoned: 0 };
+  const sigma = 0.8; // lognormal shape: coefficient of variation ~0.95
+  const talkTime = (): number => s.handleDistribution === 'exponential'
+    ? random.exponential(s.handleMs)
+    : Math.exp(Math.log(s.handleMs) - (sigma * sigma) / 2 + sigma * normal(random));
 
   const connect = (now: number) => {
     free--;
     talking++;
-    const talk = random.exponential(s.handleMs);
+    const talk = talkTime();
     agenda.push({ at: now + talk, kind: 'talk-end', agent: nextAgent++, talkMs: talk });
     pacer.observe({ kind: 'connected' });
-    budget.record(now, false);
+    for (const b of budgets) b.record({ at: now, kind: 'connected' });
   };
   const account = (from: number, to: number, ms: number, talk: boolean) => {
     // Only the part after the warm-up counts.
@@ -126,20 +145,29 @@ export function simulate(s: Scenario): Result {
   };
 
   agenda.push({ at: 0, kind: 'tick' });
-  for (let e = agenda.pop(); e !== undefined && e.at <= end; e = agenda.pop()) {
+  for (let e = agenda.pop(); e !== undefined; e = agenda.pop()) {
     const now = e.at;
+    if (now > end) {
+      // Past the end nothing happens, but calls still talking or wrapping up count up to the end.
+      if (e.kind === 'talk-end') account(now - e.talkMs, now, e.talkMs, true);
+      if (e.kind === 'wrap-end') account(now - s.wrapUpMs, now, s.wrapUpMs, false);
+      continue;
+    }
     switch (e.kind) {
       case 'tick': {
-        const n = pacer.callsToPlace({
+        const busyAgents: BusyAgent[] = [];
+        for (let i = 0; i < talking; i++) busyAgents.push({ phase: 'talking' });
+        for (const at of wrapEnds.values()) busyAgents.push({ phase: 'wrap-up', freeInMs: at - now });
+        const n = pacer.callsToLaunch({
           mode: s.mode,
           lineLimit: s.lineLimit,
           linesInUse: ringing.size + screening + waiting.length + talking,
           ringingAges: [...ringing.values()].map((at) => now - at),
-          waitingPeople: waiting.length + screening,
-          agentsFree: free,
-          agentsTalking: talking,
-          wrapUpEndsIn: [...wrapEnds.values()].map((at) => at - now),
-        }, budget.status(now));
+          screening,
+          waitingPeople: waiting.length,
+          agentsAvailable: free,
+          busyAgents,
+        }, now);
         for (let i = 0; i < n; i++) {
           const call = nextCall++;
           counts.dialed++;
@@ -151,6 +179,10 @@ export function simulate(s: Scenario): Result {
             agenda.push({ at: now + s.noAnswerMs * (0.75 + 0.5 * random.uniform()), kind: 'no-answer', call, dialedAt: now });
           }
         }
+        if (now >= WARM_UP_MS && Math.floor(now / 60_000) !== Math.floor((now - TICK_MS) / 60_000)) {
+          const c = centreBudget.status(now);
+          if (c.answered >= 100) worstCentreRate = Math.max(worstCentreRate, c.rate);
+        }
         agenda.push({ at: now + TICK_MS, kind: 'tick' });
         break;
       }
@@ -158,33 +190,38 @@ export function simulate(s: Scenario): Result {
         ringing.delete(e.call);
         counts.answered++;
         screening++;
-        pacer.observe({ kind: 'answered', afterMs: now - e.dialedAt, person: e.person });
-        agenda.push({ at: now + s.amdMs, kind: 'verdict', call: e.call, person: e.person });
+        agenda.push({ at: now + s.amdMs, kind: 'verdict', call: e.call, person: e.person, dialedAt: e.dialedAt, answeredAt: now });
         break;
       case 'no-answer':
         ringing.delete(e.call);
         pacer.observe({ kind: 'unanswered', afterMs: now - e.dialedAt });
         break;
-      case 'verdict':
+      case 'verdict': {
         screening--;
-        if (!e.person) {
-          counts.machines++;
+        if (e.person) counts.people++;
+        else counts.machines++;
+        // AMD's verdict: a machine, or a person taken for one (hung up on: abandoned, for the regulator and here).
+        const heardPerson = e.person && random.uniform() >= s.amdFalsePositive;
+        pacer.observe({ kind: 'answered', afterMs: e.answeredAt - e.dialedAt, person: heardPerson });
+        if (!heardPerson) {
+          if (e.person) counts.abandoned++;
+          for (const b of budgets) b.record({ at: now, kind: 'machine' });
           break;
         }
-        counts.people++;
         if (free > 0) connect(now);
         else {
           waiting.push({ call: e.call, deadline: now + s.connectMs });
           agenda.push({ at: now + s.connectMs, kind: 'give-up', call: e.call });
         }
         break;
+      }
       case 'give-up': {
         const i = waiting.findIndex((w) => w.call === e.call);
         if (i < 0) break; // an agent took them in time
         waiting.splice(i, 1);
         counts.abandoned++;
         pacer.observe({ kind: 'abandoned' });
-        budget.record(now, true);
+        for (const b of budgets) b.record({ at: now, kind: 'abandoned' });
         break;
       }
       case 'talk-end':
@@ -206,7 +243,7 @@ export function simulate(s: Scenario): Result {
     }
   }
   const loggedIn = s.agents * (end - WARM_UP_MS);
-  const status = budget.status(end);
+  const status = campaignBudget.status(end);
   return {
     scenario: s,
     ...counts,
@@ -214,5 +251,11 @@ export function simulate(s: Scenario): Result {
     talkMinutesPerAgentHour: (talkMs / 60_000) / (loggedIn / 3_600_000),
     abandonRate: counts.people === 0 ? 0 : counts.abandoned / counts.people,
     abandonUpperBound: status.upperBound,
+    worstCentreRate,
   };
+}
+
+/** A standard normal draw (Box–Muller). */
+function normal(random: Random): number {
+  return Math.sqrt(-2 * Math.log(random.uniform())) * Math.cos(2 * Math.PI * random.uniform());
 }

@@ -112,7 +112,8 @@ const MAX_RESERVE = 8;
  *   agents, since a person waits only the connect time: `reserve` × √(people in flight + 1).
  *   Feedback: each abandoned call raises the reserve and each connected call lowers it by aim/(1 − aim) as much, so
  *   abandons settle at the aimed rate: aimShare × the tightest budget's safe rate (the highest rate at which the
- *   window's upper bound stays within the cap, which grows as answers accumulate). The reserve widens further as the
+ *   window's upper bound stays within the cap, which grows as answers accumulate), less the part of the window's
+ *   rate the pacer did not cause (AMD false positives, other campaigns in a centre's budget). The reserve widens further as the
  *   window's measured rate passes the aim on its way to the cap, and predictive paces progressively while any budget
  *   refuses (`predictiveAllowed` false: too few answers to be confident, or the cap within one abandon).
  *
@@ -133,6 +134,9 @@ export class Pacer {
   readonly #ringOut: OutcomeSample;
   #reserve = 3;
   #aimRate: number;
+  /** This pacer's own people connected and abandoned (to tell its abandons from the rest of a budget's). */
+  #ownConnected = 0;
+  #ownAbandoned = 0;
   #last: PacingDecision = { launch: 0, rule: 'progressive' };
 
   constructor(settings: PacerSettings = {}) {
@@ -178,9 +182,11 @@ export class Pacer {
         this.#ringOut.add(o.afterMs);
         return;
       case 'abandoned':
+        this.#ownAbandoned++;
         this.#reserve = Math.min(MAX_RESERVE, this.#reserve + RESERVE_STEP);
         return;
       case 'connected': {
+        this.#ownConnected++;
         const aim = this.#aimRate;
         this.#reserve = Math.max(0, this.#reserve - (RESERVE_STEP * aim) / (1 - aim));
         return;
@@ -214,13 +220,17 @@ export class Pacer {
     if (statuses.some((s) => !s.predictiveAllowed)) return cap('budget-held', progressive);
     let aim = statuses.length === 0 ? this.#fallbackAim : Infinity;
     let pressure = 0;
+    const ownAnswered = this.#ownConnected + this.#ownAbandoned;
+    const ownRate = ownAnswered > 0 ? this.#ownAbandoned / ownAnswered : 0;
     for (const s of statuses) {
-      const a = this.#aimShare * s.safeRate;
+      // Abandons the pacer did not cause (AMD false positives, other campaigns in a centre's budget) use up the
+      // budget too: aim that much lower.
+      const a = this.#aimShare * s.safeRate - Math.max(0, s.rate - ownRate);
       aim = Math.min(aim, a);
       // How far the window's rate has gone past the aim towards the cap: 0 below the aim, 1 at the cap.
       if (s.cap > a) pressure = Math.max(pressure, (s.rate - a) / (s.cap - a));
     }
-    this.#aimRate = Math.max(1e-4, aim);
+    this.#aimRate = Math.max(1e-3, aim);
 
     const personRate = this.#answerRate * this.#personShare;
     const horizon = this.#timeToAnswer.mean() + this.#handOffMs + this.#connectMs;
