@@ -39,7 +39,7 @@ const cases: { name: string; answerRate: (t: number) => number }[] = [
 const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
 console.log(`dialer-sim: ${base.agents} agents, ${hours} h simulated per run, ${seeds} seeds; handle ${base.handleMs / 1000} s, wrap-up ${base.wrapUpMs / 1000} s, no answer after ~${base.noAnswerMs / 1000} s, ${pct(base.machineShare)} of answers machines, connect within ${base.connectMs / 1000} s`);
 console.log(`pacing: src/dialer/pacing (the live code); budgets: the campaign's TSR (30 days) and the centre's Ofcom (24 h), 95 % Wilson bounds; AMD false positives ${pct(base.amdFalsePositive)} of people; talk time ${base.handleDistribution}`);
-console.log('case                 | mode        | seed | dialed | answered | people | abandoned | abandon rate (95 % upper) | worst 24 h | occupancy | talk min / agent-hour');
+console.log('case                 | mode        | seed | dialed | answered | people | abandoned | abandon rate (95 % upper) | worst 24 h | worst 30 min | occupancy | talk min / agent-hour');
 let met = true;
 const started = performance.now();
 for (const c of cases) {
@@ -49,7 +49,7 @@ for (const c of cases) {
       const scenario: Scenario = { ...base, name: c.name, mode, answerRate: c.answerRate, seed };
       const r = simulate(scenario);
       results.push(r);
-      console.log(`${c.name.padEnd(20)} | ${mode.padEnd(11)} | ${String(seed).padStart(4)} | ${String(r.dialed).padStart(6)} | ${String(r.answered).padStart(8)} | ${String(r.people).padStart(6)} | ${String(r.abandoned).padStart(9)} | ${`${pct(r.abandonRate)} (${pct(r.abandonUpperBound)})`.padStart(25)} | ${pct(r.worstCentreRate).padStart(10)} | ${pct(r.occupancy).padStart(9)} | ${r.talkMinutesPerAgentHour.toFixed(1).padStart(5)}`);
+      console.log(`${c.name.padEnd(20)} | ${mode.padEnd(11)} | ${String(seed).padStart(4)} | ${String(r.dialed).padStart(6)} | ${String(r.answered).padStart(8)} | ${String(r.people).padStart(6)} | ${String(r.abandoned).padStart(9)} | ${`${pct(r.abandonRate)} (${pct(r.abandonUpperBound)})`.padStart(25)} | ${pct(r.worstCentreRate).padStart(10)} | ${pct(r.worst30MinRate).padStart(12)} | ${pct(r.occupancy).padStart(9)} | ${r.talkMinutesPerAgentHour.toFixed(1).padStart(5)}`);
     }
     const worstOccupancy = Math.min(...results.map((r) => r.occupancy));
     const worstAbandon = Math.max(...results.map((r) => r.abandonRate));

@@ -51,6 +51,8 @@ export interface Result {
   readonly abandonUpperBound: number;
   /** The centre budget's (24 h) worst measured rate over the run, once it had 100 answers. */
   readonly worstCentreRate: number;
+  /** The worst abandon rate over any 30 minutes after the warm-up (people abandoned / people answered). */
+  readonly worst30MinRate: number;
 }
 
 type Event =
@@ -122,6 +124,8 @@ export function simulate(s: Scenario): Result {
   let talkMs = 0;
   let worstCentreRate = 0;
   const counts = { dialed: 0, answered: 0, machines: 0, people: 0, abandoned: 0 };
+  // People answered and abandoned per minute (by the minute of the verdict and of the abandon).
+  const perMinute = { people: new Array<number>(Math.ceil(end / 60_000) + 1).fill(0), abandoned: new Array<number>(Math.ceil(end / 60_000) + 1).fill(0) };
   const sigma = 0.8; // lognormal shape: coefficient of variation ~0.95
   const talkTime = (): number => s.handleDistribution === 'exponential'
     ? random.exponential(s.handleMs)
@@ -198,13 +202,18 @@ export function simulate(s: Scenario): Result {
         break;
       case 'verdict': {
         screening--;
-        if (e.person) counts.people++;
-        else counts.machines++;
+        if (e.person) {
+          counts.people++;
+          perMinute.people[Math.floor(now / 60_000)]!++;
+        } else counts.machines++;
         // AMD's verdict: a machine, or a person taken for one (hung up on: abandoned, for the regulator and here).
         const heardPerson = e.person && random.uniform() >= s.amdFalsePositive;
         pacer.observe({ kind: 'answered', afterMs: e.answeredAt - e.dialedAt, person: heardPerson });
         if (!heardPerson) {
-          if (e.person) counts.abandoned++;
+          if (e.person) {
+            counts.abandoned++;
+            perMinute.abandoned[Math.floor(now / 60_000)]!++;
+          }
           for (const b of budgets) b.record({ at: now, kind: 'machine' });
           break;
         }
@@ -220,6 +229,7 @@ export function simulate(s: Scenario): Result {
         if (i < 0) break; // an agent took them in time
         waiting.splice(i, 1);
         counts.abandoned++;
+        perMinute.abandoned[Math.floor(now / 60_000)]!++;
         pacer.observe({ kind: 'abandoned' });
         for (const b of budgets) b.record({ at: now, kind: 'abandoned' });
         break;
@@ -242,6 +252,16 @@ export function simulate(s: Scenario): Result {
         break;
     }
   }
+  let worst30MinRate = 0;
+  for (let m = WARM_UP_MS / 60_000; m + 30 <= end / 60_000; m++) {
+    let people = 0;
+    let abandoned = 0;
+    for (let i = m; i < m + 30; i++) {
+      people += perMinute.people[i]!;
+      abandoned += perMinute.abandoned[i]!;
+    }
+    if (people > 0) worst30MinRate = Math.max(worst30MinRate, abandoned / people);
+  }
   const loggedIn = s.agents * (end - WARM_UP_MS);
   const status = campaignBudget.status(end);
   return {
@@ -252,6 +272,7 @@ export function simulate(s: Scenario): Result {
     abandonRate: counts.people === 0 ? 0 : counts.abandoned / counts.people,
     abandonUpperBound: status.upperBound,
     worstCentreRate,
+    worst30MinRate,
   };
 }
 
