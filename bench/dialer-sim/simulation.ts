@@ -53,6 +53,8 @@ export interface Result {
   readonly worstCentreRate: number;
   /** The worst abandon rate over any 30 minutes after the warm-up (people abandoned / people answered). */
   readonly worst30MinRate: number;
+  /** Abandon rate per half hour of the run. */
+  readonly halfHourRates: readonly number[];
 }
 
 type Event =
@@ -262,6 +264,12 @@ export function simulate(s: Scenario): Result {
     }
     if (people > 0) worst30MinRate = Math.max(worst30MinRate, abandoned / people);
   }
+  const halfHourRates: number[] = [];
+  for (let m = 0; m + 30 <= end / 60_000; m += 30) {
+    const people = perMinute.people.slice(m, m + 30).reduce((a, b) => a + b, 0);
+    const abandoned = perMinute.abandoned.slice(m, m + 30).reduce((a, b) => a + b, 0);
+    halfHourRates.push(people > 0 ? abandoned / people : 0);
+  }
   const loggedIn = s.agents * (end - WARM_UP_MS);
   const status = campaignBudget.status(end);
   return {
@@ -273,6 +281,7 @@ export function simulate(s: Scenario): Result {
     abandonUpperBound: status.upperBound,
     worstCentreRate,
     worst30MinRate,
+    halfHourRates,
   };
 }
 

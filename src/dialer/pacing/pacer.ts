@@ -126,7 +126,9 @@ export class Pacer {
   readonly #handOffMs: number;
   readonly #connectMs: number;
   readonly #learn: number;
+  /** Answer rate, fast (learningWeight) and slow (learningWeight / 4) moving averages: pacing uses the higher. */
   #answerRate: number;
+  #answerRateSlow: number;
   #personShare: number;
   #talkMs: number;
   #wrapUpMs: number;
@@ -149,6 +151,7 @@ export class Pacer {
     this.#connectMs = settings.connectMs ?? 2000;
     this.#learn = settings.learningWeight ?? 0.02;
     this.#answerRate = priors.answerRate;
+    this.#answerRateSlow = priors.answerRate;
     this.#personShare = priors.personShare;
     this.#talkMs = priors.talkMs;
     this.#wrapUpMs = priors.wrapUpMs;
@@ -158,7 +161,7 @@ export class Pacer {
 
   get estimates(): PacingEstimates {
     return {
-      answerRate: this.#answerRate, personShare: this.#personShare, meanTimeToAnswerMs: this.#timeToAnswer.mean(),
+      answerRate: this.#pacingAnswerRate(), personShare: this.#personShare, meanTimeToAnswerMs: this.#timeToAnswer.mean(),
       meanTalkMs: this.#talkMs, meanWrapUpMs: this.#wrapUpMs, reserve: this.#reserve, aimRate: this.#aimRate,
     };
   }
@@ -174,11 +177,13 @@ export class Pacer {
     switch (o.kind) {
       case 'answered':
         this.#answerRate += w * (1 - this.#answerRate);
+        this.#answerRateSlow += (w / 4) * (1 - this.#answerRateSlow);
         this.#personShare += w * ((o.person ? 1 : 0) - this.#personShare);
         this.#timeToAnswer.add(o.afterMs);
         return;
       case 'unanswered':
         this.#answerRate += w * (0 - this.#answerRate);
+        this.#answerRateSlow += (w / 4) * (0 - this.#answerRateSlow);
         this.#ringOut.add(o.afterMs);
         return;
       case 'abandoned':
@@ -232,7 +237,7 @@ export class Pacer {
     }
     this.#aimRate = Math.max(1e-3, aim);
 
-    const personRate = this.#answerRate * this.#personShare;
+    const personRate = this.#pacingAnswerRate() * this.#personShare;
     const horizon = this.#timeToAnswer.mean() + this.#handOffMs + this.#connectMs;
     let agents = state.agentsAvailable - state.waitingPeople;
     for (const a of state.busyAgents) {
@@ -251,10 +256,20 @@ export class Pacer {
     return cap('predictive', launch, { expectedPeople: people, expectedAgents: agents, reserveAgents: reserve });
   }
 
+  /**
+   * The answer rate paced by: the higher of the fast and the slow averages. Overestimating answers only under-dials,
+   * so a rise is followed at once and a fall as the slow average confirms it (the fast one alone, at low answer
+   * rates, is noisy enough to over-dial on a run of no-answers).
+   */
+  #pacingAnswerRate(): number {
+    return Math.max(this.#answerRate, this.#answerRateSlow);
+  }
+
   /** The chance that a call still ringing at `ageMs` is answered by a person. */
   #personLater(ageMs: number): number {
-    const answering = this.#answerRate * this.#timeToAnswer.survival(ageMs);
-    const ringing = (1 - this.#answerRate) * this.#ringOut.survival(ageMs);
+    const rate = this.#pacingAnswerRate();
+    const answering = rate * this.#timeToAnswer.survival(ageMs);
+    const ringing = (1 - rate) * this.#ringOut.survival(ageMs);
     if (answering + ringing <= 0) return 0;
     return (this.#personShare * answering) / (answering + ringing);
   }
