@@ -113,9 +113,10 @@ const MAX_RESERVE = 8;
  *   Feedback: each abandoned call raises the reserve and each connected call lowers it by aim/(1 − aim) as much, so
  *   abandons settle at the aimed rate: aimShare × the tightest budget's safe rate (the highest rate at which the
  *   window's upper bound stays within the cap, which grows as answers accumulate), less the part of the window's
- *   rate the pacer did not cause (AMD false positives, other campaigns in a centre's budget). The reserve widens further as the
- *   window's measured rate passes the aim on its way to the cap, and predictive paces progressively while any budget
- *   refuses (`predictiveAllowed` false: too few answers to be confident, or the cap within one abandon).
+ *   rate the pacer did not cause (AMD false positives, other campaigns in a centre's budget; its own rate is counted
+ *   over its life). The reserve widens further as the window's measured rate passes the aim on its way to the cap,
+ *   and predictive paces progressively while any budget refuses (`predictiveAllowed` false: too few answers to be
+ *   confident, or the cap within one abandon). The answer rate is the higher of a fast and a slow moving average.
  *
  * Never beyond the line limit.
  */
