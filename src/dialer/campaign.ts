@@ -2,9 +2,8 @@ import type { AcdEngine } from '../acd/index';
 import { callbackAttributes } from '../channels/voice/callbacks';
 import type { OneccConfig } from '../config/index';
 import type { Logger } from '../lib/index';
-import { AbandonBudget, type BudgetStatus } from './abandon-budget';
 import { inWindow } from './calling-window';
-import { Pacer } from './pacer';
+import { AbandonBudget, Pacer, buildAbandonAudit, type BusyAgent, type PacingEstimates } from './pacing/index';
 import type { AttemptRecord, ContactStore, StoredContact } from './contact-store';
 import { OutboundAttempt, type AttemptDeps, type AttemptResult, type AttemptSettings } from './outbound-attempt';
 
@@ -49,6 +48,8 @@ export class Campaign {
   readonly #inFlight = new Set<OutboundAttempt>();
   /** Calls placed and not yet answered, with when they were placed. */
   readonly #ringing = new Map<OutboundAttempt, number>();
+  /** Calls answered whose AMD verdict is not in yet. */
+  readonly #screening = new Set<OutboundAttempt>();
   readonly #budget: AbandonBudget;
   readonly #pacer: Pacer;
   #timer: NodeJS.Timeout | undefined;
@@ -70,8 +71,10 @@ export class Campaign {
     },
   ) {
     this.#log = deps.logger.child({ component: 'dialer', campaign: config.id });
-    this.#budget = new AbandonBudget(config.abandonWindowHours * 3_600_000, config.abandonLimitPercent / 100);
-    this.#pacer = new Pacer({ abandonLimit: config.abandonLimitPercent / 100 });
+    this.#budget = new AbandonBudget({
+      windowMs: config.abandonWindowHours * 3_600_000, cap: config.abandonLimitPercent / 100, amdFalsePositiveRate: config.amd.falsePositivePercent / 100,
+    });
+    this.#pacer = new Pacer({ budgets: [this.#budget, deps.centreBudget], connectMs: config.connectSeconds * 1000 });
   }
 
   get linesInUse(): number {
@@ -111,8 +114,8 @@ export class Campaign {
     };
   }
 
-  /** The pacer's live estimates (answer rate, time to answer, handle time, its reserve). */
-  get estimates(): Pacer['estimates'] {
+  /** The pacer's live estimates (answer rate, time to answer, handle time, its reserve, the abandon rate it aims at). */
+  get estimates(): PacingEstimates {
     return this.#pacer.estimates;
   }
 
@@ -150,17 +153,21 @@ export class Campaign {
       this.figures.yieldedToInbound++;
       return 0;
     }
-    const wrapUpEndsIn = agents.flatMap((a) => (acd.agentState(a.id) === 'wrap-up' ? [a.wrapUpUntil - now] : []));
-    return this.#pacer.callsToPlace({
+    const busyAgents = agents.flatMap((a): BusyAgent[] => {
+      const state = acd.agentState(a.id);
+      if (state === 'wrap-up') return [{ phase: 'wrap-up', freeInMs: a.wrapUpUntil - now }];
+      return state === 'busy' || state === 'reserved' ? [{ phase: 'talking' }] : [];
+    });
+    return this.#pacer.callsToLaunch({
       mode: this.config.mode,
       lineLimit: this.config.maxLines,
       linesInUse: this.#inFlight.size,
       ringingAges: [...this.#ringing.values()].map((at) => now - at),
+      screening: this.#screening.size,
       waitingPeople: queue.waiting + queue.offered,
-      agentsFree: queue.agents.available,
-      agentsTalking: queue.agents.busy + queue.agents.reserved,
-      wrapUpEndsIn,
-    }, tighter(this.#budget.status(now), this.deps.centreBudget.status(now)));
+      agentsAvailable: queue.agents.available,
+      busyAgents,
+    }, now);
   }
 
   async #tick(): Promise<void> {
@@ -198,17 +205,23 @@ export class Campaign {
   async #place(contact: StoredContact, uri: string): Promise<void> {
     const fp = this.config.amd.falsePositivePercent / 100;
     let answeredAfterMs = 0;
+    let verdictAt = 0;
+    let abandonedAt = 0;
     const attempt: OutboundAttempt = new OutboundAttempt(contact, this.#attemptSettings(uri), this.deps.attempt, (event) => {
       const at = Date.now();
       if (event.kind === 'answered') {
         this.#ringing.delete(attempt);
+        this.#screening.add(attempt);
         answeredAfterMs = event.afterMs;
       } else if (event.kind === 'verdict') {
+        this.#screening.delete(attempt);
+        verdictAt = at;
         this.#pacer.observe({ kind: 'answered', afterMs: answeredAfterMs, person: event.person });
-        if (!event.person) for (const budget of [this.#budget, this.deps.centreBudget]) budget.recordMachine(at, fp);
+        if (!event.person) for (const budget of [this.#budget, this.deps.centreBudget]) budget.record({ at, kind: 'machine', falsePositiveRate: fp });
       } else {
         this.#pacer.observe({ kind: event.kind });
-        for (const budget of [this.#budget, this.deps.centreBudget]) budget.record(at, event.kind === 'abandoned');
+        for (const budget of [this.#budget, this.deps.centreBudget]) budget.record({ at, kind: event.kind });
+        if (event.kind === 'abandoned') abandonedAt = at;
       }
     });
     const dialedAt = Date.now();
@@ -220,6 +233,7 @@ export class Campaign {
       result = await attempt.run();
     } finally {
       this.#ringing.delete(attempt);
+      this.#screening.delete(attempt);
       this.#inFlight.delete(attempt);
     }
     this.figures.talkSeconds += attempt.talkMs / 1000;
@@ -235,13 +249,15 @@ export class Campaign {
       endedAt: new Date().toISOString(),
     };
     await this.deps.store.finish(contact, record, this.#retryAt(result.outcome, number));
-    if (result.outcome === 'abandoned') {
-      const rate = this.abandonRate();
-      await this.deps.store.audit(this.config.id, {
-        campaign: this.config.id, contact: contact.id, number: contact.number, at: new Date().toISOString(), interaction: result.interaction,
-        window: { hours: rate.windowHours, answered: rate.answered, abandoned: rate.abandoned, percent: rate.percent },
-        safeHarbourMessage: result.safeHarbourAfterMs === undefined ? null : { prompt: this.config.safeHarbourPrompt, afterMs: result.safeHarbourAfterMs, withinLimit: result.safeHarbourAfterMs <= this.config.connectSeconds * 1000 },
-      });
+    if (result.outcome === 'abandoned' && result.answeredAt !== undefined) {
+      // The message is due within connectSeconds of the greeting's end (the verdict), so within that much of the answer.
+      const greetingMs = verdictAt - result.answeredAt;
+      const audit = buildAbandonAudit({
+        campaign: this.config.id, number: contact.number, attempt: result.interaction, answeredAt: result.answeredAt, at: abandonedAt,
+        ...(result.safeHarbourAfterMs === undefined ? {} : { safeHarbourStartedAt: verdictAt + result.safeHarbourAfterMs }),
+        safeHarbourLimitMs: greetingMs + this.config.connectSeconds * 1000,
+      }, this.#budget.status(abandonedAt));
+      await this.deps.store.audit(this.config.id, { ...audit, contact: contact.id, safeHarbourPrompt: this.config.safeHarbourPrompt, greetingMs });
     }
   }
 
@@ -290,10 +306,4 @@ export class Campaign {
       connectMs: c.connectSeconds * 1000, safeHarbourPrompt: c.safeHarbourPrompt, amd: c.amd, agentless: c.agentless, amdMaxMs: 5000,
     };
   }
-}
-
-/** Of the campaign's and the centre's budgets, the one with less room (the pacer obeys both). */
-function tighter(a: BudgetStatus, b: BudgetStatus): BudgetStatus {
-  if (a.canRiskAbandon !== b.canRiskAbandon) return a.canRiskAbandon ? b : a;
-  return a.rate >= b.rate ? a : b;
 }

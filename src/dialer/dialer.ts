@@ -4,7 +4,7 @@ import { outboundUri, type Trunk } from '../channels/voice/trunks';
 import type { OneccConfig } from '../config/index';
 import type { Logger } from '../lib/index';
 import { ClassicAmd } from './amd/index';
-import { AbandonBudget } from './abandon-budget';
+import { AbandonBudget } from './pacing/index';
 import { checkWindow } from './calling-window';
 import { Campaign, type CampaignConfig } from './campaign';
 import { ContactStore } from './contact-store';
@@ -39,7 +39,7 @@ export class Dialer {
     this.#log = options.logger.child({ component: 'dialer' });
     this.#store = new ContactStore(options.redis, options.keyTag, options.logger);
     const centre = options.config.centreAbandon;
-    this.#centreBudget = new AbandonBudget(centre.windowHours * 3_600_000, centre.limitPercent / 100);
+    this.#centreBudget = new AbandonBudget({ windowMs: centre.windowHours * 3_600_000, cap: centre.limitPercent / 100 });
     for (const config of options.config.campaigns) {
       const trunk = options.trunks.find((t) => t.name === config.trunk)!;
       this.#campaigns.set(config.id, new Campaign(config, {

@@ -5,5 +5,4 @@
 export { Pacer, type PacerSettings, type PacingState, type PacingMode, type BusyAgent, type PacingOutcome, type PacingEstimates, type PacingDecision, type Priors } from './pacer';
 export { AbandonBudget, REGULATIONS, type AbandonBudgetSettings, type BudgetRecord, type BudgetStatus } from './abandon-budget';
 export { buildAbandonAudit, type AbandonAuditRecord, type AbandonAuditInput } from './abandon-audit';
-export { blendedShare, type InboundForecast, type ServiceLevelModel, type ServiceLevelModelInput, type BlendedShare } from './blended-gate';
 export { upperBound, safeRate, wilsonUpper, clopperPearsonUpper, normalQuantile, type BoundMethod } from './confidence-bound';
