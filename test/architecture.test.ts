@@ -16,14 +16,16 @@ const ALLOWED: Record<string, string[]> = {
   sip: ['lib', ...SIP],
   media: ['lib'],
   acd: ['lib'],
+  // Customers, their identities, cases and timelines: Redis only, no channel, no ACD.
+  customers: ['lib'],
   // Metrics read the ACD's replica and events.
   metrics: ['lib', 'acd'],
   http: ['lib', 'metrics'],
   // Channels control calls through drachtio-srf only, never through the engine's internals.
   // ...and implement the agent feed's call controls and interaction history (src/agents' interfaces).
-  channels: ['lib', 'config', 'media', 'acd', 'ivr', 'agents'],
+  channels: ['lib', 'config', 'media', 'acd', 'ivr', 'agents', 'customers'],
   ivr: ['lib', 'config', 'media', 'acd'],
-  dialer: ['lib', 'config', 'acd', 'channels', 'media', 'ivr', 'dialer/pacing'],
+  dialer: ['lib', 'config', 'acd', 'channels', 'media', 'ivr', 'dialer/pacing', 'customers'],
   // The pacing runs live and in bench/dialer-sim's simulated time: pure, no clock, no I/O.
   'dialer/pacing': ['lib'],
   agents: ['lib', 'config', 'acd'],

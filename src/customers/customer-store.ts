@@ -1,0 +1,355 @@
+import Redis from 'ioredis';
+import { OneccError, randomId, type Logger } from '../lib/index';
+import { identity as checkedIdentity, parseIdentity, type Identity } from './identity';
+import { ATTACH, LINK, MERGE, SPLIT } from './scripts';
+
+export const preferredChannels = ['voice', 'sms', 'chat', 'email', 'video'] as const;
+export type PreferredChannel = (typeof preferredChannels)[number];
+
+/** One customer: who they are to onecc and how they want to be contacted. */
+export interface CustomerProfile {
+  readonly id: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly name: string | null;
+  readonly language: string | null;
+  readonly preferredChannel: PreferredChannel | null;
+  /** Never called or notified (the dialer skips them; GET /customers shows it). */
+  readonly doNotContact: boolean;
+  /** Consents by purpose (e.g. marketing, notifications, recording): true given, false withdrawn. */
+  readonly consent: Record<string, boolean>;
+  readonly crmId: string | null;
+  readonly identities: Identity[];
+}
+
+/** A request followed across contacts and channels: one id while the customer keeps coming back about it. */
+export interface CustomerCase {
+  readonly id: string;
+  readonly customer: string;
+  readonly openedAt: string;
+  readonly lastAt: string;
+  readonly closedAt: string | null;
+  readonly closedBy: string | null;
+  /** Interaction ids, oldest first. */
+  readonly interactions: string[];
+}
+
+export interface AuditEntry {
+  readonly at: string;
+  readonly action: string;
+  readonly by: string;
+  readonly [detail: string]: unknown;
+}
+
+/** What a new contact brings: its identities, strongest first (see attach), and what it says of the customer. */
+export interface ContactIdentities {
+  readonly interaction: string;
+  readonly startedAt: number;
+  readonly identities: readonly Identity[];
+  readonly name?: string;
+  readonly language?: string;
+}
+
+export interface Attachment {
+  readonly customer: string;
+  readonly case: string;
+  /** created: a new customer; matched: an identity was known; known: this interaction was attached before. */
+  readonly how: 'created' | 'matched' | 'known';
+  /** Identities of the contact that belong to another customer (left there: merging is an operator's decision). */
+  readonly conflicts: { identity: string; customer: string }[];
+}
+
+export class CustomerError extends OneccError {
+  constructor(code: 'NOT_FOUND' | 'CONFLICT' | 'BAD_REQUEST', message: string) {
+    super(code, message);
+  }
+}
+
+/** What CustomerStore.update may change. */
+export interface ProfileChange {
+  name?: string | null;
+  language?: string | null;
+  preferredChannel?: PreferredChannel | null;
+  doNotContact?: boolean;
+  consent?: Record<string, boolean>;
+  crmId?: string | null;
+}
+
+/**
+ * Customers in Redis, shared by every onecc node (src/customers/README.md): profiles, the identities that name
+ * them, the timeline of their interactions, their cases, and an audit trail of every change to who is who. What
+ * several nodes may race on runs in Lua (scripts.ts). Interaction records themselves are the channels'; this store
+ * only indexes them.
+ */
+export class CustomerStore {
+  readonly #redis: Redis;
+  readonly #prefix: string;
+  readonly #run: (script: string, args: (string | number)[]) => Promise<unknown>;
+
+  constructor(
+    redis: { host: string; port: number },
+    keyTag: string,
+    private readonly options: { readonly caseIdleHours: number; readonly logger: Logger },
+  ) {
+    this.#redis = new Redis({ host: redis.host, port: redis.port, lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true });
+    this.#redis.on('error', (err) => options.logger.debug({ err: err.message }, 'customers: Redis connection error'));
+    this.#prefix = `{${keyTag}}:cx:`;
+    for (const [name, lua] of Object.entries({ attach: ATTACH, merge: MERGE, split: SPLIT, link: LINK })) this.#redis.defineCommand(`customers_${name}`, { numberOfKeys: 0, lua });
+    this.#run = (script, args) => (this.#redis as unknown as Record<string, (...a: (string | number)[]) => Promise<unknown>>)[`customers_${script}`]!(...args);
+  }
+
+  /**
+   * The customer of a new contact: the one its first known identity names (identities strongest first: a CRM id,
+   * then phone or email, then gateway ids), or a new one; identities not known yet are linked to them. The
+   * interaction joins the customer's open case — one that had a contact within caseIdleHours and was not closed —
+   * or opens a new one. Attaching the same interaction again changes nothing.
+   */
+  async attach(contact: ContactIdentities): Promise<Attachment> {
+    const hints: Record<string, string> = {};
+    if (contact.name) hints.name = contact.name.slice(0, 120);
+    if (contact.language) hints.language = contact.language.slice(0, 35);
+    const reply = (await this.#run('attach', [
+      this.#prefix, customerId(), caseId(), contact.interaction, contact.startedAt, Date.now(), this.options.caseIdleHours * 3_600_000,
+      JSON.stringify(hints), ...contact.identities,
+    ])) as [string, string, Attachment['how'], string];
+    const conflicts = JSON.parse(reply[3]) as unknown;
+    return { customer: reply[0], case: reply[1], how: reply[2], conflicts: Array.isArray(conflicts) ? conflicts : [] };
+  }
+
+  /** The customer an identity names, if any. */
+  async customerOf(identity: Identity): Promise<string | undefined> {
+    return (await this.#redis.get(`${this.#prefix}i:${identity}`)) ?? undefined;
+  }
+
+  /** A customer's profile; a merged-away id gives the customer it was merged into. */
+  async get(id: string): Promise<CustomerProfile | undefined> {
+    for (let hops = 0; hops < 4; hops++) {
+      const [fields, identities] = (await this.#redis.multi().hgetall(this.#key(id)).smembers(`${this.#key(id)}:ids`).exec())!.map((r) => r[1]) as [Record<string, string>, string[]];
+      if (fields.id === undefined) return undefined;
+      if (fields.mergedInto !== undefined) {
+        id = fields.mergedInto;
+        continue;
+      }
+      return {
+        id: fields.id,
+        createdAt: iso(fields.createdAt),
+        updatedAt: iso(fields.updatedAt),
+        name: fields.name ?? null,
+        language: fields.language ?? null,
+        preferredChannel: (fields.preferredChannel as PreferredChannel | undefined) ?? null,
+        doNotContact: fields.doNotContact === '1',
+        consent: fields.consent ? (JSON.parse(fields.consent) as Record<string, boolean>) : {},
+        crmId: fields.crmId ?? null,
+        identities: (identities as Identity[]).sort(),
+      };
+    }
+    return undefined;
+  }
+
+  /** Whether the customer an identity names asked never to be contacted. */
+  async doNotContact(identity: Identity): Promise<boolean> {
+    const id = await this.customerOf(identity);
+    return id !== undefined && (await this.#redis.hget(this.#key(id), 'doNotContact')) === '1';
+  }
+
+  /** Changes profile fields (checked here); each change is audited with who made it. */
+  async update(id: string, change: ProfileChange, by: string): Promise<CustomerProfile> {
+    const profile = await this.#live(id);
+    const set: Record<string, string> = {};
+    const unset: string[] = [];
+    const text = (field: 'name' | 'language' | 'crmId', value: string | null | undefined, max: number) => {
+      if (value === undefined) return;
+      if (value === null) return void unset.push(field);
+      if (typeof value !== 'string' || value.trim() === '' || value.length > max) throw new CustomerError('BAD_REQUEST', `${field}: a string of 1-${max} characters, or null`);
+      set[field] = value.trim();
+    };
+    text('name', change.name, 120);
+    text('language', change.language, 35);
+    text('crmId', change.crmId, 128);
+    if (change.crmId) checkedIdentity('crm', change.crmId);
+    if (change.preferredChannel !== undefined) {
+      if (change.preferredChannel === null) unset.push('preferredChannel');
+      else if (!preferredChannels.includes(change.preferredChannel)) throw new CustomerError('BAD_REQUEST', `preferredChannel: one of ${preferredChannels.join(', ')}, or null`);
+      else set.preferredChannel = change.preferredChannel;
+    }
+    if (change.doNotContact !== undefined) {
+      if (typeof change.doNotContact !== 'boolean') throw new CustomerError('BAD_REQUEST', 'doNotContact: true or false');
+      set.doNotContact = change.doNotContact ? '1' : '0';
+    }
+    if (change.consent !== undefined) {
+      if (typeof change.consent !== 'object' || change.consent === null || Object.values(change.consent).some((v) => typeof v !== 'boolean')) {
+        throw new CustomerError('BAD_REQUEST', 'consent: an object of purpose → true (given) or false (withdrawn)');
+      }
+      set.consent = JSON.stringify({ ...profile.consent, ...change.consent });
+    }
+    if (Object.keys(set).length === 0 && unset.length === 0) return profile;
+    const now = Date.now();
+    const entry: AuditEntry = { at: new Date(now).toISOString(), action: 'updated', by, change: { ...change } };
+    const tx = this.#redis.multi().hset(this.#key(profile.id), { ...set, updatedAt: String(now) });
+    if (unset.length > 0) tx.hdel(this.#key(profile.id), ...unset);
+    await tx.rpush(`${this.#key(profile.id)}:audit`, JSON.stringify({ ...entry, at: now })).exec();
+    return (await this.get(profile.id))!;
+  }
+
+  /** A customer created by hand (e.g. imported from the CRM) with its identities, each checked and free. */
+  async create(identities: readonly string[], change: ProfileChange, by: string): Promise<CustomerProfile> {
+    const checked = identities.map(parseIdentity);
+    for (const identity of checked) {
+      const owner = await this.customerOf(identity);
+      if (owner !== undefined) throw new CustomerError('CONFLICT', `${identity} belongs to customer ${owner}`);
+    }
+    const id = customerId();
+    const now = Date.now();
+    await this.#redis.multi()
+      .hset(this.#key(id), { id, createdAt: String(now), updatedAt: String(now), doNotContact: '0' })
+      .zadd(`${this.#prefix}all`, now, id)
+      .rpush(`${this.#key(id)}:audit`, JSON.stringify({ at: now, action: 'created', by, identities: checked }))
+      .exec();
+    for (const identity of checked) await this.link(id, identity, by);
+    return this.update(id, change, by);
+  }
+
+  /** Links an identity to a customer by hand; refused (CONFLICT) when it is another customer's. */
+  async link(id: string, identity: Identity, by: string): Promise<void> {
+    this.#ok(await this.#run('link', [this.#prefix, id, identity, Date.now(), by]));
+  }
+
+  /**
+   * Merges `from` into `into` (see scripts.ts MERGE): refused with the reason for the same customer, an unknown or
+   * merged one, or different CRM ids.
+   */
+  async merge(from: string, into: string, by: string, reason: string): Promise<CustomerProfile> {
+    this.#ok(await this.#run('merge', [this.#prefix, from, into, Date.now(), by, reason]));
+    return (await this.get(into))!;
+  }
+
+  /** Splits identities (and the interactions they brought, and any named) off into a new customer. */
+  async split(from: string, identities: readonly Identity[], interactions: readonly string[], by: string, reason: string): Promise<{ customer: CustomerProfile; movedInteractions: string[] }> {
+    if (identities.length === 0) throw new CustomerError('BAD_REQUEST', 'identities: the ones that belong to someone else (at least one)');
+    const reply = this.#ok(await this.#run('split', [this.#prefix, from, customerId(), caseId(), Date.now(), by, reason, identities.length, ...identities, ...interactions]));
+    const moved = JSON.parse(reply[2]!) as unknown;
+    return { customer: (await this.get(reply[1]!))!, movedInteractions: Array.isArray(moved) ? (moved as string[]) : [] };
+  }
+
+  /** Interaction ids on a customer's timeline, newest first. */
+  async timeline(id: string, limit: number, exclude?: string): Promise<string[]> {
+    const profile = await this.get(id);
+    if (profile === undefined) return [];
+    const ids = await this.#redis.zrevrange(`${this.#key(profile.id)}:timeline`, 0, limit);
+    return ids.filter((i) => i !== exclude).slice(0, limit);
+  }
+
+  /** The customer and case an interaction was attached to. */
+  async attachmentOf(interaction: string): Promise<{ customer: string; case: string } | undefined> {
+    const [customer, kase] = await this.#redis.hmget(`${this.#prefix}x:${interaction}`, 'customer', 'case');
+    return customer && kase ? { customer, case: kase } : undefined;
+  }
+
+  /** A customer's cases, newest first. */
+  async cases(id: string): Promise<CustomerCase[]> {
+    const profile = await this.#live(id);
+    const ids = await this.#redis.zrevrange(`${this.#key(profile.id)}:cases`, 0, -1);
+    const cases = await Promise.all(ids.map((c) => this.case(c)));
+    return cases.filter((c): c is CustomerCase => c !== undefined);
+  }
+
+  async case(id: string): Promise<CustomerCase | undefined> {
+    const [fields, interactions] = (await this.#redis.multi().hgetall(`${this.#prefix}k:${id}`).zrange(`${this.#prefix}k:${id}:ix`, '0', '-1').exec())!.map((r) => r[1]) as [Record<string, string>, string[]];
+    if (fields.id === undefined) return undefined;
+    return {
+      id, customer: fields.customer!, openedAt: iso(fields.openedAt), lastAt: iso(fields.lastAt),
+      closedAt: fields.closedAt ? iso(fields.closedAt) : null, closedBy: fields.closedBy ?? null, interactions,
+    };
+  }
+
+  /** Closes a case: the customer's next contact opens a new one. */
+  async closeCase(customer: string, id: string, by: string): Promise<CustomerCase> {
+    const found = await this.case(id);
+    const profile = await this.#live(customer);
+    if (found === undefined || found.customer !== profile.id) throw new CustomerError('NOT_FOUND', `no case ${id} of customer ${customer}`);
+    if (found.closedAt !== null) return found;
+    const now = Date.now();
+    await this.#redis.multi()
+      .hset(`${this.#prefix}k:${id}`, { closedAt: String(now), closedBy: by })
+      .rpush(`${this.#key(profile.id)}:audit`, JSON.stringify({ at: now, action: 'case-closed', by, case: id }))
+      .exec();
+    return (await this.case(id))!;
+  }
+
+  async audit(id: string): Promise<AuditEntry[]> {
+    const profile = await this.#live(id);
+    const entries = await this.#redis.lrange(`${this.#key(profile.id)}:audit`, 0, -1);
+    return entries.map((e) => {
+      const entry = JSON.parse(e) as AuditEntry & { at: number };
+      return { ...entry, at: iso(String(entry.at)) };
+    });
+  }
+
+  /** Customers by creation time, newest first. */
+  async list(limit: number): Promise<CustomerProfile[]> {
+    const ids = await this.#redis.zrevrange(`${this.#prefix}all`, 0, limit - 1);
+    return (await Promise.all(ids.map((id) => this.get(id)))).filter((p): p is CustomerProfile => p !== undefined);
+  }
+
+  /**
+   * Erases a customer from this store: profile, identities, timeline, cases, attachments, audit and the tombstones
+   * of customers merged into them. Returns the interaction ids it indexed, for the caller to erase the records. An
+   * anonymous line (customer id, time, who, counts) is kept in the erasure log, as proof of the erasure.
+   */
+  async erase(id: string, by: string): Promise<{ interactions: string[] }> {
+    const profile = await this.#live(id);
+    const key = this.#key(profile.id);
+    const [interactions, cases, merged] = (await this.#redis.multi().zrange(`${key}:timeline`, '0', '-1').zrange(`${key}:cases`, '0', '-1').smembers(`${key}:merged`).exec())!.map((r) => r[1]) as [string[], string[], string[]];
+    const keys = [
+      key, `${key}:ids`, `${key}:timeline`, `${key}:cases`, `${key}:audit`, `${key}:merged`,
+      ...profile.identities.map((i) => `${this.#prefix}i:${i}`),
+      ...cases.flatMap((c) => [`${this.#prefix}k:${c}`, `${this.#prefix}k:${c}:ix`]),
+      ...interactions.map((i) => `${this.#prefix}x:${i}`),
+      ...merged.map((m) => this.#key(m)),
+    ];
+    const now = Date.now();
+    await this.#redis.multi()
+      .del(...keys)
+      .zrem(`${this.#prefix}all`, profile.id, ...merged)
+      .rpush(`${this.#prefix}erasures`, JSON.stringify({ at: now, customer: profile.id, by, interactions: interactions.length, cases: cases.length }))
+      .exec();
+    return { interactions };
+  }
+
+  /** The erasure log: one anonymous line per erased customer. */
+  async erasures(): Promise<unknown[]> {
+    return (await this.#redis.lrange(`${this.#prefix}erasures`, 0, -1)).map((e) => JSON.parse(e) as unknown);
+  }
+
+  async close(): Promise<void> {
+    this.#redis.disconnect();
+  }
+
+  async #live(id: string): Promise<CustomerProfile> {
+    const profile = await this.get(id);
+    if (profile === undefined) throw new CustomerError('NOT_FOUND', `no customer ${id}`);
+    return profile;
+  }
+
+  #ok(reply: unknown): string[] {
+    const r = reply as string[];
+    if (r[0] === 'err') throw new CustomerError(/^no customer/.test(r[1]!) ? 'NOT_FOUND' : 'CONFLICT', r[1]!);
+    return r;
+  }
+
+  #key(id: string): string {
+    return `${this.#prefix}c:${id}`;
+  }
+}
+
+function customerId(): string {
+  return `cu-${randomId(9)}`;
+}
+
+function caseId(): string {
+  return `case-${randomId(9)}`;
+}
+
+function iso(ms: string | undefined): string {
+  return new Date(Number(ms ?? 0)).toISOString();
+}
