@@ -15,6 +15,9 @@ import { MediaService } from './media/index';
 import { PromptLibrary, isPromptName } from './media/prompts/index';
 import { Metrics } from './metrics/index';
 import { InteractionRecords } from './channels/interaction-records';
+import { CustomerApi } from './channels/customer-api';
+import { CustomerLinker } from './channels/customer-linker';
+import { CustomerStore } from './customers/index';
 import { CallbackRetries, DigestAuthenticator, PhoneDirectory, Registrar, TrunkDirectory, VoiceChannel, manualDialTrunk } from './channels/voice/index';
 import { DialplanSet, TextPrompts } from './ivr/index';
 import { Dialer } from './dialer/index';
@@ -39,6 +42,8 @@ export interface OneccServer {
   /** The agent feed (/agent); undefined unless acd.enabled. */
   readonly agentFeed: AgentFeed | undefined;
   readonly records: InteractionRecords;
+  /** Where onecc's Redis is (the embedded one's port once started). */
+  readonly redis: { readonly host: string; readonly port: number };
   /** Outbound campaigns; undefined without campaigns (or the ACD). */
   readonly dialer: Dialer | undefined;
   readonly http: HttpServer;
@@ -137,6 +142,11 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
     srf.use('register', (req, res) => registrar.handle(req, res));
     const records = new InteractionRecords(redisAt, config.acd.redis.keyTag, voice.recordRetentionDays * 86_400, logger);
     closers.push(() => records.close());
+    // Every contact belongs to a customer: linked as its record is first saved.
+    const customers = new CustomerStore(redisAt, config.acd.redis.keyTag, { caseIdleHours: config.customers.caseIdleHours, logger: logger.child({ component: 'customers' }) });
+    closers.push(() => customers.close());
+    const { crmLookup } = config.customers;
+    records.useCustomers(customers, new CustomerLinker({ customers, crm: crmLookup.url === null ? null : { url: crmLookup.url, timeoutMs: crmLookup.timeoutMs }, logger: logger.child({ component: 'customers' }) }));
     const dialplans = await DialplanSet.load({
       dir: config.ivr.dialplansDir,
       lookups: {
@@ -197,6 +207,7 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
         trunks: trunks.trunks,
         redis: redisAt,
         keyTag: config.acd.redis.keyTag,
+        customers,
         observe: (campaign, outcome) => metrics.dialerAttempt(campaign, outcome),
         attempt: { srf, acd, media, prompts, phones, records, tapHost: config.media.dtmf.host, agentRingTimeoutMs: voice.ringTimeoutSeconds * 1000 },
         logger,
@@ -209,11 +220,13 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
 
     // Chats and email threads: customers on the chat page and on gateways, conversations in Redis, tasks in the ACD.
     let chat: ChatChannel | undefined;
+    let conversations: ConversationStore | undefined;
     if (acd && config.chat.enabled) {
+      conversations = new ConversationStore(redisAt, config.acd.redis.keyTag, config.chat.retentionDays, logger);
       const channel = new ChatChannel({
         config: config.chat,
         acd,
-        store: new ConversationStore(redisAt, config.acd.redis.keyTag, config.chat.retentionDays, logger),
+        store: conversations,
         records,
         logger,
       });
@@ -232,6 +245,7 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
         ...(voiceChannel ? { controls: voiceChannel } : {}),
         ...(chat ? { chat } : {}),
         history: records,
+        screenPopInteractions: config.customers.screenPopInteractions,
         softphoneAccount: (agentId) => {
           const phone = voice.phones.find((p) => p.agent === agentId);
           if (phone === undefined || sip === undefined) return undefined;
@@ -243,6 +257,8 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
       // Closed before the HTTP listener (below): agents get a close frame (going away).
       metrics.reportFeedConnections(() => feed.connections);
     }
+
+    const customerApi = new CustomerApi({ customers, records, ...(conversations ? { conversations } : {}), ...(acd ? { acd } : {}), recordingDir: config.media.recordingDir, logger: logger.child({ component: 'customers' }) });
 
     // Without an rtpengine or Redis that answers, or while draining, calls cannot be served: not ready, so that a
     // balancer sends them elsewhere.
@@ -261,6 +277,7 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
         ...(dialer ? { '/campaigns': (rest: string, query: URLSearchParams) => dialer.query(rest, query) } : {}),
         // The video page's admission token, and where it calls (onecc's SIP WebSocket listeners).
         ...(video ? { '/video-token': async () => ({ status: 200, body: { ...video.token(), user: config.video.user, servers: sipWebSockets() } }) } : {}),
+        '/customers': (rest: string, query: URLSearchParams) => customerApi.query(rest, query),
         '/interactions': async (id, query) => {
           if (id === '') return { status: 200, body: await records.recent(Math.min(1000, Number(query.get('limit') ?? 50) || 50)) };
           const record = await records.get(id);
@@ -270,6 +287,7 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
       actions: {
         ...(dialer ? { '/campaigns': (rest: string, body: Buffer, req: IncomingMessage) => dialer.act(rest, body, req.method ?? '') } : {}),
         ...(chat ? { '/chat/connector': (rest: string, body: Buffer, req: IncomingMessage) => chat.connector(rest, body, req) } : {}),
+        '/customers': (rest: string, body: Buffer, req: IncomingMessage) => customerApi.act(rest, body, req),
       },
       upgrades: {
         ...(agentFeed ? { '/agent': (req: IncomingMessage, socket: Duplex, head: Buffer) => agentFeed.handleUpgrade(req, socket, head) } : {}),
@@ -305,6 +323,7 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
       agentFeed,
       dialer,
       records,
+      redis: redisAt,
       http,
       metrics,
       async drain(seconds: number): Promise<void> {

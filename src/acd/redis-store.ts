@@ -179,6 +179,36 @@ export class RedisStore implements AcdStore {
     return json === null ? null : (JSON.parse(json) as TaskRecord);
   }
 
+  /**
+   * Ended task records are found by scanning (an erasure is rare; live tasks are never touched); log entries are
+   * deleted when they mention one of the values (unique ids, such as interaction ids). A node that had not read
+   * those entries yet sees a gap and reloads, as after a trim.
+   */
+  async forgetEndedTasks(attribute: string, values: readonly string[]): Promise<number> {
+    if (values.length === 0) return 0;
+    const wanted = new Set(values);
+    let erased = 0;
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.#redis.scan(cursor, 'MATCH', this.#keys.endedTask('*'), 'COUNT', 1000);
+      cursor = next;
+      for (const key of keys) {
+        const json = await this.#redis.get(key);
+        const value = json === null ? undefined : (JSON.parse(json) as TaskRecord).attributes[attribute];
+        if (value !== undefined && wanted.has(value)) erased += await this.#redis.del(key);
+      }
+    } while (cursor !== '0');
+    let from = '-';
+    for (;;) {
+      const entries = await this.#redis.xrange(this.#keys.log, from, '+', 'COUNT', 1000);
+      const mentioning = entries.filter(([, fields]) => fields.some((f) => f.includes(attribute) && values.some((v) => f.includes(v)))).map(([id]) => id);
+      if (mentioning.length > 0) await this.#redis.xdel(this.#keys.log, ...mentioning);
+      if (entries.length < 1000) break;
+      from = `(${entries.at(-1)![0]}`;
+    }
+    return erased;
+  }
+
   async renewLease(node: string, until: number): Promise<void> {
     await this.#redis.zadd(this.#keys.nodes, until, node);
   }

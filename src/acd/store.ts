@@ -43,6 +43,11 @@ export interface AcdStore {
    */
   follow(onChange: (change: Change) => void, resync: () => void): void;
   endedTask(id: string): Promise<TaskRecord | null>;
+  /**
+   * Erases the ended tasks whose attribute `attribute` is one of `values`, and whatever the store keeps of them
+   * besides (the change log): a customer's data deletion. Returns how many tasks it erased.
+   */
+  forgetEndedTasks(attribute: string, values: readonly string[]): Promise<number>;
   renewLease(node: string, until: number): Promise<void>;
   /** Nodes whose lease ended before `now`. */
   expiredNodes(now: number): Promise<string[]>;
@@ -114,6 +119,19 @@ export class MemoryStore implements AcdStore {
 
   async endedTask(id: string): Promise<TaskRecord | null> {
     return this.#ended.get(id) ?? null;
+  }
+
+  async forgetEndedTasks(attribute: string, values: readonly string[]): Promise<number> {
+    const wanted = new Set(values);
+    let erased = 0;
+    for (const [id, task] of this.#ended) {
+      const value = task.attributes[attribute];
+      if (value !== undefined && wanted.has(value)) {
+        this.#ended.delete(id);
+        erased++;
+      }
+    }
+    return erased;
   }
 
   async renewLease(): Promise<void> {}

@@ -18,6 +18,8 @@ export interface AgentFeedOptions {
   /** The chat channel's side of chat tasks; without it the chat commands answer `unavailable`. */
   readonly chat?: ChatControls;
   readonly history?: InteractionHistory;
+  /** How many of the customer's latest interactions an offer carries; default 5. */
+  readonly screenPopInteractions?: number;
   /**
    * The SIP account an agent's browser softphone registers with (from voice.phones), given to that agent only,
    * in the welcome snapshot; undefined when the agent has none.
@@ -468,13 +470,13 @@ export class AgentFeed {
 
   /** An offer as the agent's desktop shows it: the task, the caller's context, history, and why it came to them. */
   async #offer(task: TaskRecord): Promise<unknown> {
-    const customer = task.attributes.caller;
     const history = this.options.history;
-    const previous = customer && history ? await withTimeout(history.previous(customer, 5), 500, []) : [];
+    const none = { customer: null, previousInteractions: [] };
+    const pop = history ? await withTimeout(history.screenPop(task.attributes, this.options.screenPopInteractions ?? 5), 500, none) : none;
     return {
       task: summary(task),
       expiresAt: task.offer?.expiresAt ?? null,
-      context: { attributes: task.attributes, previousInteractions: previous },
+      context: { attributes: task.attributes, customer: pop.customer, previousInteractions: pop.previousInteractions },
       decision: task.decision,
     };
   }

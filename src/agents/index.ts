@@ -1,4 +1,4 @@
 export { AgentFeed, DISCONNECTED_REASON, type AgentFeedOptions, type SoftphoneAccount } from './agent-feed';
 export { Credentials, type Identity, type AuthResult } from './credentials';
 export { commandSchemas, closeCodes, ringingCommands, PROTOCOL_VERSION, validate, parseCommand, type CommandType, type ErrorCode, type JsonSchema } from './protocol';
-export { TaskControlError, type TaskControls, type InteractionHistory, type ChatControls, type ChatAttachment, type ChatMessageView, type ChatFeedEvent } from './task-controls';
+export { TaskControlError, type TaskControls, type InteractionHistory, type ScreenPop, type ChatControls, type ChatAttachment, type ChatMessageView, type ChatFeedEvent } from './task-controls';

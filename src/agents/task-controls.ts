@@ -44,10 +44,16 @@ export class TaskControlError extends Error {
   }
 }
 
+/** What an offer shows of the customer: who they are, the case, their latest other interactions (newest first). */
+export interface ScreenPop {
+  readonly customer: { readonly id: string; readonly name: string | null; readonly language: string | null; readonly identities: readonly string[]; readonly case: string; readonly doNotContact: boolean } | null;
+  readonly previousInteractions: readonly unknown[];
+}
+
 /** The interaction history the feed shows with an offer, and where a wrap-up's disposition goes. */
 export interface InteractionHistory {
-  /** The customer's latest interactions (most recent first), for the screen pop. */
-  previous(customer: string, limit: number): Promise<readonly unknown[]>;
+  /** The screen pop of a task (its attributes name its interaction). */
+  screenPop(attributes: Readonly<Record<string, string>>, limit: number): Promise<ScreenPop>;
   /** Records the agent's disposition and notes on interaction `id`. */
   disposition(id: string, entry: { readonly agentId: string; readonly taskId: string; readonly disposition: string; readonly notes?: string; readonly at: string }): Promise<void>;
 }

@@ -1,5 +1,6 @@
 import Redis from 'ioredis';
-import type { InteractionHistory } from '../agents/index';
+import type { InteractionHistory, ScreenPop } from '../agents/index';
+import type { CustomerStore } from '../customers/index';
 import type { Logger } from '../lib/index';
 
 /** One interaction (a call, a video call, a chat, an email thread) as the operator and reporting see it afterwards. */
@@ -13,6 +14,13 @@ export interface InteractionRecord {
   readonly trunk: string;
   readonly caller: string;
   readonly called: string;
+  /** The customer (src/customers) and the case this interaction belongs to, set as the record is first saved. */
+  customer?: string;
+  case?: string;
+  /** The customer's name as they gave it (chat, video), for their profile. */
+  readonly name?: string;
+  /** Identities the channel learnt of the customer (`email:...`, `phone:...`, `connector:<gateway>:<id>`). */
+  readonly identities?: readonly string[];
   /** The outbound campaign that placed the call. */
   readonly campaign?: string;
   /** The dialplan that answered an inbound call. */
@@ -43,6 +51,11 @@ export interface CallbackAttemptRecord {
   endedAt?: string;
 }
 
+/** Sets a record's customer and case (CustomerLinker). */
+export interface RecordLinker {
+  link(record: InteractionRecord): Promise<void>;
+}
+
 /** Parts of a record that others add while its call goes on (an agent's wrap-up, callback attempts). */
 type AppendedField = 'dispositions' | 'callbacks';
 const appendedFields: readonly AppendedField[] = ['dispositions', 'callbacks'];
@@ -51,10 +64,13 @@ const appendedFields: readonly AppendedField[] = ['dispositions', 'callbacks'];
  * Interaction records in Redis, so that every onecc node can answer a query about any call: one JSON value per
  * record and a time index, both expiring after the retention period. Dispositions and callback attempts are lists of
  * their own, appended to and merged in when a record is read, so that the call's own save never overwrites them.
+ * A record's first save links it to its customer and case (CustomerLinker); the customer's timeline is the customer
+ * store's.
  */
 export class InteractionRecords implements InteractionHistory {
   readonly #redis: Redis;
   readonly #prefix: string;
+  #customers: { readonly store: CustomerStore; readonly linker: RecordLinker } | undefined;
 
   constructor(redis: { host: string; port: number }, keyTag: string, private readonly retentionSeconds: number, private readonly logger: Logger) {
     this.#redis = new Redis({ host: redis.host, port: redis.port, lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true });
@@ -62,18 +78,20 @@ export class InteractionRecords implements InteractionHistory {
     this.#prefix = `{${keyTag}}:interaction`;
   }
 
+  /** Links records to customers from now on. */
+  useCustomers(store: CustomerStore, linker: RecordLinker): void {
+    this.#customers = { store, linker };
+  }
+
   /** Writes (or rewrites) a record. Failures are logged, never thrown: a record must not break a call. */
   async save(record: InteractionRecord): Promise<void> {
+    if (record.customer === undefined && this.#customers) await this.#customers.linker.link(record);
     try {
       await this.#redis
         .multi()
         .set(`${this.#prefix}:${record.id}`, JSON.stringify({ ...record, dispositions: undefined, callbacks: undefined }), 'EX', this.retentionSeconds)
         .zadd(`${this.#prefix}s`, Date.parse(record.startedAt), record.id)
         .zremrangebyscore(`${this.#prefix}s`, 0, Date.now() - this.retentionSeconds * 1000)
-        // The customer's history (screen pop): their interactions by time, expiring with the newest.
-        .zadd(this.#byCustomer(record.caller), Date.parse(record.startedAt), record.id)
-        .zremrangebyscore(this.#byCustomer(record.caller), 0, Date.now() - this.retentionSeconds * 1000)
-        .expire(this.#byCustomer(record.caller), this.retentionSeconds)
         .exec();
     } catch (err) {
       this.logger.error({ err, id: record.id }, 'interaction record not saved');
@@ -98,9 +116,33 @@ export class InteractionRecords implements InteractionHistory {
     return this.#load(await this.#redis.zrevrange(`${this.#prefix}s`, 0, Math.max(0, limit - 1)));
   }
 
-  /** The customer's most recent interactions, newest first. */
-  async previous(customer: string, limit: number): Promise<InteractionRecord[]> {
-    return this.#load(await this.#redis.zrevrange(this.#byCustomer(customer), 0, Math.max(0, limit - 1)));
+  /** Records by id (those still kept), in the order given. */
+  async many(ids: readonly string[]): Promise<InteractionRecord[]> {
+    return this.#load([...ids]);
+  }
+
+  /**
+   * The screen pop of a task: its interaction's customer (profile, case) and their latest other interactions, newest
+   * first. Nothing when the interaction has no customer (yet).
+   */
+  async screenPop(attributes: Readonly<Record<string, string>>, limit: number): Promise<ScreenPop> {
+    const interaction = attributes.interaction;
+    if (!this.#customers || interaction === undefined) return { customer: null, previousInteractions: [] };
+    const { store } = this.#customers;
+    const attached = await store.attachmentOf(interaction);
+    if (attached === undefined) return { customer: null, previousInteractions: [] };
+    const [profile, ids] = await Promise.all([store.get(attached.customer), store.timeline(attached.customer, limit, interaction)]);
+    return {
+      customer: profile ? { id: profile.id, name: profile.name, language: profile.language, identities: profile.identities, case: attached.case, doNotContact: profile.doNotContact } : null,
+      previousInteractions: await this.#load(ids),
+    };
+  }
+
+  /** Erases records and their appended lists (a customer's data deletion). */
+  async erase(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    const keys = ids.flatMap((id) => [`${this.#prefix}:${id}`, ...appendedFields.map((f) => `${this.#prefix}:${id}:${f}`)]);
+    await this.#redis.multi().del(...keys).zrem(`${this.#prefix}s`, ...ids).exec();
   }
 
   async disposition(id: string, entry: NonNullable<InteractionRecord['dispositions']>[number]): Promise<void> {
@@ -124,10 +166,6 @@ export class InteractionRecords implements InteractionHistory {
       records.push(record);
     });
     return records;
-  }
-
-  #byCustomer(customer: string): string {
-    return `${this.#prefix}s-of:${customer}`;
   }
 
   /** Whether Redis answers a PING within `timeoutMs` (readiness). */

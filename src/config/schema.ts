@@ -396,6 +396,14 @@ export const configSchema = object('onecc configuration', {
       'campaigns',
     ),
   }),
+  customers: object('customer profiles: every contact belongs to a customer, matched by its identities (phone, email, gateway id, CRM id), with one timeline and cases across channels (src/customers/README.md)', {
+    caseIdleHours: integer(1, 8760, 'a contact joins the customer\'s open case if their last contact was within this many hours; else it opens a new case'),
+    screenPopInteractions: integer(0, 50, 'the offer to an agent carries the customer\'s latest interactions, this many'),
+    crmLookup: object('a webhook onecc asks about a contact none of whose identities it knows yet (POST {identities}, answered {crmId, name?, language?} or 404)', {
+      url: nullable(string('text', 'the CRM lookup URL (http or https); null: no lookup')),
+      timeoutMs: integer(50, 10_000, 'a lookup unanswered this long is skipped (the contact goes on without it)'),
+    }),
+  }),
   shutdown: object('what onecc does on SIGTERM', {
     drainSeconds: integer(0, 86_400, 'on SIGTERM onecc stops taking new calls (503; /ready says not ready) and waits this long for the calls in progress to end, then hangs up the rest and exits; a second signal exits at once'),
   }),

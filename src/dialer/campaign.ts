@@ -1,3 +1,4 @@
+import { identityOrNothing, type CustomerStore } from '../customers/index';
 import type { AcdEngine } from '../acd/index';
 import { callbackAttributes } from '../channels/voice/callbacks';
 import type { OneccConfig } from '../config/index';
@@ -63,6 +64,7 @@ export class Campaign {
       readonly store: ContactStore;
       /** The centre's budget over all campaigns (Ofcom), shared. */
       readonly centreBudget: AbandonBudget;
+      readonly customers?: CustomerStore;
       readonly attempt: AttemptDeps;
       readonly uri: (number: string) => string | undefined;
       /** Metrics: each attempt's outcome. */
@@ -190,7 +192,7 @@ export class Campaign {
   async #consider(contact: StoredContact, now: number): Promise<void> {
     const { store } = this.deps;
     if (this.state !== 'running') return store.postpone(this.config.id, contact.id, now);
-    if (await store.isDnc(this.config.id, contact.number)) {
+    if ((await store.isDnc(this.config.id, contact.number)) || (await this.#customerSaidNo(contact.number))) {
       this.figures.skippedDnc++;
       this.deps.observe?.(this.config.id, 'dnc');
       return store.finish(contact, this.#record(contact, 'dnc', contact.attempts), undefined);
@@ -200,6 +202,12 @@ export class Campaign {
     if (uri === undefined) return store.finish(contact, this.#record(contact, 'failed', contact.attempts + 1), undefined);
     if (this.config.mode === 'preview') return this.#preview(contact, uri);
     void this.#place(contact, uri);
+  }
+
+  /** The customer this number belongs to asked never to be contacted (their profile's doNotContact). */
+  async #customerSaidNo(number: string): Promise<boolean> {
+    const phone = identityOrNothing('phone', number);
+    return phone !== undefined && this.deps.customers !== undefined && (await this.deps.customers.doNotContact(phone));
   }
 
   async #place(contact: StoredContact, uri: string): Promise<void> {

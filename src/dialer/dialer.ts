@@ -1,3 +1,4 @@
+import type { CustomerStore } from '../customers/index';
 import { readFile } from 'node:fs/promises';
 import type { AcdEngine } from '../acd/index';
 import { outboundUri, type Trunk } from '../channels/voice/trunks';
@@ -17,6 +18,8 @@ export interface DialerOptions {
   readonly trunks: readonly Trunk[];
   readonly redis: { readonly host: string; readonly port: number };
   readonly keyTag: string;
+  /** Customers who asked never to be contacted are skipped like do-not-call numbers. */
+  readonly customers?: CustomerStore;
   readonly attempt: Omit<AttemptDeps, 'trunk' | 'logger' | 'detector'>;
   /** Metrics: each attempt's outcome. */
   readonly observe?: (campaign: string, outcome: string) => void;
@@ -46,6 +49,7 @@ export class Dialer {
         acd: options.acd,
         store: this.#store,
         centreBudget: this.#centreBudget,
+        ...(options.customers ? { customers: options.customers } : {}),
         attempt: { ...options.attempt, trunk: trunk.name, logger: options.logger, detector: () => new ClassicAmd(config.amd) },
         uri: (number) => outboundUri(trunk, number, ''),
         ...(options.observe ? { observe: options.observe } : {}),

@@ -42,7 +42,7 @@ async function start(t: Test, overrides: Partial<AgentsConfig> = {}): Promise<Fi
   await acd.start();
   const dispositions: unknown[] = [];
   const history: InteractionHistory = {
-    previous: async (customer) => [{ id: 'in-earlier', caller: customer, outcome: 'handled' }],
+    screenPop: async (attributes) => ({ customer: null, previousInteractions: [{ id: 'in-earlier', caller: attributes.caller, outcome: 'handled' }] }),
     disposition: async (id, entry) => void dispositions.push({ id, ...entry }),
   };
   const credentials = new Credentials(agents);

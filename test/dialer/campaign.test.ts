@@ -78,9 +78,12 @@ t.test('progressive: a person reaches the agent; busy is retried; do-not-call an
     '+15551005,Mars/Olympus,Fay,gold',
     '+15551006,UTC,Gus',
     '+15551001,UTC,Ann again,gold',
+    '+15551007,UTC,Hal,gold',
   ].join('\n');
+  // Hal asked never to be contacted: his customer profile says so.
+  t.match(await post('/customers', JSON.stringify({ identities: ['phone:+15551007'], doNotContact: true, by: 'test' })), { status: 201, body: { doNotContact: true } });
   const imported = await post('/campaigns/renewals/contacts', csv);
-  t.match(imported, { status: 200, body: { imported: 4, added: 4 } }, 'the good rows are imported');
+  t.match(imported, { status: 200, body: { imported: 5, added: 5 } }, 'the good rows are imported');
   t.same(imported.body.rejected.map((r: { line: number }) => r.line), [6, 7, 8, 9], 'the bad rows are reported by line');
   t.match(imported.body.rejected, [{ reason: /not dialable/ }, { reason: /time zone/ }, { reason: /fields/ }, { reason: /already on line 2/ }]);
   t.match(await post('/campaigns/nowhere/start'), { status: 404 });
@@ -103,16 +106,18 @@ t.test('progressive: a person reaches the agent; busy is retried; do-not-call an
   t.equal(dialed('+15551002'), 2, 'busy twice: given up');
   t.equal(dialed('+15551003'), 0, 'the do-not-call number was never dialed');
   t.equal(dialed('+15551004'), 0, 'the contact outside its window (Tokyo) was never dialed');
+  t.equal(dialed('+15551007'), 0, 'the customer who asked not to be contacted was never dialed');
 
   const attempts = (await get('/campaigns/renewals/attempts')) as { number: string; outcome: string; attempt: number; agentId?: string }[];
   t.match(attempts.filter((a) => a.number === '+15551001'), [{ outcome: 'human', agentId: 'alice', attempt: 1 }]);
   t.same(attempts.filter((a) => a.number === '+15551002').map((a) => [a.outcome, a.attempt]), [['busy', 2], ['busy', 1]]);
   t.match(attempts.filter((a) => a.number === '+15551003'), [{ outcome: 'dnc' }]);
+  t.match(attempts.filter((a) => a.number === '+15551007'), [{ outcome: 'dnc' }]);
   const status = await get('/campaigns/renewals');
-  t.match(status, { state: 'running', figures: { dialed: 3, humans: 1, busy: 2, skippedDnc: 1 }, contacts: { contacts: 4 } }, 'live figures');
+  t.match(status, { state: 'running', figures: { dialed: 3, humans: 1, busy: 2, skippedDnc: 2 }, contacts: { contacts: 5 } }, 'live figures');
   const metrics = await (await fetch(`http://127.0.0.1:${onecc.http.port}/metrics`)).text();
   t.match(metrics, /onecc_dialer_attempts_total\{campaign="renewals",outcome="busy"\} 2/, 'metrics: attempts by outcome');
-  t.match(metrics, /onecc_dialer_attempts_total\{campaign="renewals",outcome="dnc"\} 1/);
+  t.match(metrics, /onecc_dialer_attempts_total\{campaign="renewals",outcome="dnc"\} 2/);
   t.match(metrics, /onecc_dialer_running\{campaign="renewals"\} 1/, 'and the campaign running');
   t.match(await post('/campaigns/renewals/stop'), { status: 200, body: { state: 'stopped' } });
 });

@@ -5,6 +5,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { AcdEngine, AcdEvent } from '../../acd/index';
 import { TaskControlError, type ChatAttachment, type ChatControls, type ChatFeedEvent, type ChatMessageView } from '../../agents/index';
 import type { OneccConfig } from '../../config/index';
+import { identity, type IdentityKind } from '../../customers/index';
 import { randomId, type Logger } from '../../lib/index';
 import type { InteractionRecord, InteractionRecords } from '../interaction-records';
 import type { ChatBusMessage, Conversation, ConversationStore } from './conversation-store';
@@ -16,6 +17,9 @@ type Answer = { status: number; body: unknown };
 
 /** A customer message, checked: text within the byte limit, attachments as http(s) links. */
 class BadMessage extends Error {}
+
+/** A web visitor who gave no name. */
+const ANONYMOUS = 'Web visitor';
 
 /**
  * Chat: customers on the chat page (/chat/, WebSocket /chat/ws, protocol in docs/chat.md) and on messaging gateways
@@ -172,11 +176,13 @@ export class ChatChannel implements ChatControls {
   }
 
   async #start(frame: Frame, send: (frame: Frame) => void): Promise<string> {
-    const name = typeof frame.name === 'string' && frame.name.trim() !== '' ? frame.name.trim().slice(0, 80) : 'Web visitor';
+    const name = typeof frame.name === 'string' && frame.name.trim() !== '' ? frame.name.trim().slice(0, 80) : ANONYMOUS;
     const attributes: Record<string, string> = { caller: name };
-    for (const key of ['email', 'topic', 'language'] as const) if (typeof frame[key] === 'string') attributes[key] = (frame[key] as string).slice(0, 200);
+    for (const key of ['email', 'phone', 'topic', 'language'] as const) if (typeof frame[key] === 'string' && frame[key] !== '') attributes[key] = (frame[key] as string).slice(0, 200);
+    // What the customer says they are links the chat to their profile: checked, never guessed.
+    const identities = (['email', 'phone'] as const).flatMap((kind) => (attributes[kind] === undefined ? [] : [checkedIdentity(kind, attributes[kind]!)]));
     const token = randomBytes(24).toString('base64url');
-    const conversation = await this.#open('web', null, { id: `web-${randomId()}`, name }, this.options.config.queue, attributes, hash(token), 'chat');
+    const conversation = await this.#open('web', null, { id: `web-${randomId()}`, name }, this.options.config.queue, attributes, hash(token), 'chat', identities);
     send({ type: 'started', conversation: conversation.id, token });
     return conversation.id;
   }
@@ -294,7 +300,8 @@ export class ChatChannel implements ChatControls {
       if (typeof from?.id !== 'string' || from.id === '') throw new BadMessage('from.id: who the customer is on the gateway');
       const queue = typeof payload.queue === 'string' && this.options.acd.settings.queues.some((q) => q.name === payload.queue) ? payload.queue : this.options.config.queue;
       const name = typeof from.name === 'string' ? from.name.slice(0, 80) : from.id;
-      conversation = await this.#open(channel, external, { id: from.id, name }, queue, { caller: name, customerId: from.id, source: channel }, null, 'chat');
+      const identities = [checkedIdentity('connector', `${channel}:${from.id}`), ...(['phone', 'email'] as const).flatMap((kind) => (typeof from[kind] === 'string' ? [checkedIdentity(kind, from[kind] as string)] : []))];
+      conversation = await this.#open(channel, external, { id: from.id, name }, queue, { caller: name, customerId: from.id, source: channel }, null, 'chat', identities);
     }
     const message = await this.options.store.append(conversation.id, { from: 'customer', ...checked, at: Date.now() });
     await this.#toAgent(conversation, { type: 'chat-message', taskId: conversation.taskId, message });
@@ -311,7 +318,7 @@ export class ChatChannel implements ChatControls {
     let conversation = await this.options.store.byExternal('email', thread);
     if (conversation === undefined) {
       const name = typeof from.name === 'string' ? from.name.slice(0, 80) : from.id;
-      conversation = await this.#open('email', thread, { id: from.id, name }, this.options.config.queue, { caller: from.id, name, subject, thread }, null, 'email');
+      conversation = await this.#open('email', thread, { id: from.id, name }, this.options.config.queue, { caller: from.id, name, subject, thread }, null, 'email', [checkedIdentity('email', from.id)]);
     }
     const message = await this.options.store.append(conversation.id, { from: 'customer', ...checked, at: Date.now() });
     await this.#toAgent(conversation, { type: 'chat-message', taskId: conversation.taskId, message });
@@ -320,15 +327,19 @@ export class ChatChannel implements ChatControls {
 
   // ---- plumbing ---------------------------------------------------------------------------------------------------
 
-  async #open(source: string, externalId: string | null, customer: { id: string; name: string }, queue: string, attributes: Record<string, string>, tokenHash: string | null, channel: 'chat' | 'email'): Promise<Conversation> {
+  async #open(
+    source: string, externalId: string | null, customer: { id: string; name: string }, queue: string, attributes: Record<string, string>, tokenHash: string | null,
+    channel: 'chat' | 'email', identities: string[],
+  ): Promise<Conversation> {
     const id = `${channel === 'email' ? 'email' : 'chat'}-${randomId()}`;
-    const task = await this.options.acd.enqueue({ channel, queue, attributes: { ...attributes, conversation: id, interaction: id } });
     const conversation: Conversation = {
-      id, source, externalId, customer, queue, tokenHash, startedAt: Date.now(), taskId: task.id, agentId: null, state: 'open', csat: null, attributes,
+      id, source, externalId, customer, identities, queue, tokenHash, startedAt: Date.now(), taskId: '', agentId: null, state: 'open', csat: null, attributes,
     };
-    await this.options.store.save(conversation);
+    // The record first: it links the customer, whom the agent's offer shows.
     await this.#record(conversation);
-    this.#log.info({ conversation: id, source, taskId: task.id }, 'conversation started');
+    conversation.taskId = (await this.options.acd.enqueue({ channel, queue, attributes: { ...attributes, conversation: id, interaction: id } })).id;
+    await this.options.store.save(conversation);
+    this.#log.info({ conversation: id, source, taskId: conversation.taskId }, 'conversation started');
     return conversation;
   }
 
@@ -432,12 +443,23 @@ export class ChatChannel implements ChatControls {
       trunk: conversation.source,
       caller: conversation.customer.id,
       called: conversation.queue,
+      ...(conversation.identities?.length ? { identities: conversation.identities } : {}),
+      ...(conversation.customer.name !== ANONYMOUS ? { name: conversation.customer.name } : {}),
       legs: [],
       ...(outcome ? { outcome, endedAt: new Date().toISOString() } : {}),
       ...(conversation.agentId ? { agentId: conversation.agentId } : {}),
       ...(conversation.csat !== null ? { survey: { csat: String(conversation.csat) } } : {}),
     };
     await this.options.records.save(record);
+  }
+}
+
+/** An identity the customer or a gateway gave: malformed, the message is refused with the reason. */
+function checkedIdentity(kind: IdentityKind, value: string): string {
+  try {
+    return identity(kind, value);
+  } catch (err) {
+    throw new BadMessage(`${kind}: ${(err as Error).message}`);
   }
 }
 

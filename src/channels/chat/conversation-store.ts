@@ -10,6 +10,8 @@ export interface Conversation {
   /** The gateway's id for the conversation (connector conversations). */
   readonly externalId: string | null;
   readonly customer: { readonly id: string; readonly name: string };
+  /** What the customer said they are (checked identities: email:..., phone:..., connector:...), for their profile. */
+  readonly identities?: readonly string[];
   readonly queue: string;
   /** SHA-256 of the customer's resume token (web). */
   readonly tokenHash: string | null;
@@ -86,6 +88,17 @@ export class ConversationStore {
   async transcript(id: string, afterId?: string): Promise<ChatMessageView[]> {
     const entries = await this.#redis.xrange(`${this.#key(id)}:messages`, afterId ? `(${afterId}` : '-', '+');
     return entries.map(([streamId, fields]) => ({ id: streamId, ...(JSON.parse(fields[1]!) as Omit<ChatMessageView, 'id'>) }));
+  }
+
+  /** Erases a conversation: its record, transcript and indexes (a customer's data deletion). */
+  async erase(id: string): Promise<void> {
+    const conversation = await this.get(id);
+    const keys = [this.#key(id), `${this.#key(id)}:messages`];
+    if (conversation) {
+      keys.push(`${this.#prefix}:task:${conversation.taskId}`);
+      if (conversation.externalId !== null) keys.push(this.#externalKey(conversation.source, conversation.externalId));
+    }
+    await this.#redis.del(...keys);
   }
 
   /** Sends to every node (this one included). */

@@ -91,10 +91,14 @@ export class VideoChannel {
     const attributes: Record<string, string> = { caller: (req.get('X-Onecc-Name') ?? 'Web visitor').slice(0, 80), interaction: id };
     const topic = req.get('X-Onecc-Topic');
     if (topic) attributes.topic = topic.slice(0, 200);
+    const named = req.get('X-Onecc-Name');
+    const record: InteractionRecord = {
+      id, channel: 'video', startedAt: new Date().toISOString(), trunk: 'web', caller: attributes.caller!, called: config.queue, legs: [], ...(named ? { name: named.slice(0, 80) } : {}),
+    };
+    // Saved before the task exists: the first save links the customer the agent's offer shows.
+    await this.deps.records.save(record);
     const task = await acd.enqueue({ channel: 'video', queue: config.queue, attributes });
     const media = this.deps.media.openCall(id);
-    const record: InteractionRecord = { id, channel: 'video', startedAt: new Date().toISOString(), trunk: 'web', caller: attributes.caller!, called: config.queue, legs: [] };
-    void this.deps.records.save(record);
 
     let dial: Dial | undefined;
     let gone = false;
