@@ -399,12 +399,12 @@ export class AcdEngine extends TypedEmitter<AcdEngineEvents> {
     return this.#estimate(task, this.#tasksAhead(task));
   }
 
-  /** Why the task's latest offer went where it went; works for ended tasks while the store keeps them. */
   /** Erases ended tasks by an attribute's values (a customer's data deletion; see AcdStore.forgetEndedTasks). */
   forgetEndedTasks(attribute: string, values: readonly string[]): Promise<number> {
     return this.#store.forgetEndedTasks(attribute, values);
   }
 
+  /** Why the task's latest offer went where it went; works for ended tasks while the store keeps them. */
   async explain(taskId: string): Promise<Decision | null> {
     const live = this.#tasks.get(taskId);
     if (live) return live.decision;

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
 import type { AcdEngine } from '../acd/index';
-import { CustomerError, IdentityError, parseIdentity, type CustomerStore, type ProfileChange } from '../customers/index';
+import { CustomerError, IdentityError, parseIdentity, type CustomerProfile, type CustomerStore, type ProfileChange } from '../customers/index';
 import type { Logger } from '../lib/index';
 import type { ConversationStore } from './chat/conversation-store';
 import type { InteractionRecord, InteractionRecords } from './interaction-records';
@@ -56,7 +56,7 @@ export class CustomerApi {
         case 'audit':
           return { status: 200, body: await customers.audit(profile.id) };
         case 'export':
-          return { status: 200, body: await this.#export(profile.id) };
+          return { status: 200, body: await this.#export(profile) };
         default:
           return notFound(rest);
       }
@@ -101,9 +101,8 @@ export class CustomerApi {
   }
 
   /** Everything onecc holds of a customer, as one JSON document (recordings inline, base64). */
-  async #export(id: string): Promise<unknown> {
+  async #export(profile: CustomerProfile): Promise<unknown> {
     const { customers, records, conversations } = this.deps;
-    const profile = (await customers.get(id))!;
     const interactions = await records.many(await customers.timeline(profile.id, 100_000));
     const transcripts: Record<string, unknown> = {};
     if (conversations) for (const r of interactions) if (r.channel === 'chat' || r.channel === 'email') transcripts[r.id] = await conversations.transcript(r.id);

@@ -231,11 +231,12 @@ export class CustomerStore {
     return { customer: (await this.get(reply[1]!))!, movedInteractions: Array.isArray(moved) ? (moved as string[]) : [] };
   }
 
-  /** Interaction ids on a customer's timeline, newest first. */
+  /**
+   * Interaction ids on a customer's timeline, newest first. `id` is a live customer's (as get() and attachmentOf()
+   * give it): a merged-away id has no timeline.
+   */
   async timeline(id: string, limit: number, exclude?: string): Promise<string[]> {
-    const profile = await this.get(id);
-    if (profile === undefined) return [];
-    const ids = await this.#redis.zrevrange(`${this.#key(profile.id)}:timeline`, 0, limit);
+    const ids = await this.#redis.zrevrange(`${this.#key(id)}:timeline`, 0, limit);
     return ids.filter((i) => i !== exclude).slice(0, limit);
   }
 

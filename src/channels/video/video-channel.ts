@@ -88,12 +88,12 @@ export class VideoChannel {
     if (!req.body || !/^m=video /m.test(req.body)) return void res.send(488, { headers: { Warning: '399 onecc "a video call offers video"' } });
     const id = `video-${randomId()}`;
     const log = this.#log.child({ callId: id });
-    const attributes: Record<string, string> = { caller: (req.get('X-Onecc-Name') ?? 'Web visitor').slice(0, 80), interaction: id };
+    const name = req.get('X-Onecc-Name')?.slice(0, 80);
+    const attributes: Record<string, string> = { caller: name ?? 'Web visitor', interaction: id };
     const topic = req.get('X-Onecc-Topic');
     if (topic) attributes.topic = topic.slice(0, 200);
-    const named = req.get('X-Onecc-Name');
     const record: InteractionRecord = {
-      id, channel: 'video', startedAt: new Date().toISOString(), trunk: 'web', caller: attributes.caller!, called: config.queue, legs: [], ...(named ? { name: named.slice(0, 80) } : {}),
+      id, channel: 'video', startedAt: new Date().toISOString(), trunk: 'web', caller: attributes.caller!, called: config.queue, legs: [], ...(name ? { name } : {}),
     };
     // Saved before the task exists: the first save links the customer the agent's offer shows.
     await this.deps.records.save(record);
