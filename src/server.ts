@@ -18,6 +18,7 @@ import { InteractionRecords } from './channels/interaction-records';
 import { CustomerApi } from './channels/customer-api';
 import { CustomerLinker } from './channels/customer-linker';
 import { CustomerStore } from './customers/index';
+import { Quality, ReportApi, ReportRecorder, Reports, ReportStore } from './reports/index';
 import { CallbackRetries, DigestAuthenticator, PhoneDirectory, Registrar, TrunkDirectory, VoiceChannel, manualDialTrunk } from './channels/voice/index';
 import { DialplanSet, TextPrompts } from './ivr/index';
 import { Dialer } from './dialer/index';
@@ -142,6 +143,15 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
     srf.use('register', (req, res) => registrar.handle(req, res));
     const records = new InteractionRecords(redisAt, config.acd.redis.keyTag, voice.recordRetentionDays * 86_400, logger);
     closers.push(() => records.close());
+    // Reports: figures per quarter hour in Redis, counted from the ACD's events and what the channels report.
+    const reportStore = new ReportStore(redisAt, config.acd.redis.keyTag, config.reports.retentionDays, logger.child({ component: 'reports' }));
+    const reportRecorder = new ReportRecorder(reportStore, logger.child({ component: 'reports' }));
+    closers.push(async () => {
+      await reportRecorder.idle();
+      await reportStore.close();
+    });
+    if (acd) reportRecorder.followAcd(acd);
+    records.useReports(reportRecorder);
     // Every contact belongs to a customer: linked as its record is first saved.
     const customers = new CustomerStore(redisAt, config.acd.redis.keyTag, { caseIdleHours: config.customers.caseIdleHours, logger: logger.child({ component: 'customers' }) });
     closers.push(() => customers.close());
@@ -173,7 +183,7 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
     if (acd) {
       const trunks = new TrunkDirectory(voice.trunks, digest);
       voiceChannel = new VoiceChannel({
-        srf, media, prompts, dialplans, acd, phones, records,
+        srf, media, prompts, dialplans, acd, phones, records, reports: reportRecorder,
         textPrompts: TextPrompts.load({ textDir: config.ivr.promptTextDir, cacheDir: config.ivr.textPromptCacheDir }),
         trunks,
         ringTimeoutMs: voice.ringTimeoutSeconds * 1000,
@@ -208,7 +218,10 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
         redis: redisAt,
         keyTag: config.acd.redis.keyTag,
         customers,
-        observe: (campaign, outcome) => metrics.dialerAttempt(campaign, outcome),
+        observe: (campaign, outcome) => {
+          metrics.dialerAttempt(campaign, outcome);
+          void reportRecorder.campaignAttempt(Date.now(), campaign, outcome);
+        },
         attempt: { srf, acd, media, prompts, phones, records, tapHost: config.media.dtmf.host, agentRingTimeoutMs: voice.ringTimeoutSeconds * 1000 },
         logger,
       });
@@ -228,6 +241,7 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
         acd,
         store: conversations,
         records,
+        reports: reportRecorder,
         logger,
       });
       await channel.start();
@@ -258,7 +272,20 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
       metrics.reportFeedConnections(() => feed.connections);
     }
 
-    const customerApi = new CustomerApi({ customers, records, ...(conversations ? { conversations } : {}), ...(acd ? { acd } : {}), recordingDir: config.media.recordingDir, logger: logger.child({ component: 'customers' }) });
+    const quality = new Quality({
+      forms: config.quality.forms,
+      store: reportStore,
+      scorable: async (id) => {
+        const record = await records.get(id);
+        if (record === undefined) return undefined;
+        const agents = [...new Set([record.agentId, ...record.legs.map((l) => l.agentId), ...(record.dispositions ?? []).map((d) => d.agentId)].filter((a): a is string => a !== undefined))];
+        const conversation = record.channel === 'chat' || record.channel === 'email';
+        const unscorable = conversation ? ((await conversations?.transcript(id))?.length ? null : 'no transcript is kept') : record.recording === undefined ? 'the call was not recorded' : null;
+        return { agents, unscorable, customer: record.customer ?? null, channel: record.channel };
+      },
+    });
+    const reportApi = new ReportApi({ reports: new Reports({ store: reportStore, recorder: reportRecorder, queues: config.acd.queues }), quality });
+    const customerApi = new CustomerApi({ customers, records, quality, ...(conversations ? { conversations } : {}), ...(acd ? { acd } : {}), recordingDir: config.media.recordingDir, logger: logger.child({ component: 'customers' }) });
 
     // Without an rtpengine or Redis that answers, or while draining, calls cannot be served: not ready, so that a
     // balancer sends them elsewhere.
@@ -278,6 +305,8 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
         // The video page's admission token, and where it calls (onecc's SIP WebSocket listeners).
         ...(video ? { '/video-token': async () => ({ status: 200, body: { ...video.token(), user: config.video.user, servers: sipWebSockets() } }) } : {}),
         '/customers': (rest: string, query: URLSearchParams) => customerApi.query(rest, query),
+        '/reports': (rest: string, query: URLSearchParams) => reportApi.query(rest, query),
+        '/quality': (rest: string, query: URLSearchParams) => reportApi.qualityQuery(rest, query),
         '/interactions': async (id, query) => {
           if (id === '') return { status: 200, body: await records.recent(Math.min(1000, Number(query.get('limit') ?? 50) || 50)) };
           const record = await records.get(id);
@@ -288,6 +317,7 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
         ...(dialer ? { '/campaigns': (rest: string, body: Buffer, req: IncomingMessage) => dialer.act(rest, body, req.method ?? '') } : {}),
         ...(chat ? { '/chat/connector': (rest: string, body: Buffer, req: IncomingMessage) => chat.connector(rest, body, req) } : {}),
         '/customers': (rest: string, body: Buffer, req: IncomingMessage) => customerApi.act(rest, body, req),
+        '/quality': (rest: string, body: Buffer, req: IncomingMessage) => reportApi.qualityAct(rest, body, req.method ?? ''),
       },
       upgrades: {
         ...(agentFeed ? { '/agent': (req: IncomingMessage, socket: Duplex, head: Buffer) => agentFeed.handleUpgrade(req, socket, head) } : {}),

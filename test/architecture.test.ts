@@ -18,14 +18,16 @@ const ALLOWED: Record<string, string[]> = {
   acd: ['lib'],
   // Customers, their identities, cases and timelines: Redis only, no channel, no ACD.
   customers: ['lib'],
-  // Metrics read the ACD's replica and events.
-  metrics: ['lib', 'acd'],
+  // Reports count the ACD's events and what channels tell them; they know no channel.
+  reports: ['lib', 'acd'],
+  // Metrics read the ACD's replica and events (with the reports' wait buckets, so that both agree).
+  metrics: ['lib', 'acd', 'reports'],
   http: ['lib', 'metrics'],
   // Channels control calls through drachtio-srf only, never through the engine's internals.
   // ...and implement the agent feed's call controls and interaction history (src/agents' interfaces).
-  channels: ['lib', 'config', 'media', 'acd', 'ivr', 'agents', 'customers'],
+  channels: ['lib', 'config', 'media', 'acd', 'ivr', 'agents', 'customers', 'reports'],
   ivr: ['lib', 'config', 'media', 'acd'],
-  dialer: ['lib', 'config', 'acd', 'channels', 'media', 'ivr', 'dialer/pacing', 'customers'],
+  dialer: ['lib', 'config', 'acd', 'channels', 'media', 'ivr', 'dialer/pacing', 'customers', 'reports'],
   // The pacing runs live and in bench/dialer-sim's simulated time: pure, no clock, no I/O.
   'dialer/pacing': ['lib'],
   agents: ['lib', 'config', 'acd'],

@@ -861,7 +861,9 @@ export class AcdEngine extends TypedEmitter<AcdEngineEvents> {
     draft.agents.push(result.agent);
     const before = agentState(agent, now);
     const after = agentState(result.agent, now);
-    if (before !== after || change.create) draft.events.push({ type: 'agent-state-changed', node: this.nodeId, at: now, agent: result.agent, state: after });
+    // A new not-ready reason is news too (supervisors, reports of time not ready by reason).
+    const newReason = after === 'not-ready' && agent.reason !== result.agent.reason;
+    if (before !== after || newReason || change.create) draft.events.push({ type: 'agent-state-changed', node: this.nodeId, at: now, agent: result.agent, state: after });
   }
 
   /** Adds the task's next version to the draft, and the event `event` makes of it. */

@@ -397,6 +397,7 @@ export class AgentFeed {
     if (!config.dispositions.includes(disposition)) throw new CommandError('bad-frame', `disposition must be one of agents.dispositions: ${config.dispositions.join(', ')}`);
     const taskId = command.taskId as string;
     let task: TaskRecord | undefined = liveTask(acd, taskId);
+    let endedQueue: string | undefined;
     if (task !== undefined) {
       if (task.agentId !== agentId) throw new CommandError('forbidden', `task ${taskId} is not yours`);
       // A chat or email ends when the agent closes it; a call ends by hanging up.
@@ -407,10 +408,14 @@ export class AgentFeed {
     } else {
       const decision = await acd.explain(taskId).catch(() => null);
       if (decision === null || decision.agentId !== agentId) throw new CommandError('not-found', `no task ${taskId} of yours`);
+      endedQueue = decision.queue;
     }
     const interaction = (task?.attributes ?? this.#endedAttributes.get(taskId))?.interaction;
     if (interaction !== undefined && history !== undefined) {
-      await history.disposition(interaction, { agentId, taskId, disposition, ...(typeof command.notes === 'string' ? { notes: command.notes } : {}), at: new Date().toISOString() });
+      const queue = task?.queue ?? endedQueue;
+      await history.disposition(interaction, {
+        agentId, taskId, disposition, ...(typeof command.notes === 'string' ? { notes: command.notes } : {}), at: new Date().toISOString(), ...(queue !== undefined ? { queue } : {}),
+      });
     }
     if (command.ready === true) await acd.setReady(agentId);
     return { taskId, disposition, interaction: interaction ?? null };

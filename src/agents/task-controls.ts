@@ -55,7 +55,7 @@ export interface InteractionHistory {
   /** The screen pop of a task (its attributes name its interaction). */
   screenPop(attributes: Readonly<Record<string, string>>, limit: number): Promise<ScreenPop>;
   /** Records the agent's disposition and notes on interaction `id`. */
-  disposition(id: string, entry: { readonly agentId: string; readonly taskId: string; readonly disposition: string; readonly notes?: string; readonly at: string }): Promise<void>;
+  disposition(id: string, entry: { readonly agentId: string; readonly taskId: string; readonly disposition: string; readonly notes?: string; readonly at: string; readonly queue?: string }): Promise<void>;
 }
 
 /** A file the customer or the agent shares in a chat, by URL (onecc stores the link, not the file). */

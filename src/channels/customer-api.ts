@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { AcdEngine } from '../acd/index';
 import { CustomerError, IdentityError, parseIdentity, type CustomerProfile, type CustomerStore, type ProfileChange } from '../customers/index';
 import type { Logger } from '../lib/index';
+import type { Quality } from '../reports/index';
 import type { ConversationStore } from './chat/conversation-store';
 import type { InteractionRecord, InteractionRecords } from './interaction-records';
 
@@ -20,6 +21,8 @@ export class CustomerApi {
     private readonly deps: {
       readonly customers: CustomerStore;
       readonly records: InteractionRecords;
+      /** Quality evaluations of the customer's interactions are exported and erased with them. */
+      readonly quality?: Quality;
       readonly conversations?: ConversationStore;
       /** Tasks the ACD keeps of the customer's interactions go too. */
       readonly acd?: AcdEngine;
@@ -106,12 +109,13 @@ export class CustomerApi {
     const interactions = await records.many(await customers.timeline(profile.id, 100_000));
     const transcripts: Record<string, unknown> = {};
     if (conversations) for (const r of interactions) if (r.channel === 'chat' || r.channel === 'email') transcripts[r.id] = await conversations.transcript(r.id);
-    const recordings = interactions.flatMap((r) => {
-      const file = this.#recordingOf(r);
-      return file && existsSync(file) ? [{ interaction: r.id, file: path.basename(file), bytes: statSync(file).size, base64: readFileSync(file).toString('base64') }] : [];
-    });
+    const recordings = interactions.flatMap((r) =>
+      this.#filesOf(r).flatMap((file) => (existsSync(file) ? [{ interaction: r.id, file: path.basename(file), bytes: statSync(file).size, base64: readFileSync(file).toString('base64') }] : [])),
+    );
+    const ids = new Set(interactions.map((r) => r.id));
+    const evaluations = this.deps.quality ? (await this.deps.quality.all()).filter((e) => ids.has(e.interaction)) : [];
     return {
-      exportedAt: new Date().toISOString(), profile, cases: await customers.cases(profile.id), audit: await customers.audit(profile.id), interactions, transcripts, recordings,
+      exportedAt: new Date().toISOString(), profile, cases: await customers.cases(profile.id), audit: await customers.audit(profile.id), interactions, transcripts, recordings, evaluations,
     };
   }
 
@@ -128,8 +132,8 @@ export class CustomerApi {
     const interactions = await records.many(ids);
     let files = 0;
     for (const r of interactions) {
-      const file = this.#recordingOf(r);
-      if (file && existsSync(file)) {
+      for (const file of this.#filesOf(r)) {
+        if (!existsSync(file)) continue;
         unlinkSync(file);
         files++;
       }
@@ -137,17 +141,18 @@ export class CustomerApi {
     }
     const erased = await customers.erase(profile.id, by);
     await records.erase(erased.interactions);
+    await this.deps.quality?.forgetInteractions(erased.interactions);
     await this.deps.acd?.forgetEndedTasks('interaction', erased.interactions);
     this.deps.logger.info({ customer: profile.id, by, interactions: erased.interactions.length, files }, 'customer erased');
     return { erased: profile.id, interactions: erased.interactions.length, recordings: files };
   }
 
-  /** The record's recording file, if it lies in the recording directory. */
-  #recordingOf(record: InteractionRecord): string | undefined {
-    if (!record.recording) return undefined;
+  /** The record's audio files (call recording, voicemails, recorded survey comment) that lie in the recording directory. */
+  #filesOf(record: InteractionRecord): string[] {
+    const voicemails = ((record.ivr as { voicemails?: { file: string }[] } | undefined)?.voicemails ?? []).map((v) => v.file);
+    const named = [record.recording, record.feedback?.commentRecording, ...voicemails].filter((f): f is string => typeof f === 'string' && f !== '');
     const dir = path.resolve(this.deps.recordingDir);
-    const file = path.resolve(dir, record.recording);
-    return file.startsWith(`${dir}${path.sep}`) ? file : undefined;
+    return named.map((f) => path.resolve(dir, f)).filter((file) => file.startsWith(`${dir}${path.sep}`));
   }
 
   async #answer(work: () => Promise<Answer>): Promise<Answer> {

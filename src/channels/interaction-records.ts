@@ -2,6 +2,7 @@ import Redis from 'ioredis';
 import type { InteractionHistory, ScreenPop } from '../agents/index';
 import type { CustomerStore } from '../customers/index';
 import type { Logger } from '../lib/index';
+import type { ReportRecorder, SurveyResponse } from '../reports/index';
 
 /** One interaction (a call, a video call, a chat, an email thread) as the operator and reporting see it afterwards. */
 export interface InteractionRecord {
@@ -21,6 +22,8 @@ export interface InteractionRecord {
   readonly name?: string;
   /** Identities the channel learnt of the customer (`email:...`, `phone:...`, `connector:<gateway>:<id>`). */
   readonly identities?: readonly string[];
+  /** The queue that handled it (the last one it waited in). */
+  queue?: string;
   /** The outbound campaign that placed the call. */
   readonly campaign?: string;
   /** The dialplan that answered an inbound call. */
@@ -32,12 +35,24 @@ export interface InteractionRecord {
   /** How the call ended: completed, abandoned, rejected, failed... */
   outcome?: string;
   agentId?: string;
+  /** Survey answers by the dialplan's variable names (voice), or csat (chat). */
   survey?: Record<string, string>;
+  /** The satisfaction survey's answers on any channel, as reports read them. */
+  feedback?: Feedback;
   recording?: string;
   /** The calls back to a caller who chose a callback, one per attempt. */
   callbacks?: CallbackAttemptRecord[];
   /** What the agents who handled it closed it with (agent feed wrap-up). */
   dispositions?: { readonly agentId: string; readonly taskId: string; readonly disposition: string; readonly notes?: string; readonly at: string }[];
+}
+
+/** CSAT 1–5, NPS 0–10, and a comment written (chat) or recorded (voice: a file in the recording directory). */
+export interface Feedback {
+  readonly at: string;
+  readonly csat?: number;
+  readonly nps?: number;
+  readonly comment?: string;
+  readonly commentRecording?: string;
 }
 
 /** One call back to the customer: the agent who took it and how it went. */
@@ -71,6 +86,7 @@ export class InteractionRecords implements InteractionHistory {
   readonly #redis: Redis;
   readonly #prefix: string;
   #customers: { readonly store: CustomerStore; readonly linker: RecordLinker } | undefined;
+  #reports: ReportRecorder | undefined;
 
   constructor(redis: { host: string; port: number }, keyTag: string, private readonly retentionSeconds: number, private readonly logger: Logger) {
     this.#redis = new Redis({ host: redis.host, port: redis.port, lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true });
@@ -83,9 +99,15 @@ export class InteractionRecords implements InteractionHistory {
     this.#customers = { store, linker };
   }
 
+  /** Reports survey answers and dispositions from now on. */
+  useReports(reports: ReportRecorder): void {
+    this.#reports = reports;
+  }
+
   /** Writes (or rewrites) a record. Failures are logged, never thrown: a record must not break a call. */
   async save(record: InteractionRecord): Promise<void> {
     if (record.customer === undefined && this.#customers) await this.#customers.linker.link(record);
+    if (record.feedback !== undefined) await this.#reportFeedback(record);
     try {
       await this.#redis
         .multi()
@@ -143,10 +165,38 @@ export class InteractionRecords implements InteractionHistory {
     if (ids.length === 0) return;
     const keys = ids.flatMap((id) => [`${this.#prefix}:${id}`, ...appendedFields.map((f) => `${this.#prefix}:${id}:${f}`)]);
     await this.#redis.multi().del(...keys).zrem(`${this.#prefix}s`, ...ids).exec();
+    await this.#reports?.forgetSurveys(ids);
   }
 
-  async disposition(id: string, entry: NonNullable<InteractionRecord['dispositions']>[number]): Promise<void> {
-    await this.append(id, 'dispositions', entry);
+  /** An agent's wrap-up of the interaction; `queue` (the task's) is what the disposition is reported under. */
+  async disposition(id: string, entry: NonNullable<InteractionRecord['dispositions']>[number] & { readonly queue?: string }): Promise<void> {
+    const { queue, ...kept } = entry;
+    await this.append(id, 'dispositions', kept);
+    if (!this.#reports) return;
+    await this.#reports.disposition(Date.parse(entry.at), queue ?? 'none', entry.disposition).catch((err: unknown) => this.logger.error({ err, id }, 'disposition not reported'));
+    // A survey answered before the wrap-up is reported under the disposition too.
+    const record = await this.get(id);
+    if (record?.feedback !== undefined) await this.#reportFeedback(record);
+  }
+
+  /** The record's survey answers as a report fact, with its dispositions (from the stored list when not in hand). */
+  async #reportFeedback(record: InteractionRecord): Promise<void> {
+    if (!this.#reports || record.feedback === undefined) return;
+    try {
+      const dispositions = record.dispositions ?? (await this.#redis.lrange(`${this.#prefix}:${record.id}:dispositions`, 0, -1)).map((e) => JSON.parse(e) as { disposition: string });
+      const { feedback } = record;
+      const ivr = record.ivr as { steps?: { node: string }[] } | undefined;
+      const response: SurveyResponse = {
+        interaction: record.id, at: Date.parse(feedback.at), channel: record.channel, queue: record.queue ?? null, agentId: record.agentId ?? null,
+        dispositions: [...new Set(dispositions.map((d) => d.disposition))],
+        ivrNodes: [...new Set((ivr?.steps ?? []).map((s) => s.node))],
+        customer: record.customer ?? null,
+        csat: feedback.csat ?? null, nps: feedback.nps ?? null, comment: feedback.comment ?? null, commentRecording: feedback.commentRecording ?? null,
+      };
+      await this.#reports.survey(response);
+    } catch (err) {
+      this.logger.error({ err, id: record.id }, 'survey answers not reported');
+    }
   }
 
   async #load(ids: string[]): Promise<InteractionRecord[]> {

@@ -404,6 +404,29 @@ export const configSchema = object('onecc configuration', {
       timeoutMs: integer(50, 10_000, 'a lookup unanswered this long is skipped (the contact goes on without it)'),
     }),
   }),
+  reports: object('reports per queue, channel, agent, disposition, campaign and survey touchpoint (GET /reports/..., JSON or CSV; src/reports/README.md)', {
+    retentionDays: integer(1, 3650, 'report figures (per quarter hour), survey answers and quality evaluations are kept this long'),
+  }),
+  quality: object('quality evaluation: supervisors score a recorded call or a chat transcript against a form (POST /quality/evaluations)', {
+    forms: list(
+      object('a scoring form', {
+        id: string('token', 'the form\'s id, named by evaluations'),
+        name: string('text', 'what supervisors see'),
+        items: list(
+          object('one thing scored', {
+            id: string('token', 'the item\'s id, named by evaluations\' scores'),
+            label: string('text', 'what is scored, in words'),
+            max: integer(1, 100, 'scores go from 0 to this'),
+            weight: integer(1, 100, 'the item\'s weight in the form\'s total (a percentage of the weighted maximum)'),
+          }),
+          1,
+          'the form\'s items',
+        ),
+      }),
+      0,
+      'scoring forms (none: evaluations are refused)',
+    ),
+  }),
   shutdown: object('what onecc does on SIGTERM', {
     drainSeconds: integer(0, 86_400, 'on SIGTERM onecc stops taking new calls (503; /ready says not ready) and waits this long for the calls in progress to end, then hangs up the rest and exits; a second signal exits at once'),
   }),
@@ -504,6 +527,24 @@ export function crossKeyIssues(config: OneccConfig): ConfigIssue[] {
   });
   issues.push(...voiceIssues(config.voice));
   issues.push(...agentsIssues(config));
+  issues.push(...qualityIssues(config.quality));
+  return issues;
+}
+
+function qualityIssues(quality: OneccConfig['quality']): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const forms = new Map<string, number>();
+  quality.forms.forEach((form, i) => {
+    const first = forms.get(form.id);
+    if (first !== undefined) issues.push({ path: ['quality', 'forms', i, 'id'], reason: `duplicates quality.forms[${first}].id (${form.id})` });
+    forms.set(form.id, first ?? i);
+    const items = new Map<string, number>();
+    form.items.forEach((item, j) => {
+      const firstItem = items.get(item.id);
+      if (firstItem !== undefined) issues.push({ path: ['quality', 'forms', i, 'items', j, 'id'], reason: `duplicates item ${firstItem} of form ${form.id} (${item.id})` });
+      items.set(item.id, firstItem ?? j);
+    });
+  });
   return issues;
 }
 

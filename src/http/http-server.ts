@@ -6,6 +6,9 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from '../lib/index';
 import type { Metrics } from '../metrics/index';
 
+/** A resource's or action's answer: JSON, or (contentType given) `body` as text of that type, e.g. a CSV report. */
+export type HttpAnswer = { status: number; body: unknown; contentType?: undefined } | { status: number; body: string; contentType: string };
+
 export interface HttpServerOptions {
   host: string;
   port: number;
@@ -17,12 +20,12 @@ export interface HttpServerOptions {
   readiness: () => Promise<Record<string, boolean>> | Record<string, boolean>;
   logger: Logger;
   /** JSON resources served under a path prefix by layers above (e.g. /interactions); `rest` is the path after it. */
-  resources?: Record<string, (rest: string, query: URLSearchParams) => Promise<{ status: number; body: unknown }>>;
+  resources?: Record<string, (rest: string, query: URLSearchParams) => Promise<HttpAnswer>>;
   /**
    * Requests that change something (POST, PUT, DELETE) under a path prefix: the handler gets the path after the
    * prefix, the raw body (at most maxBodyBytes: beyond, 413 without calling it) and the request (method, headers).
    */
-  actions?: Record<string, (rest: string, body: Buffer, req: IncomingMessage) => Promise<{ status: number; body: unknown }>>;
+  actions?: Record<string, (rest: string, body: Buffer, req: IncomingMessage) => Promise<HttpAnswer>>;
   /** Largest request body actions take; default 8 MiB (a contact list). */
   maxBodyBytes?: number;
   /** WebSocket endpoints by exact path (e.g. /agent): the upgrade request is handed over as it came. */
@@ -131,8 +134,10 @@ export class HttpServer {
     }
     for (const [prefix, serve] of Object.entries(this.options.resources ?? {})) {
       if (path === prefix || path.startsWith(`${prefix}/`)) {
-        const { status, body } = await serve(decodeURIComponent(path.slice(prefix.length + 1)), url.searchParams);
-        return json(res, status, body);
+        const answer = await serve(decodeURIComponent(path.slice(prefix.length + 1)), url.searchParams);
+        if (answer.contentType === undefined) return json(res, answer.status, answer.body);
+        res.writeHead(answer.status, { 'content-type': answer.contentType });
+        return void res.end(answer.body);
       }
     }
     switch (path) {

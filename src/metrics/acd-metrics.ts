@@ -1,9 +1,10 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { channels, type AcdEngine, type AcdEvent, type AgentState } from '../acd/index';
+import { WAIT_BUCKETS_SECONDS } from '../reports/index';
 
 const agentStates: readonly AgentState[] = ['logged-out', 'available', 'reserved', 'busy', 'wrap-up', 'not-ready'];
-/** Waits and handle times: seconds to an hour. */
-const DURATION_BUCKETS = [1, 5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600];
+/** Waits and handle times: seconds to an hour, as the reports' abandon-time distribution. */
+const DURATION_BUCKETS = [...WAIT_BUCKETS_SECONDS];
 
 /**
  * The ACD's metrics: counters and histograms follow its events (every node sees every event, so each node counts
@@ -14,7 +15,7 @@ export function registerAcdMetrics(registry: Registry, acd: AcdEngine): void {
   const registers = [registry];
   const tasks = new Counter({ name: 'onecc_acd_tasks_total', help: 'Tasks by queue, channel and what happened to them (created, answered, abandoned, completed)', labelNames: ['queue', 'channel', 'event'], registers });
   const offers = new Counter({ name: 'onecc_acd_offers_total', help: 'Offers to agents by queue and outcome (offered, accepted, rejected, timeout, node-lost)', labelNames: ['queue', 'outcome'], registers });
-  const wait = new Histogram({ name: 'onecc_acd_wait_seconds', help: 'Time from entering the queue to an agent taking the task, by queue and channel', labelNames: ['queue', 'channel'], buckets: DURATION_BUCKETS, registers });
+  const wait = new Histogram({ name: 'onecc_acd_wait_seconds', help: 'Time from first entering a queue (kept through overflow) to an agent taking the task, by queue and channel', labelNames: ['queue', 'channel'], buckets: DURATION_BUCKETS, registers });
   const abandonedAfter = new Histogram({ name: 'onecc_acd_abandon_wait_seconds', help: 'Time customers waited before abandoning, by queue', labelNames: ['queue'], buckets: DURATION_BUCKETS, registers });
   const handle = new Histogram({ name: 'onecc_acd_handle_seconds', help: 'Time from an agent taking a task to its completion, by queue and channel', labelNames: ['queue', 'channel'], buckets: DURATION_BUCKETS, registers });
   const decision = new Histogram({
@@ -39,14 +40,14 @@ export function registerAcdMetrics(registry: Registry, acd: AcdEngine): void {
       case 'task-accepted':
         offers.inc({ queue: task.queue, outcome: 'accepted' });
         tasks.inc({ ...labels, event: 'answered' });
-        wait.observe(labels, Math.max(0, event.at - task.queuedAt) / 1000);
+        wait.observe(labels, Math.max(0, event.at - task.enqueuedAt) / 1000);
         break;
       case 'task-rejected':
         offers.inc({ queue: task.queue, outcome: event.reason === 'rejected' ? 'rejected' : event.reason });
         break;
       case 'task-abandoned':
         tasks.inc({ ...labels, event: 'abandoned' });
-        abandonedAfter.observe({ queue: task.queue }, Math.max(0, event.at - task.queuedAt) / 1000);
+        abandonedAfter.observe({ queue: task.queue }, Math.max(0, event.at - task.enqueuedAt) / 1000);
         break;
       case 'task-completed':
         tasks.inc({ ...labels, event: 'completed' });

@@ -7,6 +7,7 @@ import { TaskControlError, type ChatAttachment, type ChatControls, type ChatFeed
 import type { OneccConfig } from '../../config/index';
 import { identity, type IdentityKind } from '../../customers/index';
 import { randomId, type Logger } from '../../lib/index';
+import type { ReportRecorder } from '../../reports/index';
 import type { InteractionRecord, InteractionRecords } from '../interaction-records';
 import type { ChatBusMessage, Conversation, ConversationStore } from './conversation-store';
 
@@ -20,6 +21,8 @@ class BadMessage extends Error {}
 
 /** A web visitor who gave no name. */
 const ANONYMOUS = 'Web visitor';
+/** A closing survey comment longer than this is refused. */
+const MAX_COMMENT_CHARS = 2000;
 
 /**
  * Chat: customers on the chat page (/chat/, WebSocket /chat/ws, protocol in docs/chat.md) and on messaging gateways
@@ -42,6 +45,8 @@ export class ChatChannel implements ChatControls {
       readonly acd: AcdEngine;
       readonly store: ConversationStore;
       readonly records: InteractionRecords;
+      /** Transfers are reported here. */
+      readonly reports?: ReportRecorder;
       readonly logger: Logger;
     },
   ) {
@@ -127,6 +132,7 @@ export class ChatChannel implements ChatControls {
     conversation.taskId = next.id;
     conversation.agentId = null;
     await store.save(conversation);
+    await this.options.reports?.transfer(Date.now(), old.queue, old.channel);
     const note = await store.append(conversation.id, { from: 'system', text: 'You are being transferred to another agent.', attachments: [], at: Date.now() });
     await this.#toCustomer(conversation, { type: 'message', message: note });
     await acd.complete(taskId);
@@ -213,9 +219,14 @@ export class ChatChannel implements ChatControls {
         if (typeof frame.upTo !== 'string') throw new BadMessage('upTo: a message id');
         return this.#toAgent(conversation, { type: 'chat-receipt', taskId: conversation.taskId, receipt: 'read', upTo: frame.upTo });
       case 'csat': {
-        const score = frame.score;
+        const { score, nps, comment } = frame;
         if (!Number.isInteger(score) || (score as number) < 1 || (score as number) > 5) throw new BadMessage('score: 1 to 5');
+        if (nps !== undefined && (!Number.isInteger(nps) || (nps as number) < 0 || (nps as number) > 10)) throw new BadMessage('nps: 0 to 10');
+        if (comment !== undefined && (typeof comment !== 'string' || comment.length > MAX_COMMENT_CHARS)) throw new BadMessage(`comment: text of at most ${MAX_COMMENT_CHARS} characters`);
         conversation.csat = score as number;
+        conversation.nps = (nps as number | undefined) ?? null;
+        conversation.comment = typeof comment === 'string' && comment.trim() !== '' ? comment.trim() : null;
+        conversation.surveyedAt = Date.now();
         await this.options.store.save(conversation);
         await this.#record(conversation, 'closed');
         return send({ type: 'thanks' });
@@ -448,7 +459,16 @@ export class ChatChannel implements ChatControls {
       legs: [],
       ...(outcome ? { outcome, endedAt: new Date().toISOString() } : {}),
       ...(conversation.agentId ? { agentId: conversation.agentId } : {}),
+      queue: conversation.queue,
       ...(conversation.csat !== null ? { survey: { csat: String(conversation.csat) } } : {}),
+      ...(conversation.csat !== null
+        ? {
+          feedback: {
+            at: new Date(conversation.surveyedAt ?? Date.now()).toISOString(), csat: conversation.csat,
+            ...(typeof conversation.nps === 'number' ? { nps: conversation.nps } : {}), ...(conversation.comment ? { comment: conversation.comment } : {}),
+          },
+        }
+        : {}),
     };
     await this.options.records.save(record);
   }

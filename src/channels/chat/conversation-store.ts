@@ -20,6 +20,10 @@ export interface Conversation {
   agentId: string | null;
   state: 'open' | 'closed';
   csat: number | null;
+  /** The closing survey's other answers (absent in conversations stored before they were asked). */
+  nps?: number | null;
+  comment?: string | null;
+  surveyedAt?: number;
   /** Attributes the agent's screen pop shows. */
   readonly attributes: Record<string, string>;
 }

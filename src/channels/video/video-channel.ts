@@ -93,7 +93,7 @@ export class VideoChannel {
     const topic = req.get('X-Onecc-Topic');
     if (topic) attributes.topic = topic.slice(0, 200);
     const record: InteractionRecord = {
-      id, channel: 'video', startedAt: new Date().toISOString(), trunk: 'web', caller: attributes.caller!, called: config.queue, legs: [], ...(name ? { name } : {}),
+      id, channel: 'video', startedAt: new Date().toISOString(), trunk: 'web', caller: attributes.caller!, called: config.queue, queue: config.queue, legs: [], ...(name ? { name } : {}),
     };
     // Saved before the task exists: the first save links the customer the agent's offer shows.
     await this.deps.records.save(record);

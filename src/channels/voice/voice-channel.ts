@@ -5,6 +5,7 @@ import { IvrRunner, type DialplanSet, type TextPrompts } from '../../ivr/index';
 import { randomId, type Logger } from '../../lib/index';
 import { MediaError, type MediaService } from '../../media/index';
 import type { PromptLibrary } from '../../media/prompts/index';
+import type { ReportRecorder } from '../../reports/index';
 import type { InteractionRecord, InteractionRecords } from '../interaction-records';
 import { CALLER_LEG, InboundCall, type TransferLeg } from './inbound-call';
 import { ManualDialer, type ManualDialSettings } from './manual-dial';
@@ -22,6 +23,8 @@ export interface VoiceChannelOptions {
   readonly trunks: TrunkDirectory;
   readonly phones: PhoneDirectory;
   readonly records: InteractionRecords;
+  /** Transfers and callbacks are reported here. */
+  readonly reports?: ReportRecorder;
   readonly ringTimeoutMs: number;
   readonly transferRingTimeoutMs: number;
   /** Metrics: each INVITE's final answer (answered, 4xx, 5xx...) and each call's media quality at its end. */
@@ -284,8 +287,24 @@ export class VoiceChannel implements TaskControls {
       record.agentId = handled.agent;
       record.legs.push({ kind: 'agent', agentId: handled.agent, at: handled.connectedAt ?? record.endedAt });
     }
-    const survey = Object.fromEntries(path.inputs.filter((i) => i.kind === 'survey').map((i) => [i.variable ?? i.node, i.digits]));
+    const answers = path.inputs.filter((i) => i.kind === 'survey');
+    const survey = Object.fromEntries(answers.map((i) => [i.variable ?? i.node, i.file ?? i.digits]));
     if (Object.keys(survey).length > 0) record.survey = survey;
+    const scored = (scale: string) => answers.find((i) => i.scale === scale);
+    const [csat, nps, comment] = [scored('csat'), scored('nps'), scored('comment')];
+    if (csat || nps || comment) {
+      record.feedback = {
+        at: answers.at(-1)!.at,
+        ...(csat ? { csat: Number(csat.digits) } : {}), ...(nps ? { nps: Number(nps.digits) } : {}), ...(comment?.file ? { commentRecording: comment.file } : {}),
+      };
+    }
+    const queue = (handled ?? lastQueue)?.queue;
+    if (queue !== undefined) record.queue = queue;
+    const { reports } = this.options;
+    if (reports && queue !== undefined) {
+      if (transferred !== undefined) await reports.transfer(Date.parse(call.transferredAt ?? record.endedAt), queue, 'voice');
+      if (record.outcome === 'callback-requested') await reports.callbackRequested(Date.parse(lastQueue!.leftAt ?? record.endedAt), queue, 'voice');
+    }
     await this.options.records.save(record);
   }
 }

@@ -44,6 +44,7 @@ const DEFAULTS = {
   httpTimeoutSeconds: 5,
   announceEverySeconds: 60,
   voicemailMaxSeconds: 120,
+  surveyCommentMaxSeconds: 30,
   surveyTimeoutSeconds: 8,
   invalidPrompt: 'invalid-input',
   noInputPrompt: 'no-input',
@@ -304,7 +305,7 @@ function readQueueAnnounce(f: NodeFields): QueueNode['announce'] {
   return { position, estimatedWait, everySeconds: f.checker.integer(obj, 'every', at, 10, 3600) ?? DEFAULTS.announceEverySeconds };
 }
 
-const SURVEY_SCALES: readonly SurveyScale[] = ['csat', 'nps', 'yes-no'];
+const SURVEY_SCALES: readonly SurveyScale[] = ['csat', 'nps', 'yes-no', 'comment'];
 
 function readSurveyQuestions(f: NodeFields): SurveyQuestion[] {
   const value = f.checker.required(f.obj, 'questions', f.path);
@@ -316,7 +317,7 @@ function readSurveyQuestions(f: NodeFields): SurveyQuestion[] {
   const seen = new Set<string>();
   return value.flatMap((item: unknown, i) => {
     const at = [...f.at('questions'), i];
-    const obj = f.checker.mapping(item, at, ['scale', 'prompt', 'into'], 'survey question');
+    const obj = f.checker.mapping(item, at, ['scale', 'prompt', 'into', 'maxSeconds'], 'survey question');
     if (obj === undefined) return [];
     const q = new NodeFields(f.ctx, obj, at);
     const scale = f.checker.oneOf(obj, 'scale', at, SURVEY_SCALES);
@@ -324,7 +325,9 @@ function readSurveyQuestions(f: NodeFields): SurveyQuestion[] {
     const into = q.variable('into', { assign: true });
     if (seen.has(into)) f.checker.error([...at, 'into'], `"${into}" already holds another answer of this survey`);
     seen.add(into);
-    return [{ into, scale: scale ?? 'csat', prompt: q.audio('prompt', { required: true }) }];
+    if (obj['maxSeconds'] !== undefined && scale !== 'comment') f.checker.error([...at, 'maxSeconds'], 'only a comment question (scale: comment) is recorded for a time');
+    const maxSeconds = q.seconds('maxSeconds', DEFAULTS.surveyCommentMaxSeconds, 5, 300);
+    return [{ into, scale: scale ?? 'csat', prompt: q.audio('prompt', { required: true }), maxSeconds }];
   });
 }
 

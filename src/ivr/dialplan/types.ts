@@ -52,13 +52,16 @@ export interface BranchCase {
   readonly next: string;
 }
 
-export type SurveyScale = 'csat' | 'nps' | 'yes-no';
+/** csat 1–5, nps 0–10, yes-no 1/2 (keys); comment: what the caller says after the tone, recorded. */
+export type SurveyScale = 'csat' | 'nps' | 'yes-no' | 'comment';
 
 export interface SurveyQuestion {
   /** Variable (and interaction-record field) the answer goes into. */
   readonly into: string;
   readonly scale: SurveyScale;
   readonly prompt: readonly Audio[];
+  /** A comment is recorded until a key, this long, or the caller hanging up. */
+  readonly maxSeconds: number;
 }
 
 export type TransferTarget =

@@ -1,4 +1,4 @@
-import type { NodeType } from '../dialplan/index';
+import type { NodeType, SurveyScale } from '../dialplan/index';
 
 /*
  * The IVR path of one call, built while the runner walks: what the interaction record stores and what the agent's
@@ -23,6 +23,10 @@ export interface IvrInput {
   /** The variable the input went into (collect, survey). */
   readonly variable?: string;
   readonly digits: string;
+  /** A survey answer's scale; a recorded comment's file (in the recording directory) and length. */
+  readonly scale?: SurveyScale;
+  readonly file?: string;
+  readonly durationMs?: number;
   readonly at: string;
 }
 

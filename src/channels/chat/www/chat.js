@@ -6,11 +6,13 @@
       title: 'Chat with us', name: 'Your name', topic: 'How can we help?', start: 'Start chat', send: 'Send',
       typing: 'The agent is typing…', waiting: 'Waiting for an agent…', joined: 'An agent joined.', reconnecting: 'Reconnecting…',
       ended: 'The chat has ended.', thanks: 'Thank you!', delivered: 'delivered', read: 'read',
+      comment: 'Anything to tell us? (optional)',
     },
     'zh-TW': {
       title: '線上客服', name: '您的姓名', topic: '有什麼可以幫您？', start: '開始對話', send: '送出',
       typing: '客服人員輸入中…', waiting: '正在為您安排客服人員…', joined: '客服人員已加入。', reconnecting: '重新連線中…',
       ended: '對話已結束。', thanks: '謝謝您！', delivered: '已送達', read: '已讀',
+      comment: '還有什麼想告訴我們的嗎？（選填）',
     },
   };
   const $ = (id) => document.getElementById(id);
@@ -27,6 +29,7 @@
   function render() {
     document.documentElement.lang = language;
     for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = tr(el.dataset.i18n);
+    for (const el of document.querySelectorAll('[data-i18n-placeholder]')) el.placeholder = tr(el.dataset.i18nPlaceholder);
     $('language').value = language;
     $('start-form').hidden = conversation !== null;
     $('chat').hidden = conversation === null;
@@ -136,7 +139,10 @@
       const button = document.createElement('button');
       button.type = 'button';
       button.textContent = String(score);
-      button.onclick = () => socket.send(JSON.stringify({ type: 'csat', score }));
+      button.onclick = () => {
+        const comment = $('csat-comment').value.trim();
+        socket.send(JSON.stringify({ type: 'csat', score, ...(comment ? { comment } : {}) }));
+      };
       return button;
     }));
     localStorage.removeItem('onecc.chat');
