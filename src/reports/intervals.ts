@@ -22,16 +22,18 @@ export class ReportQueryError extends Error {}
 
 /**
  * `from` and `to` (ISO 8601 times, or dates meaning 00:00 UTC) and `interval` (15m, hour, day) of a query;
- * without `from` and `to`: today (UTC); with `from` only: one interval from there.
+ * without `from` and `to`: today (UTC); with `from` only: from there to now (the quarter hour in progress
+ * included), or one interval when `from` is in the future.
  */
 export function parseRange(query: URLSearchParams, now: number, defaultInterval: Interval = 'hour'): ReportRange {
   const interval = (query.get('interval') ?? defaultInterval) as Interval;
   if (!Object.hasOwn(intervals, interval)) throw new ReportQueryError(`interval must be one of ${Object.keys(intervals).join(', ')}; got ${JSON.stringify(query.get('interval'))}`);
   const fromText = query.get('from');
   const toText = query.get('to');
-  if (fromText === null && toText !== null) throw new ReportQueryError('to without from: give both, or from alone (one interval), or neither (today)');
+  if (fromText === null && toText !== null) throw new ReportQueryError('to without from: give both, or from alone (up to now), or neither (today)');
   const from = fromText === null ? Math.floor(now / intervals.day) * intervals.day : parseTime('from', fromText);
-  const to = toText === null ? from + (fromText === null ? intervals.day : intervals[interval]) : parseTime('to', toText);
+  const upToNow = Math.ceil(now / BUCKET_MS) * BUCKET_MS;
+  const to = toText !== null ? parseTime('to', toText) : fromText === null ? from + intervals.day : upToNow > from ? upToNow : from + intervals[interval];
   if (to <= from) throw new ReportQueryError(`to (${new Date(to).toISOString()}) must be after from (${new Date(from).toISOString()})`);
   const rows = Math.ceil((to - from) / intervals[interval]);
   if (rows >= MAX_ROWS) throw new ReportQueryError(`${rows} ${interval} intervals from ${new Date(from).toISOString()} to ${new Date(to).toISOString()} are too many (at most ${MAX_ROWS - 1}): use a coarser interval or a shorter range`);
