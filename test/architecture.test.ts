@@ -27,7 +27,7 @@ const ALLOWED: Record<string, string[]> = {
   // ...and implement the agent feed's call controls and interaction history (src/agents' interfaces).
   channels: ['lib', 'config', 'media', 'acd', 'ivr', 'agents', 'customers', 'reports'],
   ivr: ['lib', 'config', 'media', 'acd'],
-  dialer: ['lib', 'config', 'acd', 'channels', 'media', 'ivr', 'dialer/pacing', 'customers', 'reports'],
+  dialer: ['lib', 'config', 'acd', 'channels', 'media', 'ivr', 'dialer/pacing', 'customers'],
   // The pacing runs live and in bench/dialer-sim's simulated time: pure, no clock, no I/O.
   'dialer/pacing': ['lib'],
   agents: ['lib', 'config', 'acd'],
