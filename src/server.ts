@@ -16,6 +16,7 @@ import { PromptLibrary, isPromptName } from './media/prompts/index';
 import { Metrics } from './metrics/index';
 import { InteractionRecords } from './channels/interaction-records';
 import { CustomerApi } from './channels/customer-api';
+import { Retention } from './channels/retention';
 import { CustomerLinker } from './channels/customer-linker';
 import { CustomerStore } from './customers/index';
 import { Quality, ReportApi, ReportRecorder, Reports, ReportStore } from './reports/index';
@@ -285,7 +286,15 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
       },
     });
     const reportApi = new ReportApi({ reports: new Reports({ store: reportStore, recorder: reportRecorder, queues: config.acd.queues }), quality });
-    const customerApi = new CustomerApi({ customers, records, quality, ...(conversations ? { conversations } : {}), ...(acd ? { acd } : {}), recordingDir: config.media.recordingDir, logger: logger.child({ component: 'customers' }) });
+    const customerApi = new CustomerApi({ customers, records, quality, ...(dialer ? { campaignContacts: dialer } : {}), ...(conversations ? { conversations } : {}), ...(acd ? { acd } : {}), recordingDir: config.media.recordingDir, logger: logger.child({ component: 'customers' }) });
+    // Customers and recording files have no TTL of their own: swept hourly past their retention.
+    const retention = new Retention(
+      { customerDays: config.customers.retentionDays, recordingDays: config.media.recordingRetentionDays, recordingDir: config.media.recordingDir, everyMs: 3_600_000 },
+      customerApi,
+      logger.child({ component: 'retention' }),
+    );
+    retention.start();
+    closers.push(() => retention.stop());
 
     // Without an rtpengine or Redis that answers, or while draining, calls cannot be served: not ready, so that a
     // balancer sends them elsewhere.

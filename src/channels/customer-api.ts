@@ -21,6 +21,8 @@ export class CustomerApi {
     private readonly deps: {
       readonly customers: CustomerStore;
       readonly records: InteractionRecords;
+      /** Outbound campaigns' contact lists: the customer's numbers are forgotten there too. */
+      readonly campaignContacts?: { forgetNumbers(numbers: readonly string[]): Promise<number> };
       /** Quality evaluations of the customer's interactions are exported and erased with them. */
       readonly quality?: Quality;
       readonly conversations?: ConversationStore;
@@ -87,7 +89,7 @@ export class CustomerApi {
         return { status: 200, body: await customers.merge(input.from, input.into, by, reasonOf(input)) };
       }
       if (method === 'PATCH' && part === undefined) return { status: 200, body: await customers.update(id, profileChange(input), by) };
-      if (method === 'DELETE' && part === undefined) return { status: 200, body: await this.#erase(id, by) };
+      if (method === 'DELETE' && part === undefined) return { status: 200, body: await this.erase(id, by) };
       if (method === 'POST' && part === 'split') {
         if (!Array.isArray(input.identities)) throw new CustomerError('BAD_REQUEST', 'identities: the ones that belong to someone else');
         const interactions = Array.isArray(input.interactions) ? input.interactions.filter((i): i is string => typeof i === 'string') : [];
@@ -119,8 +121,26 @@ export class CustomerApi {
     };
   }
 
+  /**
+   * Erases customers whose last contact was before `before` (retention): each as DELETE would, by "retention"; one
+   * with a contact in progress is left for the next sweep. Returns how many were erased.
+   */
+  async eraseIdle(before: number, limit: number): Promise<number> {
+    let erased = 0;
+    for (const id of await this.deps.customers.idle(before, limit)) {
+      try {
+        await this.erase(id, 'retention');
+        erased++;
+      } catch (err) {
+        if (!(err instanceof CustomerError)) throw err;
+        this.deps.logger.info({ customer: id, reason: err.message }, 'retention: customer not erased this time');
+      }
+    }
+    return erased;
+  }
+
   /** Erases the customer everywhere onecc keeps them; an anonymous line stays in the erasure log. */
-  async #erase(id: string, by: string): Promise<unknown> {
+  async erase(id: string, by: string): Promise<{ erased: string; interactions: number; recordings: number; campaignContacts: number }> {
     const { customers, records, conversations } = this.deps;
     const profile = await customers.get(id);
     if (profile === undefined) throw new CustomerError('NOT_FOUND', `no customer ${id}`);
@@ -139,12 +159,14 @@ export class CustomerApi {
       }
       if (conversations && (r.channel === 'chat' || r.channel === 'email')) await conversations.erase(r.id);
     }
+    const numbers = profile.identities.filter((i) => i.startsWith('phone:')).map((i) => i.slice('phone:'.length));
+    const campaignContacts = (await this.deps.campaignContacts?.forgetNumbers(numbers)) ?? 0;
     const erased = await customers.erase(profile.id, by);
     await records.erase(erased.interactions);
     await this.deps.quality?.forgetInteractions(erased.interactions);
     await this.deps.acd?.forgetEndedTasks('interaction', erased.interactions);
-    this.deps.logger.info({ customer: profile.id, by, interactions: erased.interactions.length, files }, 'customer erased');
-    return { erased: profile.id, interactions: erased.interactions.length, recordings: files };
+    this.deps.logger.info({ customer: profile.id, by, interactions: erased.interactions.length, files, campaignContacts }, 'customer erased');
+    return { erased: profile.id, interactions: erased.interactions.length, recordings: files, campaignContacts };
   }
 
   /** The record's audio files (call recording, voicemails, recorded survey comment) that lie in the recording directory. */

@@ -181,6 +181,7 @@ export const configSchema = object('onecc configuration', {
       restartDelayMs: integer(0, 600_000, 'wait before restarting an rtpengine that exited'),
     }),
     recordingDir: string('path', 'directory call recordings (WAV) are written to; relative paths are relative to the working directory'),
+    recordingRetentionDays: integer(0, 36_500, 'files in recordingDir (call recordings, voicemails, recorded survey comments) are removed this many days after they were written; 0: kept'),
     prompts: object('audio prompts (8 kHz WAV) played by the IVR and queues', {
       dir: string('path', 'directory with one sub-directory of WAV files per language; relative paths are relative to the working directory'),
       languages: list(string('token', 'language tag, e.g. en or zh-TW'), 1, 'languages every prompt must exist in; the first is the default'),
@@ -399,6 +400,7 @@ export const configSchema = object('onecc configuration', {
   customers: object('customer profiles: every contact belongs to a customer, matched by its identities (phone, email, gateway id, CRM id), with one timeline and cases across channels (src/customers/README.md)', {
     caseIdleHours: integer(1, 8760, 'a contact joins the customer\'s open case if their last contact was within this many hours; else it opens a new case'),
     screenPopInteractions: integer(0, 50, 'the offer to an agent carries the customer\'s latest interactions, this many'),
+    retentionDays: integer(0, 36_500, 'a customer with no contact for this many days is erased with everything onecc holds of them (as DELETE /customers/<id>); 0: kept until erased'),
     crmLookup: object('a webhook onecc asks about a contact none of whose identities it knows yet (POST {identities}, answered {crmId, name?, language?} or 404)', {
       url: nullable(string('text', 'the CRM lookup URL (http or https); null: no lookup')),
       timeoutMs: integer(50, 10_000, 'a lookup unanswered this long is skipped (the contact goes on without it)'),

@@ -203,6 +203,7 @@ export class CustomerStore {
     await this.#redis.multi()
       .hset(this.#key(id), { id, createdAt: String(now), updatedAt: String(now), doNotContact: '0' })
       .zadd(`${this.#prefix}all`, now, id)
+      .zadd(`${this.#prefix}active`, now, id)
       .rpush(`${this.#key(id)}:audit`, JSON.stringify({ at: now, action: 'created', by, identities: checked }))
       .exec();
     for (const identity of checked) await this.link(id, identity, by);
@@ -292,6 +293,11 @@ export class CustomerStore {
     return (await Promise.all(ids.map((id) => this.get(id)))).filter((p): p is CustomerProfile => p !== undefined);
   }
 
+  /** Customers whose last contact (or creation, merge or split) was before `before` (ms), oldest first. */
+  async idle(before: number, limit: number): Promise<string[]> {
+    return this.#redis.zrangebyscore(`${this.#prefix}active`, '-inf', `(${before}`, 'LIMIT', 0, limit);
+  }
+
   /**
    * Erases a customer from this store: profile, identities, timeline, cases, attachments, audit and the tombstones
    * of customers merged into them. Returns the interaction ids it indexed, for the caller to erase the records. An
@@ -312,6 +318,7 @@ export class CustomerStore {
     await this.#redis.multi()
       .del(...keys)
       .zrem(`${this.#prefix}all`, profile.id, ...merged)
+      .zrem(`${this.#prefix}active`, profile.id, ...merged)
       .rpush(`${this.#prefix}erasures`, JSON.stringify({ at: now, customer: profile.id, by, interactions: interactions.length, cases: cases.length }))
       .exec();
     return { interactions };

@@ -79,6 +79,7 @@ redis.call('HSET', P .. 'k:' .. case, 'lastAt', ARGV[6])
 redis.call('ZADD', P .. 'k:' .. case .. ':ix', ARGV[5], ARGV[4])
 redis.call('ZADD', P .. 'c:' .. cid .. ':timeline', ARGV[5], ARGV[4])
 redis.call('HSET', xkey, 'customer', cid, 'case', case, 'identity', ARGV[9] or '')
+redis.call('ZADD', P .. 'active', now, cid)
 return {cid, case, how, cjson.encode(conflicts)}
 `;
 
@@ -142,6 +143,8 @@ local createdAt = redis.call('HGET', F, 'createdAt')
 redis.call('DEL', F)
 redis.call('HSET', F, 'id', from, 'createdAt', createdAt, 'mergedInto', into, 'mergedAt', ARGV[4])
 redis.call('ZREM', P .. 'all', from)
+redis.call('ZREM', P .. 'active', from)
+redis.call('ZADD', P .. 'active', now, into)
 redis.call('HSET', I, 'updatedAt', ARGV[4])
 audit(into, {at = now, action = 'merged', by = ARGV[5], reason = ARGV[6], from = from, identities = #ids > 0 and ids or nil, interactions = #ixs})
 return {'ok', cjson.encode(ids), #ixs}
@@ -179,6 +182,7 @@ redis.call('HSET', T, 'id', to, 'createdAt', ARGV[5], 'updatedAt', ARGV[5], 'doN
 local consent = redis.call('HGET', F, 'consent')
 if consent then redis.call('HSET', T, 'consent', consent) end
 redis.call('ZADD', P .. 'all', now, to)
+redis.call('ZADD', P .. 'active', now, to)
 local ids = {}
 for i = 9, 8 + count do
   redis.call('SREM', F .. ':ids', ARGV[i])

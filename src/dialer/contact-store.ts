@@ -136,6 +136,20 @@ export class ContactStore {
     return (await this.#redis.lrange(this.#key(campaign, 'abandons'), 0, limit - 1)).map((row) => JSON.parse(row) as unknown);
   }
 
+  /**
+   * Forgets these numbers in a campaign: contacts, schedule and attempt records (a customer's data deletion). The
+   * abandoned-call audit records stay: the regulator's record the centre is obliged to keep. Returns contacts removed.
+   */
+  async forgetNumbers(campaign: string, numbers: readonly string[]): Promise<number> {
+    if (numbers.length === 0) return 0;
+    const doomed = new Set(numbers);
+    const rows = await this.#redis.lrange(this.#key(campaign, 'attempts'), 0, -1);
+    const multi = this.#redis.multi().hdel(this.#key(campaign, 'contacts'), ...numbers).zrem(this.#key(campaign, 'due'), ...numbers);
+    for (const row of rows) if (doomed.has((JSON.parse(row) as AttemptRecord).number)) multi.lrem(this.#key(campaign, 'attempts'), 0, row);
+    const replies = (await multi.exec()) ?? [];
+    return Number(replies[0]?.[1] ?? 0);
+  }
+
   close(): void {
     this.#redis.disconnect();
   }

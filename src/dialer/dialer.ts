@@ -98,6 +98,13 @@ export class Dialer {
     return { status: 404, body: { error: `no ${what} for a campaign (attempts, abandons)` } };
   }
 
+  /** Forgets these numbers in every campaign's contacts and attempts (a customer's data deletion); returns contacts removed. */
+  async forgetNumbers(numbers: readonly string[]): Promise<number> {
+    let removed = 0;
+    for (const id of this.#campaigns.keys()) removed += await this.#store.forgetNumbers(id, numbers);
+    return removed;
+  }
+
   /**
    * POST /campaigns/<id>/start|pause|stop, POST /campaigns/<id>/contacts (a CSV body: imported, bad rows reported
    * by line), POST /campaigns/<id>/dnc and POST /campaigns/dnc (numbers, one per line).
