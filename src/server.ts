@@ -17,6 +17,7 @@ import { Metrics } from './metrics/index';
 import { InteractionRecords } from './channels/interaction-records';
 import { CustomerApi } from './channels/customer-api';
 import { Retention } from './channels/retention';
+import { SURVEY_PAGE_DIR, SurveyLinks } from './channels/survey/index';
 import { CustomerLinker } from './channels/customer-linker';
 import { CustomerStore } from './customers/index';
 import { Quality, ReportApi, ReportRecorder, Reports, ReportStore } from './reports/index';
@@ -170,11 +171,14 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
       watch: true,
     });
     closers.push(() => dialplans.close());
+    // Survey links (the video page after a call, email follow-ups) answered on the survey page.
+    const surveyLinks = new SurveyLinks({ records, secret: config.surveys.secret, validDays: config.surveys.linkValidDays, publicUrl: config.surveys.publicUrl, logger: logger.child({ component: 'surveys' }) });
+
     // Video calls from customers' browsers: taken before the voice channel sees INVITEs (srf middleware order).
     let video: VideoChannel | undefined;
     if (acd && config.video.enabled) {
       const channel = new VideoChannel({
-        srf, acd, media, phones, records, config: config.video, secret: voice.nonceSecret, ringTimeoutMs: voice.ringTimeoutSeconds * 1000, logger,
+        srf, acd, media, phones, records, surveyLinks, config: config.video, secret: voice.nonceSecret, ringTimeoutMs: voice.ringTimeoutSeconds * 1000, logger,
       });
       channel.start();
       video = channel;
@@ -243,6 +247,7 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
         store: conversations,
         records,
         reports: reportRecorder,
+        surveyLinks,
         logger,
       });
       await channel.start();
@@ -316,6 +321,7 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
         '/customers': (rest: string, query: URLSearchParams) => customerApi.query(rest, query),
         '/reports': (rest: string, query: URLSearchParams) => reportApi.query(rest, query),
         '/quality': (rest: string, query: URLSearchParams) => reportApi.qualityQuery(rest, query),
+        '/surveys': (rest: string) => surveyLinks.query(rest),
         '/interactions': async (id, query) => {
           if (id === '') return { status: 200, body: await records.recent(Math.min(1000, Number(query.get('limit') ?? 50) || 50)) };
           const record = await records.get(id);
@@ -327,13 +333,14 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
         ...(chat ? { '/chat/connector': (rest: string, body: Buffer, req: IncomingMessage) => chat.connector(rest, body, req) } : {}),
         '/customers': (rest: string, body: Buffer, req: IncomingMessage) => customerApi.act(rest, body, req),
         '/quality': (rest: string, body: Buffer, req: IncomingMessage) => reportApi.qualityAct(rest, body, req.method ?? ''),
+        '/surveys': (rest: string, body: Buffer, req: IncomingMessage) => (req.method === 'POST' ? surveyLinks.answer(rest, body) : Promise.resolve({ status: 405, body: { error: 'POST the answers' } })),
       },
       upgrades: {
         ...(agentFeed ? { '/agent': (req: IncomingMessage, socket: Duplex, head: Buffer) => agentFeed.handleUpgrade(req, socket, head) } : {}),
         ...(chat ? { '/chat/ws': (req: IncomingMessage, socket: Duplex, head: Buffer) => chat.handleUpgrade(req, socket, head) } : {}),
       },
       // The browser softphone and agent desktop (built by `npm run build`), talking to /agent and the SIP ws listeners.
-      staticDirs: { '/softphone': SOFTPHONE_DIR, ...(chat ? { '/chat': CHAT_PAGE_DIR } : {}), ...(video ? { '/video': VIDEO_PAGE_DIR } : {}) },
+      staticDirs: { '/softphone': SOFTPHONE_DIR, '/survey': SURVEY_PAGE_DIR, ...(chat ? { '/chat': CHAT_PAGE_DIR } : {}), ...(video ? { '/video': VIDEO_PAGE_DIR } : {}) },
     });
     await http.start();
     closers.push(() => http.close());

@@ -406,6 +406,11 @@ export const configSchema = object('onecc configuration', {
       timeoutMs: integer(50, 10_000, 'a lookup unanswered this long is skipped (the contact goes on without it)'),
     }),
   }),
+  surveys: object('the satisfaction survey by link, where no IVR or chat window asks it: the video page after a call, email follow-ups (/survey/?t=<signed token>)', {
+    secret: nullable(string('text', 'key of the HMAC that signs survey links; give every onecc node the same one (null: a random key per start, so links die with a restart and other nodes refuse them)')),
+    linkValidDays: integer(1, 365, 'a survey link can be answered for this many days'),
+    publicUrl: nullable(string('text', 'where customers reach onecc\'s HTTP listener (https://cc.example.com): links in email and gateway follow-ups start with it; null: follow-ups carry no link')),
+  }),
   reports: object('reports per queue, channel, agent, disposition, campaign and survey touchpoint (GET /reports/..., JSON or CSV; src/reports/README.md)', {
     retentionDays: integer(1, 3650, 'report figures (per quarter hour), survey answers and quality evaluations are kept this long'),
   }),
@@ -530,6 +535,11 @@ export function crossKeyIssues(config: OneccConfig): ConfigIssue[] {
   issues.push(...voiceIssues(config.voice));
   issues.push(...agentsIssues(config));
   issues.push(...qualityIssues(config.quality));
+  const { surveys } = config;
+  if (surveys.secret !== null && surveys.secret.length < 16) issues.push({ path: ['surveys', 'secret'], reason: 'must be at least 16 characters: a short key can be guessed' });
+  if (surveys.publicUrl !== null && !/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/.test(surveys.publicUrl)) {
+    issues.push({ path: ['surveys', 'publicUrl'], reason: `must be an http or https URL without query (https://cc.example.com); got ${surveys.publicUrl}` });
+  }
   return issues;
 }
 

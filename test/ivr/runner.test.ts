@@ -653,9 +653,9 @@ t.test('TextPrompts.prepare renders every text of a dialplan in each of its lang
   const prepared = TextPrompts.load({ textDir: 'media/text', cacheDir });
   const sample = compile(readFileSync('dialplans/sample.yaml', 'utf8'));
   await prepared.prepare(sample);
-  // choose-language: one text each in en and zh-TW; voicemail and the NPS question: one per language (3 each).
+  // choose-language: one text each in en and zh-TW; voicemail, the NPS and the comment questions: one per language (3 each).
   const files = ['en', 'zh-TW', 'zh-CN'].map((l) => readdirSync(path.join(cacheDir, l)).filter((f) => f.endsWith('.wav')).length);
-  t.same(files, [3, 3, 2]);
+  t.same(files, [4, 4, 3]);
   const again = await prepared.render('For English, press 1.', 'en');
   t.ok(readdirSync(path.join(cacheDir, 'en')).includes(path.basename(again)), 'a rendered text is served from the cache');
   t.ok(statSync(again).size > 44 + 8000, 'about a second of 8 kHz audio or more');

@@ -9,6 +9,7 @@ import { identity, type IdentityKind } from '../../customers/index';
 import { randomId, type Logger } from '../../lib/index';
 import type { ReportRecorder } from '../../reports/index';
 import type { InteractionRecord, InteractionRecords } from '../interaction-records';
+import type { SurveyLinks } from '../survey/index';
 import type { ChatBusMessage, Conversation, ConversationStore } from './conversation-store';
 
 export type ChatConfig = OneccConfig['chat'];
@@ -47,6 +48,8 @@ export class ChatChannel implements ChatControls {
       readonly records: InteractionRecords;
       /** Transfers are reported here. */
       readonly reports?: ReportRecorder;
+      /** Survey links for the customer's follow-up (an email thread, a gateway conversation). */
+      readonly surveyLinks?: SurveyLinks;
       readonly logger: Logger;
     },
   ) {
@@ -100,7 +103,8 @@ export class ChatChannel implements ChatControls {
     await this.options.store.save(conversation);
     const ended = await this.options.store.append(conversation.id, { from: 'system', text: `The chat was ended by ${by}.`, attachments: [], at: Date.now() });
     await this.#toCustomer(conversation, { type: 'message', message: ended });
-    await this.#toCustomer(conversation, { type: 'ended', csatQuestion: this.options.config.csatQuestion });
+    const surveyUrl = this.options.surveyLinks?.url(conversation.id) ?? null;
+    await this.#toCustomer(conversation, { type: 'ended', csatQuestion: this.options.config.csatQuestion, ...(surveyUrl !== null ? { surveyUrl } : {}) });
     await this.#record(conversation, 'closed');
   }
 

@@ -5,6 +5,7 @@ import type { OneccConfig } from '../../config/index';
 import { randomId, type Logger } from '../../lib/index';
 import type { MediaService } from '../../media/index';
 import type { InteractionRecord, InteractionRecords } from '../interaction-records';
+import type { SurveyLinks } from '../survey/index';
 import { taskHeaders } from '../voice/context-headers';
 import { dialFirstAnswer, hangUp, phonesToRing, type Dial } from '../voice/dial';
 import type { PhoneDirectory } from '../voice/phone-directory';
@@ -33,6 +34,8 @@ export class VideoChannel {
       readonly media: MediaService;
       readonly phones: PhoneDirectory;
       readonly records: InteractionRecords;
+      /** Signs the survey link the page opens after the call. */
+      readonly surveyLinks?: SurveyLinks;
       readonly config: VideoConfig;
       /** Shared by every onecc node (voice.nonceSecret): a token from one is good on the others. */
       readonly secret: string | null;
@@ -136,7 +139,9 @@ export class VideoChannel {
           if (result.kind === 'answered' && !gone) {
             await acd.accept(task.id, agentId);
             const answer = await media.answer(CALLER, tag, result.dialog.remote.sdp);
-            const caller = await this.deps.srf.createUAS(req, res, { localSdp: answer });
+            // The page opens the survey with this once the call is over.
+            const survey = this.deps.surveyLinks ? { headers: { 'X-Onecc-Survey': this.deps.surveyLinks.token(id) } } : {};
+            const caller = await this.deps.srf.createUAS(req, res, { localSdp: answer, ...survey });
             if (config.record) await media.startRecording(id).catch((err: unknown) => log.warn({ err }, 'video call not recorded'));
             record.agentId = agentId;
             record.legs.push({ kind: 'caller', callId: req.get('Call-ID'), at: new Date().toISOString() }, { kind: 'agent', agentId, at: new Date().toISOString() });

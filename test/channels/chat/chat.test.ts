@@ -42,6 +42,8 @@ t.before(async () => {
       ONECC_CHAT__MAX_MESSAGE_BYTES: '200',
       ONECC_CHAT__CONNECTOR__SECRET: CONNECTOR_SECRET,
       ONECC_CHAT__CONNECTOR__OUTBOUND_URL: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/out`,
+      ONECC_SURVEYS__PUBLIC_URL: 'https://cc.example.com',
+      ONECC_SURVEYS__SECRET: 'chat-survey-links-0123456789',
     },
   });
   onecc = server.onecc;
@@ -204,6 +206,20 @@ t.test('the connector: signed webhooks in, the agent\'s replies out; unsigned ca
   for (let i = 0; i < 40 && !emailed(); i++) await delay(50);
   t.match(emailed()?.body, { conversation: 'thread-42', customer: 'erin@example.com', message: { text: 'Attached again.' } }, 'the reply goes out on the thread');
   await alice.call({ type: 'wrap-up', taskId: emailOffer.data.task.id, disposition: 'resolved' });
+
+  // The follow-up carries the thread's survey link; Erin answers it on the survey page's API.
+  const ended = () => webhook.find((w) => w.body.channel === 'email' && w.body.type === 'ended');
+  for (let i = 0; i < 40 && !ended(); i++) await delay(50);
+  const surveyUrl = new URL(ended()?.body.surveyUrl as string);
+  t.match(surveyUrl, { origin: 'https://cc.example.com', pathname: '/survey/' }, 'the end of the thread goes out with a survey link');
+  const surveys = `http://127.0.0.1:${onecc.http.port}/surveys/${surveyUrl.searchParams.get('t')}`;
+  t.match(await fetch(surveys).then((r) => r.json()), { channel: 'email', answered: false });
+  t.equal((await fetch(surveys, { method: 'POST', body: '{"csat":9}' })).status, 400, 'a CSAT out of range is refused');
+  t.equal((await fetch(surveys, { method: 'POST', body: JSON.stringify({ csat: 4, nps: 8, comment: 'Quick, thanks' }) })).status, 200);
+  const id = email.body.conversation as string;
+  const record = (await fetch(`http://127.0.0.1:${onecc.http.port}/interactions/${id}`).then((r) => r.json())) as { feedback?: unknown };
+  t.match(record.feedback, { csat: 4, nps: 8, comment: 'Quick, thanks' }, 'the answers are in the thread\'s record');
+  t.match((await fetch(`http://127.0.0.1:${onecc.http.port}/survey/?t=x`)).status, 200, 'the survey page is served');
 });
 
 t.test('an agent on a call still gets a chat (within the chat capacity), not a video', async (t) => {

@@ -134,6 +134,20 @@ if (insideLoopbackNamespace(t, __filename)) {
     const captured = readPcapUdp(readFileSync(record.recording!));
     const videoPackets = captured.filter((d) => d.payload.length > 300 && (d.payload[1]! & 0x7f) >= 96);
     t.ok(videoPackets.length > 50, `the capture holds the video (${videoPackets.length} large RTP packets of ${captured.length})`);
+
+    // The page offers the call's survey; Vera answers it there.
+    await customer.locator('#survey:not([hidden])').waitFor({ timeout: PAGE_MS });
+    await customer.click('#survey');
+    await customer.locator('#survey:not([hidden]) input[name="csat"]').first().waitFor({ timeout: PAGE_MS });
+    await customer.check('input[name="csat"][value="5"]');
+    await customer.check('input[name="nps"][value="9"]');
+    await customer.fill('#comment', 'Seeing the agent helped');
+    await customer.click('#send');
+    await customer.locator('#status', { hasText: 'Thank you' }).waitFor({ timeout: PAGE_MS });
+    const surveyed = (await (await fetch(`http://127.0.0.1:${onecc.http.port}/interactions/${interaction}`)).json()) as { feedback?: unknown; recording?: string };
+    t.match(surveyed, { feedback: { csat: 5, nps: 9, comment: 'Seeing the agent helped' }, recording: record.recording }, 'her answers are in the video call\'s record, the rest of it kept');
+    const forged = await fetch(`http://127.0.0.1:${onecc.http.port}/surveys/${Buffer.from(`${interaction}\n9999999999999`).toString('base64url')}.AAAA`, { method: 'POST', body: '{"csat":1}' });
+    t.equal(forged.status, 403, 'a link not signed by onecc is refused');
     t.same(problems, [], 'no script errors in the pages');
     await acd.setReady('alice').catch(() => undefined);
     await acd.logout('alice').catch(() => undefined);

@@ -7,10 +7,12 @@ const STRINGS = {
   en: {
     title: 'Video call', name: 'Your name', topic: 'How can we help?', call: 'Start video call', hangup: 'Hang up',
     waiting: 'Waiting for an agent…', connected: 'Connected.', ended: 'The call has ended.', failed: 'The call failed: {reason}',
+    survey: 'How did we do? Tell us in a minute.',
   },
   'zh-TW': {
     title: '視訊通話', name: '您的姓名', topic: '有什麼可以幫您？', call: '開始視訊通話', hangup: '掛斷',
     waiting: '正在為您安排客服人員…', connected: '已接通。', ended: '通話已結束。', failed: '通話失敗：{reason}',
+    survey: '我們的服務如何？花一分鐘告訴我們。',
   },
 };
 const $ = (id) => document.getElementById(id);
@@ -68,11 +70,15 @@ async function call(event) {
   session.connection?.addEventListener('track', (e) => ($('remote').srcObject = e.streams[0] ?? new MediaStream([e.track])));
   session.on('progress', () => setStatus('waiting'));
   session.on('confirmed', () => setStatus('connected'));
+  // onecc's answer carries the call's signed survey link, offered once the call is over.
+  let survey = null;
+  session.on('accepted', (e) => (survey = e.response?.getHeader('X-Onecc-Survey') ?? null));
   const end = (reason) => {
     for (const track of local.getTracks()) track.stop();
     session = null;
     ua.stop();
     setStatus(reason ? 'failed' : 'ended', { reason });
+    if (survey) Object.assign($('survey'), { href: `/survey/?t=${encodeURIComponent(survey)}`, hidden: false });
   };
   session.on('ended', () => end());
   session.on('failed', (e) => end(e.cause));

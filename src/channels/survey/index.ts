@@ -1,0 +1,2 @@
+export { SurveyLinks } from './survey-links';
+export { SURVEY_PAGE_DIR } from './page';
