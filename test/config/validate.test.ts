@@ -109,3 +109,23 @@ t.test('agents: roster skills are a mapping of known skills to levels 1-10; keys
   (names.agents.roster as unknown[]) = [{ id: 'x', name: 'X', skills: { 'two words': 1 }, languages: [], capacity: null }];
   t.match(validateConfig(names).map((i) => formatPath(i.path)), ['agents.roster[0].skills.two words']);
 });
+
+t.test('quality forms and survey links: duplicate ids, scores out of range, short secrets and bad URLs are refused', async (t) => {
+  const config: Record<string, any> = valid();
+  config.quality.forms = [
+    { id: 'std', name: 'Standard', items: [{ id: 'greeting', label: 'Greeting', max: 5, weight: 1 }, { id: 'greeting', label: 'Again', max: 5, weight: 1 }] },
+    { id: 'std', name: 'Copy', items: [{ id: 'tone', label: 'Tone', max: 5, weight: 1 }] },
+  ];
+  config.surveys.secret = 'short';
+  config.surveys.publicUrl = 'cc.example.com/survey?x=1';
+  t.same(validateConfig(config).map((i) => `${formatPath(i.path)}: ${i.reason}`), [
+    'quality.forms[0].items[1].id: duplicates item 0 of form std (greeting)',
+    'quality.forms[1].id: duplicates quality.forms[0].id (std)',
+    'surveys.secret: must be at least 16 characters: a short key can be guessed',
+    'surveys.publicUrl: must be an http or https URL without query (https://cc.example.com); got cc.example.com/survey?x=1',
+  ]);
+  const shapes: Record<string, any> = valid();
+  shapes.quality.forms = [{ id: 'std', name: 'Standard', items: [{ id: 'greeting', label: 'Greeting', max: 0, weight: 1 }] }];
+  shapes.reports.retentionDays = 0;
+  t.same(validateConfig(shapes).map((i) => formatPath(i.path)), ['reports.retentionDays', 'quality.forms[0].items[0].max']);
+});
