@@ -188,7 +188,7 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
     if (acd) {
       const trunks = new TrunkDirectory(voice.trunks, digest);
       voiceChannel = new VoiceChannel({
-        srf, media, prompts, dialplans, acd, phones, records, reports: reportRecorder,
+        srf, media, prompts, dialplans, acd, phones, records, reports: reportRecorder, record: voice.record,
         textPrompts: TextPrompts.load({ textDir: config.ivr.promptTextDir, cacheDir: config.ivr.textPromptCacheDir }),
         trunks,
         ringTimeoutMs: voice.ringTimeoutSeconds * 1000,
@@ -227,7 +227,7 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
           metrics.dialerAttempt(campaign, outcome);
           void reportRecorder.campaignAttempt(Date.now(), campaign, outcome);
         },
-        attempt: { srf, acd, media, prompts, phones, records, tapHost: config.media.dtmf.host, agentRingTimeoutMs: voice.ringTimeoutSeconds * 1000 },
+        attempt: { srf, acd, media, prompts, phones, records, tapHost: config.media.dtmf.host, agentRingTimeoutMs: voice.ringTimeoutSeconds * 1000, record: voice.record },
         logger,
       });
       const started = dialer;

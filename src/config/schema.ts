@@ -275,6 +275,7 @@ export const configSchema = object('onecc configuration', {
       callingNumber: nullable(string('text', 'the calling number the customer sees (From user); null: the agent\'s id')),
       ringTimeoutSeconds: integer(5, 600, 'the customer\'s phone rings this long before the call fails as unanswered'),
     }),
+    record: boolean('record every conversation between a caller (or a campaign\'s contact) and agents: a stereo WAV in media.recordingDir, the customer left, the agents right, named in the interaction record (recording) for quality review'),
     recordRetentionDays: integer(1, 3650, 'interaction records (GET /interactions) are kept this long in Redis'),
     registrar: object('registration bindings of phones (kept in the Redis at acd.redis, shared by every onecc node)', {
       minExpires: integer(1, 86_400, 'shorter registrations are refused with 423 Interval Too Brief'),

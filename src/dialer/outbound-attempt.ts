@@ -58,6 +58,8 @@ export interface AttemptDeps {
   readonly tapHost: string;
   readonly detector: () => GreetingDetector;
   readonly agentRingTimeoutMs: number;
+  /** Record the person's conversation with the agent (voice.record). */
+  readonly record?: boolean;
   readonly logger: Logger;
 }
 
@@ -147,6 +149,7 @@ export class OutboundAttempt {
       record.outcome = result.outcome;
       record.endedAt = new Date().toISOString();
       if (result.agentId) record.agentId = result.agentId;
+      if (this.#call?.recordingFile !== undefined) record.recording = this.#call.recordingFile;
       await deps.records.save(record);
     }
   }
@@ -172,7 +175,7 @@ export class OutboundAttempt {
     await media.connectOriginated(CALLER_LEG, dialog.remote.sdp);
     const call = new InboundCall(this.id, media, dialog.remote.sdp, {
       srf: deps.srf, acd: deps.acd, phones: deps.phones, logger: this.#log, ringTimeoutMs: deps.agentRingTimeoutMs,
-      transferRingTimeoutMs: deps.agentRingTimeoutMs, callbackUri: () => undefined, onQueueTask: () => undefined,
+      transferRingTimeoutMs: deps.agentRingTimeoutMs, callbackUri: () => undefined, onQueueTask: () => undefined, record: deps.record ?? false,
     });
     this.#call = call;
     call.attachCaller(dialog, () => (gone = true));

@@ -3,7 +3,7 @@
 // and a written comment. Both show on the same touchpoint report (queue general, agent alice); the queue report over
 // HTTP agrees with /metrics; a supervisor scores the chat; CSV and bad ranges; erasing Cy takes her survey too.
 import t from 'tap';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { OneccServer } from '../../src/server';
 import { Credentials } from '../../src/agents/index';
@@ -51,6 +51,7 @@ t.before(async () => {
       ONECC_AGENTS__ROSTER: '[{id: alice, name: Alice, skills: {general: 5}, languages: [en], capacity: null}]',
       ONECC_CHAT__ENABLED: 'true',
       ONECC_CHAT__QUEUE: 'general',
+      ONECC_VOICE__RECORD: 'true',
     },
   });
   onecc = started.onecc;
@@ -104,9 +105,10 @@ t.test('a voice survey with a recorded comment and a chat closed with CSAT show 
   caller.startTone(440, 2500);
   await delay(2600);
   await destroy(dialog);
-  const record = (await latestRecord<{ id: string; outcome?: string; feedback?: { csat: number; nps: number; commentRecording?: string }; queue?: string }>(onecc, (r) => r.outcome !== undefined, 10_000))!;
-  t.match(record, { queue: 'general', feedback: { csat: 4, nps: 9, commentRecording: /survey-comment-/ } }, 'her answers and her recorded comment are in the record');
+  const record = (await latestRecord<{ id: string; outcome?: string; feedback?: { csat: number; nps: number; commentRecording?: string }; queue?: string; recording?: string }>(onecc, (r) => r.outcome !== undefined, 10_000))!;
+  t.match(record, { queue: 'general', feedback: { csat: 4, nps: 9, commentRecording: /survey-comment-/ }, recording: /call-.*\.wav$/ }, 'her answers, her recorded comment and the call\'s recording are in the record');
   t.ok(existsSync(path.resolve(recordingDir, record.feedback!.commentRecording!)), 'the comment is a file in the recording directory');
+  t.ok(statSync(record.recording!).size > 44 + 8000 * 4 * 0.3, 'the conversation with alice is recorded (stereo WAV)');
   t.match(await alice.call({ type: 'wrap-up', taskId: offer.data.task.id, disposition: 'resolved', ready: true }), { type: 'result' });
 
   // Dee chats; alice closes it; Dee answers CSAT 2 with NPS 4 and a comment.
@@ -150,20 +152,22 @@ t.test('a voice survey with a recorded comment and a chat closed with CSAT show 
   t.match(csv, { status: 200, type: /^text\/csv/, body: /^from,to,queue,offered,answered,abandoned,/ });
   t.match(await api('GET', `/reports/queues?from=${today()}&to=2020-01-01`), { status: 400, body: { error: /must be after from/ } }, 'a bad range gets 400');
 
-  // A supervisor scores the chat's transcript; the call was not recorded, so it cannot be scored.
+  // A supervisor scores the chat's transcript and the call's recording.
   t.match(await api('GET', '/quality/forms'), { status: 200, body: [{ id: 'standard' }] });
   const scores = { greeting: 5, understanding: 4, resolution: 2, compliance: 1 };
   t.match(await api('POST', '/quality/evaluations', { form: 'standard', interaction: chatId, evaluator: 'sup-1', scores }), { status: 201, body: { agentId: 'alice', percent: 65.63 } });
-  t.match(await api('POST', '/quality/evaluations', { form: 'standard', interaction: record.id, evaluator: 'sup-1', scores }), { status: 409, body: { error: /not recorded/ } });
-  t.match((await api('GET', `/reports/quality?from=${today()}`)).body.rows, [{ agent: 'alice', form: 'standard', evaluations: 1, averagePercent: 65.63, items: { greeting: 5, resolution: 2 } }]);
+  t.match(await api('POST', '/quality/evaluations', { form: 'standard', interaction: record.id, evaluator: 'sup-2', scores: { greeting: 3, understanding: 5, resolution: 5, compliance: 1 } }), { status: 201, body: { agentId: 'alice', percent: 93.75 } });
+  t.match(await api('POST', '/quality/evaluations', { form: 'standard', interaction: record.id, evaluator: 'sup-2', scores: { greeting: 3 } }), { status: 400, body: { error: /scores.understanding is missing/ } });
+  t.match((await api('GET', `/reports/quality?from=${today()}`)).body.rows, [{ agent: 'alice', form: 'standard', evaluations: 2, averagePercent: 79.69, items: { greeting: 4, resolution: 3.5 } }]);
 
   // Erasing Cy takes her survey answers and her recorded comment with her.
   const cy = (await api('GET', `/customers?identity=${encodeURIComponent(`phone:${CY}`)}`)).body.id as string;
-  t.match(await api('DELETE', `/customers/${cy}`, { by: 'dpo' }), { status: 200, body: { recordings: 1 } });
+  t.match(await api('DELETE', `/customers/${cy}`, { by: 'dpo' }), { status: 200, body: { recordings: 2 } });
   t.notOk(existsSync(path.resolve(recordingDir, record.feedback!.commentRecording!)), 'her recorded comment is gone');
+  t.notOk(existsSync(record.recording!), 'and the call\'s recording');
   t.match((await api('GET', `/reports/verbatims?from=${today()}&interval=day`)).body.rows, [{ interaction: chatId }], 'only Dee\'s comment is left');
   t.equal((await api('GET', `/reports/verbatims?from=${today()}&interval=day`)).body.rows.length, 1);
   const dee = (await api('GET', `/customers?identity=${encodeURIComponent('email:dee@example.com')}`)).body.id as string;
   t.match(await api('DELETE', `/customers/${dee}`, { by: 'dpo' }), { status: 200 });
-  t.same((await api('GET', `/quality/evaluations?from=${today()}&interval=day`)).body, [], 'her chat\'s evaluation went with her');
+  t.same((await api('GET', `/quality/evaluations?from=${today()}&interval=day`)).body, [], 'the evaluations went with their customers');
 });

@@ -36,6 +36,8 @@ export interface InboundCallDeps {
   readonly callbackUri: (number: string) => string | undefined;
   /** Registers (or with undefined, forgets) which call a queue task belongs to, so ACD events reach it. */
   readonly onQueueTask: (taskId: string, call: InboundCall | undefined) => void;
+  /** Record the caller's conversation with agents (voice.record): a stereo WAV, the caller left, the agents right. */
+  readonly record: boolean;
 }
 
 /** Who talks to the caller: the agent who answered, or a transfer target (release: its end of a direct call). */
@@ -68,6 +70,8 @@ export class InboundCall implements IvrHost {
   #transferDone: Promise<void> | undefined;
   /** Supervisors listening in: hung up with the call. */
   readonly #monitors = new Set<Srf.Dialog>();
+  #recording: 'on' | 'off' = 'off';
+  #recordingFile: string | undefined;
 
   constructor(
     readonly id: string,
@@ -93,6 +97,32 @@ export class InboundCall implements IvrHost {
 
   get callerGone(): boolean {
     return this.#callerGone;
+  }
+
+  /** The conversation's recording (voice.record), once it has ended. */
+  get recordingFile(): string | undefined {
+    return this.#recordingFile;
+  }
+
+  /** From the first agent on; a transfer or a requeue keeps the one recording going. */
+  async startRecording(log: Logger): Promise<void> {
+    if (!this.deps.record || this.#recording === 'on') return;
+    try {
+      await this.media.startRecording(`call-${this.id}`);
+      this.#recording = 'on';
+    } catch (err) {
+      log.warn({ err }, 'the call is not recorded');
+    }
+  }
+
+  async stopRecording(log: Logger): Promise<void> {
+    if (this.#recording === 'off') return;
+    this.#recording = 'off';
+    try {
+      this.#recordingFile = (await this.media.stopRecording(CALLER_LEG)).file;
+    } catch (err) {
+      log.warn({ err }, 'the call\'s recording is lost');
+    }
   }
 
   async enterQueue(request: QueueRequest): Promise<QueueSession> {
@@ -496,6 +526,7 @@ class VoiceQueueSession implements QueueSession {
       return;
     }
     log.info('caller and agent connected');
+    await this.call.startRecording(log);
     // Until the caller or whoever talks to them last hangs up; a transfer by the agent hands over to its target.
     let endedBy: 'agent' | 'caller';
     for (;;) {
@@ -519,6 +550,8 @@ class VoiceQueueSession implements QueueSession {
     const last = this.#talking!;
     this.#talking = undefined;
     this.call.setAgentLeg(undefined);
+    // Before the caller is back with the dialplan: a survey comment is recorded on its own.
+    await this.call.stopRecording(log);
     await this.#endConsult();
     await this.#endSupervisor();
     this.#closeMixer();

@@ -25,6 +25,8 @@ export interface VoiceChannelOptions {
   readonly records: InteractionRecords;
   /** Transfers and callbacks are reported here. */
   readonly reports?: ReportRecorder;
+  /** Record callers' conversations with agents (voice.record). */
+  readonly record?: boolean;
   readonly ringTimeoutMs: number;
   readonly transferRingTimeoutMs: number;
   /** Metrics: each INVITE's final answer (answered, 4xx, 5xx...) and each call's media quality at its end. */
@@ -229,6 +231,7 @@ export class VoiceChannel implements TaskControls {
       transferRingTimeoutMs: this.options.transferRingTimeoutMs,
       callbackUri: (number) => outboundUri(identity.trunk, number, hostPort(req.source_address, Number(req.source_port))),
       onQueueTask: (taskId, owner) => (owner ? this.#callsByTask.set(taskId, owner) : this.#callsByTask.delete(taskId)),
+      record: this.options.record ?? false,
     });
     let dialog: Srf.Dialog;
     try {
@@ -298,6 +301,7 @@ export class VoiceChannel implements TaskControls {
         ...(csat ? { csat: Number(csat.digits) } : {}), ...(nps ? { nps: Number(nps.digits) } : {}), ...(comment?.file ? { commentRecording: comment.file } : {}),
       };
     }
+    if (call.recordingFile !== undefined) record.recording = call.recordingFile;
     const queue = (handled ?? lastQueue)?.queue;
     if (queue !== undefined) record.queue = queue;
     const { reports } = this.options;
