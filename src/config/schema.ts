@@ -358,6 +358,7 @@ export const configSchema = object('onecc configuration', {
         callerId: string('text', 'the calling number contacts see (From user)'),
         contactsFile: nullable(string('path', 'a CSV of contacts imported at start (header row: number, and optionally timezone and any attributes); bad rows are logged with their line and skipped')),
         dncFiles: list(string('path', 'a do-not-call list for this campaign only'), 0, 'campaign do-not-call lists'),
+        consentPurpose: nullable(string('token', 'what the campaign calls for (e.g. marketing): a customer who withdrew consent to it (profile consent) is skipped like a do-not-call number; null: consent is not checked (doNotContact always is)')),
         timezone: string('text', 'the IANA time zone of contacts whose row names none, e.g. America/New_York'),
         window: object('when contacts may be called, in each contact\'s own time zone', {
           start: string('text', 'HH:MM, inclusive'),

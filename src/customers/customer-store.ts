@@ -146,10 +146,16 @@ export class CustomerStore {
     return undefined;
   }
 
-  /** Whether the customer an identity names asked never to be contacted. */
-  async doNotContact(identity: Identity): Promise<boolean> {
+  /**
+   * Whether the customer an identity names refuses this contact: they asked never to be contacted, or withdrew their
+   * consent to `purpose` (null: no purpose checked).
+   */
+  async refusesContact(identity: Identity, purpose: string | null): Promise<boolean> {
     const id = await this.customerOf(identity);
-    return id !== undefined && (await this.#redis.hget(this.#key(id), 'doNotContact')) === '1';
+    if (id === undefined) return false;
+    const [doNotContact, consent] = await this.#redis.hmget(this.#key(id), 'doNotContact', 'consent');
+    if (doNotContact === '1') return true;
+    return purpose !== null && consent !== null && (JSON.parse(consent) as Record<string, boolean>)[purpose] === false;
   }
 
   /** Changes profile fields (checked here); each change is audited with who made it. */

@@ -204,10 +204,10 @@ export class Campaign {
     void this.#place(contact, uri);
   }
 
-  /** The customer this number belongs to asked never to be contacted (their profile's doNotContact). */
+  /** The customer this number belongs to asked never to be contacted, or withdrew consent to the campaign's purpose. */
   async #customerSaidNo(number: string): Promise<boolean> {
     const phone = identityOrNothing('phone', number);
-    return phone !== undefined && this.deps.customers !== undefined && (await this.deps.customers.doNotContact(phone));
+    return phone !== undefined && this.deps.customers !== undefined && (await this.deps.customers.refusesContact(phone, this.config.consentPurpose));
   }
 
   async #place(contact: StoredContact, uri: string): Promise<void> {

@@ -23,7 +23,7 @@ function utcClock(minutes: number): string {
   return `${String(Math.floor(at / 60)).padStart(2, '0')}:${String(at % 60).padStart(2, '0')}`;
 }
 
-const campaign = (id: string, queue: string) => `{id: ${id}, mode: progressive, queue: ${queue}, trunk: carrier, callerId: "+15550100", contactsFile: null, dncFiles: [], timezone: UTC,
+const campaign = (id: string, queue: string) => `{id: ${id}, mode: progressive, queue: ${queue}, trunk: carrier, callerId: "+15550100", contactsFile: null, dncFiles: [], consentPurpose: marketing, timezone: UTC,
   window: {start: "${utcClock(-60)}", end: "${utcClock(60)}", days: [mon, tue, wed, thu, fri, sat, sun]}, maxLines: 2, ringTimeoutSeconds: 5,
   abandonLimitPercent: 3, abandonWindowHours: 720, connectSeconds: 2, safeHarbourPrompt: goodbye,
   retries: {busy: {delaySeconds: 1, maxAttempts: 2}, noAnswer: {delaySeconds: 60, maxAttempts: 1}, failed: {delaySeconds: 60, maxAttempts: 1}, machine: {delaySeconds: 60, maxAttempts: 1}},
@@ -79,11 +79,14 @@ t.test('progressive: a person reaches the agent; busy is retried; do-not-call an
     '+15551006,UTC,Gus',
     '+15551001,UTC,Ann again,gold',
     '+15551007,UTC,Hal,gold',
+    '+15551008,UTC,Ida,gold',
   ].join('\n');
   // Hal asked never to be contacted: his customer profile says so.
   t.match(await post('/customers', JSON.stringify({ identities: ['phone:+15551007'], doNotContact: true, by: 'test' })), { status: 201, body: { doNotContact: true } });
+  // Ida withdrew her consent to marketing, the campaign's purpose.
+  t.match(await post('/customers', JSON.stringify({ identities: ['phone:+15551008'], consent: { marketing: false, service: true }, by: 'test' })), { status: 201, body: { consent: { marketing: false } } });
   const imported = await post('/campaigns/renewals/contacts', csv);
-  t.match(imported, { status: 200, body: { imported: 5, added: 5 } }, 'the good rows are imported');
+  t.match(imported, { status: 200, body: { imported: 6, added: 6 } }, 'the good rows are imported');
   t.same(imported.body.rejected.map((r: { line: number }) => r.line), [6, 7, 8, 9], 'the bad rows are reported by line');
   t.match(imported.body.rejected, [{ reason: /not dialable/ }, { reason: /time zone/ }, { reason: /fields/ }, { reason: /already on line 2/ }]);
   t.match(await post('/campaigns/nowhere/start'), { status: 404 });
@@ -107,17 +110,24 @@ t.test('progressive: a person reaches the agent; busy is retried; do-not-call an
   t.equal(dialed('+15551003'), 0, 'the do-not-call number was never dialed');
   t.equal(dialed('+15551004'), 0, 'the contact outside its window (Tokyo) was never dialed');
   t.equal(dialed('+15551007'), 0, 'the customer who asked not to be contacted was never dialed');
+  t.equal(dialed('+15551008'), 0, 'nor the one who withdrew consent to the campaign\'s purpose');
 
   const attempts = (await get('/campaigns/renewals/attempts')) as { number: string; outcome: string; attempt: number; agentId?: string }[];
   t.match(attempts.filter((a) => a.number === '+15551001'), [{ outcome: 'human', agentId: 'alice', attempt: 1 }]);
   t.same(attempts.filter((a) => a.number === '+15551002').map((a) => [a.outcome, a.attempt]), [['busy', 2], ['busy', 1]]);
   t.match(attempts.filter((a) => a.number === '+15551003'), [{ outcome: 'dnc' }]);
   t.match(attempts.filter((a) => a.number === '+15551007'), [{ outcome: 'dnc' }]);
+  t.match(attempts.filter((a) => a.number === '+15551008'), [{ outcome: 'dnc' }]);
   const status = await get('/campaigns/renewals');
-  t.match(status, { state: 'running', figures: { dialed: 3, humans: 1, busy: 2, skippedDnc: 2 }, contacts: { contacts: 5 } }, 'live figures');
+  t.match(status, { state: 'running', figures: { dialed: 3, humans: 1, busy: 2, skippedDnc: 3 }, contacts: { contacts: 6 } }, 'live figures');
   const metrics = await (await fetch(`http://127.0.0.1:${onecc.http.port}/metrics`)).text();
   t.match(metrics, /onecc_dialer_attempts_total\{campaign="renewals",outcome="busy"\} 2/, 'metrics: attempts by outcome');
-  t.match(metrics, /onecc_dialer_attempts_total\{campaign="renewals",outcome="dnc"\} 2/);
+  t.match(metrics, /onecc_dialer_attempts_total\{campaign="renewals",outcome="dnc"\} 3/);
+  // The campaign report counts what the metrics count.
+  const counted = Object.fromEntries([...metrics.matchAll(/^onecc_dialer_attempts_total\{campaign="renewals",outcome="([a-z-]+)"\} (\d+)/gm)].map((m) => [m[1]!, Number(m[2])]));
+  const report = await get(`/reports/campaigns?from=${new Date().toISOString().slice(0, 10)}&interval=day&campaign=renewals`);
+  t.same(report.rows[0].outcomes, counted, `the campaign report agrees with the metrics (${JSON.stringify(counted)})`);
+  t.match(report.rows[0], { placed: 3 });
   t.match(metrics, /onecc_dialer_running\{campaign="renewals"\} 1/, 'and the campaign running');
   t.match(await post('/campaigns/renewals/stop'), { status: 200, body: { state: 'stopped' } });
 });

@@ -37,7 +37,7 @@ t.test('a campaign without a valid trunk, caller id, window or queue refuses to 
   const config = loadConfig({
     env: {
       ONECC_VOICE__TRUNKS: '[{name: pbx, addresses: [], username: u, password: p, outboundUri: "sip:{number}@{source}"}]',
-      ONECC_DIALER__CAMPAIGNS: `[{id: c1, mode: predictive, queue: nowhere, trunk: pbx, callerId: "anonymous", contactsFile: null, dncFiles: [], timezone: Mars/Base,
+      ONECC_DIALER__CAMPAIGNS: `[{id: c1, mode: predictive, queue: nowhere, trunk: pbx, callerId: "anonymous", contactsFile: null, dncFiles: [], consentPurpose: marketing, timezone: Mars/Base,
         window: {start: "18:00", end: "09:00", days: [mon]}, maxLines: 5, ringTimeoutSeconds: 20, abandonLimitPercent: 3, abandonWindowHours: 720, connectSeconds: 2,
         safeHarbourPrompt: no-such-prompt, retries: {busy: {delaySeconds: 1, maxAttempts: 1}, noAnswer: {delaySeconds: 1, maxAttempts: 1}, failed: {delaySeconds: 1, maxAttempts: 1}, machine: {delaySeconds: 1, maxAttempts: 1}},
         amd: {enabled: true, onMachine: message, machineMessage: null, initialSilenceMs: 2500, greetingMs: 1500, afterGreetingSilenceMs: 800, maxWords: 2, silenceRms: 300, falsePositivePercent: 5}, agentless: {prompt: goodbye, transferKey: null}, blendWith: [nowhere], autoStart: true}]`,
