@@ -16,6 +16,7 @@ import { PromptLibrary, isPromptName } from './media/prompts/index';
 import { Metrics } from './metrics/index';
 import { InteractionRecords } from './channels/interaction-records';
 import { CustomerApi } from './channels/customer-api';
+import { InteractionApi } from './channels/interaction-api';
 import { Retention } from './channels/retention';
 import { SURVEY_PAGE_DIR, SurveyLinks } from './channels/survey/index';
 import { CustomerLinker } from './channels/customer-linker';
@@ -290,6 +291,7 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
         return { agents, unscorable, customer: record.customer ?? null, channel: record.channel };
       },
     });
+    const interactionApi = new InteractionApi({ records, ...(conversations ? { conversations } : {}), recordingDir: config.media.recordingDir });
     const reportApi = new ReportApi({ reports: new Reports({ store: reportStore, recorder: reportRecorder, queues: config.acd.queues }), quality });
     const customerApi = new CustomerApi({ customers, records, quality, ...(dialer ? { campaignContacts: dialer } : {}), ...(conversations ? { conversations } : {}), ...(acd ? { acd } : {}), recordingDir: config.media.recordingDir, logger: logger.child({ component: 'customers' }) });
     // Customers and recording files have no TTL of their own: swept hourly past their retention.
@@ -322,11 +324,7 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
         '/reports': (rest: string, query: URLSearchParams) => reportApi.query(rest, query),
         '/quality': (rest: string, query: URLSearchParams) => reportApi.qualityQuery(rest, query),
         '/surveys': (rest: string) => surveyLinks.query(rest),
-        '/interactions': async (id, query) => {
-          if (id === '') return { status: 200, body: await records.recent(Math.min(1000, Number(query.get('limit') ?? 50) || 50)) };
-          const record = await records.get(id);
-          return record ? { status: 200, body: record } : { status: 404, body: { error: `no interaction ${id}` } };
-        },
+        '/interactions': (rest: string, query: URLSearchParams) => interactionApi.query(rest, query),
       },
       actions: {
         ...(dialer ? { '/campaigns': (rest: string, body: Buffer, req: IncomingMessage) => dialer.act(rest, body, req.method ?? '') } : {}),

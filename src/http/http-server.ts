@@ -6,8 +6,8 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from '../lib/index';
 import type { Metrics } from '../metrics/index';
 
-/** A resource's or action's answer: JSON, or (contentType given) `body` as text of that type, e.g. a CSV report. */
-export type HttpAnswer = { status: number; body: unknown; contentType?: undefined } | { status: number; body: string; contentType: string };
+/** A resource's or action's answer: JSON, or (contentType given) `body` as it is, of that type: a CSV report, a recording. */
+export type HttpAnswer = { status: number; body: unknown; contentType?: undefined } | { status: number; body: string | Buffer; contentType: string };
 
 export interface HttpServerOptions {
   host: string;

@@ -152,7 +152,13 @@ t.test('a voice survey with a recorded comment and a chat closed with CSAT show 
   t.match(csv, { status: 200, type: /^text\/csv/, body: /^from,to,queue,offered,answered,abandoned,/ });
   t.match(await api('GET', `/reports/queues?from=${today()}&to=2020-01-01`), { status: 400, body: { error: /must be after from/ } }, 'a bad range gets 400');
 
-  // A supervisor scores the chat's transcript and the call's recording.
+  // A supervisor reviews the chat's transcript and listens to the call's recording, then scores both.
+  const transcript = await api('GET', `/interactions/${chatId}/transcript`);
+  t.match(transcript, { status: 200, body: [{ from: 'customer', text: 'Where is my refund?' }, { from: 'system', text: /ended/ }] }, 'the chat\'s transcript over HTTP');
+  const audio = await fetch(`http://127.0.0.1:${onecc.http.port}/interactions/${record.id}/recording`);
+  t.equal(audio.headers.get('content-type'), 'audio/wav');
+  t.equal(Buffer.from(await audio.arrayBuffer()).subarray(0, 4).toString(), 'RIFF', 'the call\'s recording over HTTP');
+  t.match(await api('GET', `/interactions/${record.id}/transcript`), { status: 404, body: { error: /no transcript/ } });
   t.match(await api('GET', '/quality/forms'), { status: 200, body: [{ id: 'standard' }] });
   const scores = { greeting: 5, understanding: 4, resolution: 2, compliance: 1 };
   t.match(await api('POST', '/quality/evaluations', { form: 'standard', interaction: chatId, evaluator: 'sup-1', scores }), { status: 201, body: { agentId: 'alice', percent: 65.63 } });
