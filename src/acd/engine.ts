@@ -600,8 +600,9 @@ export class AcdEngine extends TypedEmitter<AcdEngineEvents> {
 
   async #reload(): Promise<void> {
     const { agents, tasks } = await this.#store.load();
-    for (const agent of agents) this.#setAgent(agent);
-    for (const task of tasks) this.#setTask(task);
+    // A commit of ours can land between the store's read and now: never go back to an older version of a record.
+    for (const agent of agents) if ((this.#agents.get(agent.id)?.v ?? 0) <= agent.v) this.#setAgent(agent);
+    for (const task of tasks) if ((this.#tasks.get(task.id)?.v ?? 0) <= task.v) this.#setTask(task);
   }
 
   // ---- the replica: every change to an agent or task passes here ----------------------------------------------------
