@@ -22,6 +22,7 @@ import { SURVEY_PAGE_DIR, SurveyLinks } from './channels/survey/index';
 import { CustomerLinker } from './channels/customer-linker';
 import { CustomerStore } from './customers/index';
 import { Quality, ReportApi, ReportRecorder, Reports, ReportStore } from './reports/index';
+import { EventsApi, Notifier, NotificationStore } from './notifications/index';
 import { CallbackRetries, DigestAuthenticator, PhoneDirectory, Registrar, TrunkDirectory, VoiceChannel, manualDialTrunk } from './channels/voice/index';
 import { DialplanSet, TextPrompts } from './ivr/index';
 import { Dialer } from './dialer/index';
@@ -291,6 +292,19 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
         return { agents, unscorable, customer: record.customer ?? null, channel: record.channel };
       },
     });
+    // Business events become notifications on the customers' channels; every node works on due ones.
+    const { notifications: nc } = config;
+    const notificationStore = new NotificationStore(redisAt, config.acd.redis.keyTag, nc.retentionDays * 86_400_000, logger.child({ component: 'notifications' }));
+    const notifier = new Notifier(
+      { rules: nc.rules, channels: nc.channels, secret: nc.secret, defaultLanguage: nc.defaultLanguage, timezone: nc.timezone, webhookTimeoutMs: nc.webhookTimeoutMs, attemptsPerChannel: nc.attemptsPerChannel },
+      { store: notificationStore, customers, reports: reportStore, observe: (rule, channel, outcome) => metrics.notification(rule, channel, outcome), logger: logger.child({ component: 'notifications' }) },
+    );
+    if (nc.rules.length > 0) notifier.start();
+    closers.push(async () => {
+      await notifier.stop();
+      notificationStore.close();
+    });
+    const eventsApi = new EventsApi(notifier, { apiTokens: nc.apiTokens, secret: nc.secret, maxSkewSeconds: nc.maxSkewSeconds });
     const interactionApi = new InteractionApi({ records, ...(conversations ? { conversations } : {}), recordingDir: config.media.recordingDir });
     const reportApi = new ReportApi({ reports: new Reports({ store: reportStore, recorder: reportRecorder, queues: config.acd.queues }), quality });
     const customerApi = new CustomerApi({ customers, records, quality, ...(dialer ? { campaignContacts: dialer } : {}), ...(conversations ? { conversations } : {}), ...(acd ? { acd } : {}), recordingDir: config.media.recordingDir, logger: logger.child({ component: 'customers' }) });
@@ -324,6 +338,8 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
         '/reports': (rest: string, query: URLSearchParams) => reportApi.query(rest, query),
         '/quality': (rest: string, query: URLSearchParams) => reportApi.qualityQuery(rest, query),
         '/surveys': (rest: string) => surveyLinks.query(rest),
+        '/events': (rest: string, query: URLSearchParams, req: IncomingMessage) => eventsApi.query(rest, query, req),
+        '/notifications': (rest: string) => eventsApi.notification(rest),
         '/interactions': (rest: string, query: URLSearchParams) => interactionApi.query(rest, query),
       },
       actions: {
@@ -331,6 +347,8 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
         ...(chat ? { '/chat/connector': (rest: string, body: Buffer, req: IncomingMessage) => chat.connector(rest, body, req) } : {}),
         '/customers': (rest: string, body: Buffer, req: IncomingMessage) => customerApi.act(rest, body, req),
         '/quality': (rest: string, body: Buffer, req: IncomingMessage) => reportApi.qualityAct(rest, body, req.method ?? ''),
+        '/events': (rest: string, body: Buffer, req: IncomingMessage) => eventsApi.act(rest, body, req),
+        '/notifications': (rest: string, body: Buffer, req: IncomingMessage) => eventsApi.gateway(rest, body, req),
         '/surveys': (rest: string, body: Buffer, req: IncomingMessage) => (req.method === 'POST' ? surveyLinks.answer(rest, body) : Promise.resolve({ status: 405, body: { error: 'POST the answers' } })),
       },
       upgrades: {

@@ -18,6 +18,8 @@ const ALLOWED: Record<string, string[]> = {
   acd: ['lib'],
   // Customers, their identities, cases and timelines: Redis only, no channel, no ACD.
   customers: ['lib'],
+  // Notifications: business events to messages on customers' channels, by their profiles' preferences.
+  notifications: ['lib', 'customers', 'reports'],
   // Reports count the ACD's events and what channels tell them; they know no channel.
   reports: ['lib', 'acd'],
   // Metrics read the ACD's replica and events (with the reports' wait buckets, so that both agree).

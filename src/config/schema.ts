@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { isTimeZone, templateVariables } from '../lib/index';
 
 /*
  * The declarative description of every configuration key. The TypeScript type OneccConfig is inferred from it, so
@@ -413,6 +414,46 @@ export const configSchema = object('onecc configuration', {
     linkValidDays: integer(1, 365, 'a survey link can be answered for this many days'),
     publicUrl: nullable(string('text', 'where customers reach onecc\'s HTTP listener (https://cc.example.com): links in email and gateway follow-ups start with it; null: follow-ups carry no link')),
   }),
+  notifications: object('proactive notifications: business events in (POST /events), messages out on the customers\' channels through webhooks, replies and confirmations back (src/notifications/README.md)', {
+    secret: nullable(string('text', 'HMAC key of signed events (POST /events/webhook), of what onecc posts to channel webhooks and business callbacks, and of gateways\' replies and receipts; null: signed requests are refused (401)')),
+    apiTokens: list(string('text', 'a bearer token (at least 24 characters)'), 0, 'bearer tokens for POST /events and the dead-letter API'),
+    maxSkewSeconds: integer(1, 3600, 'signed requests stamped further from now than this are refused (replays)'),
+    defaultLanguage: string('token', 'every template has a text in this language; customers without a language get it'),
+    timezone: string('text', 'the customers\' time zone when their profile names none (quiet hours), IANA'),
+    webhookTimeoutMs: integer(100, 60_000, 'a channel webhook unanswered this long is a failed try'),
+    attemptsPerChannel: integer(1, 10, 'webhook tries per channel (back-off doubling from 1 s) before the next channel'),
+    retentionDays: integer(1, 3650, 'notifications (their attempts and outcomes) are kept this long'),
+    channels: object('where each channel\'s messages are POSTed, signed with secret ({notification, channel, to, text, language, confirm}); null: the channel is not used', {
+      sms: object('SMS gateway', { url: nullable(string('text', 'webhook URL')) }),
+      chat: object('messaging apps through the chat connector\'s gateway', { url: nullable(string('text', 'webhook URL')) }),
+      email: object('email gateway', { url: nullable(string('text', 'webhook URL')) }),
+      push: object('push notifications (mobile app backend)', { url: nullable(string('text', 'webhook URL')) }),
+    }),
+    rules: list(
+      object('one rule: an event type and the notification it makes', {
+        id: string('token', 'the rule\'s id (reports, metrics, callbacks)'),
+        event: string('token', 'the event type it answers (event.type)'),
+        payload: list(string('token', 'a payload field'), 0, 'fields the event must carry (strings or numbers); templates may name them'),
+        channels: list(oneOf(['sms', 'chat', 'email', 'push'] as const, 'a channel'), 1, 'channels in order of preference: the next is tried when one fails or is not confirmed in time (a customer\'s own choice, among these, wins)'),
+        templates: record(record(string('text', 'the message, with {{field}} and {{customer.name}}'), 'language → text'), 'channel → language → text'),
+        confirm: nullable(object('ask the customer to confirm', {
+          waitMinutes: integer(1, 10_080, 'no answer this long: the next channel, or unconfirmed'),
+          yes: list(string('text', 'a word'), 1, 'a reply starting with one of these (any case) confirms'),
+          no: list(string('text', 'a word'), 1, 'a reply starting with one of these declines'),
+        })),
+        expiresMinutes: integer(1, 525_600, 'not sent, or no longer waited for, after this long'),
+        quietHours: nullable(object('no sends between start and end in the customer\'s time zone (may span midnight): held until end', {
+          start: string('text', 'HH:MM'),
+          end: string('text', 'HH:MM'),
+        })),
+        dedupKey: nullable(string('text', 'a template over the payload ({{flight}}): the same key for the same customer within expiresMinutes is sent once')),
+        maxPerDay: integer(0, 1000, 'at most this many of the rule\'s notifications per customer per day (UTC); 0: no cap'),
+        callbackUrl: nullable(string('text', 'where the business hears each outcome (POST, signed): confirmed, declined, unconfirmed, sent, failed, expired')),
+      }),
+      0,
+      'notification rules',
+    ),
+  }),
   reports: object('reports per queue, channel, agent, disposition, campaign and survey touchpoint (GET /reports/..., JSON or CSV; src/reports/README.md)', {
     retentionDays: integer(1, 3650, 'report figures (per quarter hour), survey answers and quality evaluations are kept this long'),
   }),
@@ -537,6 +578,7 @@ export function crossKeyIssues(config: OneccConfig): ConfigIssue[] {
   issues.push(...voiceIssues(config.voice));
   issues.push(...agentsIssues(config));
   issues.push(...qualityIssues(config.quality));
+  issues.push(...notificationIssues(config.notifications));
   const { surveys } = config;
   if (surveys.secret !== null && surveys.secret.length < 16) issues.push({ path: ['surveys', 'secret'], reason: 'must be at least 16 characters: a short key can be guessed' });
   if (surveys.publicUrl !== null && !/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/.test(surveys.publicUrl)) {
@@ -625,3 +667,52 @@ function voiceIssues(voice: OneccConfig['voice']): ConfigIssue[] {
   });
   return issues;
 }
+
+function notificationIssues(n: OneccConfig['notifications']): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  n.apiTokens.forEach((token, i) => {
+    if (token.length < 24) issues.push({ path: ['notifications', 'apiTokens', i], reason: 'must be at least 24 characters: a short token can be guessed' });
+  });
+  if (n.secret !== null && n.secret.length < 16) issues.push({ path: ['notifications', 'secret'], reason: 'must be at least 16 characters: a short key can be guessed' });
+  if (!isTimeZone(n.timezone)) issues.push({ path: ['notifications', 'timezone'], reason: `must be an IANA time zone (Europe/London); got ${n.timezone}` });
+  for (const [channel, { url }] of Object.entries(n.channels)) {
+    if (url !== null && !HTTP_URL.test(url)) issues.push({ path: ['notifications', 'channels', channel, 'url'], reason: `must be an http or https URL; got ${url}` });
+  }
+  const ids = new Map<string, number>();
+  n.rules.forEach((rule, i) => {
+    const at = ['notifications', 'rules', i] as const;
+    const first = ids.get(rule.id);
+    if (first !== undefined) issues.push({ path: [...at, 'id'], reason: `duplicates notifications.rules[${first}].id (${rule.id})` });
+    ids.set(rule.id, first ?? i);
+    // Every template renders: each variable is a payload field of the rule or a customer field.
+    const known = new Set<string>([...rule.payload, ...NOTIFICATION_CUSTOMER_VARIABLES]);
+    for (const channel of rule.channels) {
+      if (rule.templates[channel]?.[n.defaultLanguage] === undefined) issues.push({ path: [...at, 'templates', channel], reason: `rule ${rule.id}: channel ${channel} needs a template in ${n.defaultLanguage} (notifications.defaultLanguage)` });
+    }
+    for (const [channel, texts] of Object.entries(rule.templates)) {
+      for (const [language, text] of Object.entries(texts)) {
+        for (const name of templateVariables(text)) {
+          if (!known.has(name)) issues.push({ path: [...at, 'templates', channel, language], reason: `rule ${rule.id}: {{${name}}} is neither a payload field (${rule.payload.join(', ') || 'none'}) nor ${NOTIFICATION_CUSTOMER_VARIABLES.join(' or ')}` });
+        }
+      }
+    }
+    for (const name of rule.dedupKey === null ? [] : templateVariables(rule.dedupKey)) {
+      if (!rule.payload.includes(name)) issues.push({ path: [...at, 'dedupKey'], reason: `rule ${rule.id}: {{${name}}} is not a payload field (${rule.payload.join(', ') || 'none'})` });
+    }
+    for (const channel of Object.keys(rule.templates)) {
+      if (!(rule.channels as readonly string[]).includes(channel)) issues.push({ path: [...at, 'templates', channel], reason: `rule ${rule.id} has no channel ${channel} (channels: ${rule.channels.join(', ')})` });
+    }
+    for (const key of ['start', 'end'] as const) {
+      const hhmm = rule.quietHours?.[key];
+      if (hhmm !== undefined && !/^([01]\d|2[0-3]):[0-5]\d$/.test(hhmm)) issues.push({ path: [...at, 'quietHours', key], reason: `must be HH:MM (00:00-23:59); got ${hhmm}` });
+    }
+    if (rule.callbackUrl !== null && !HTTP_URL.test(rule.callbackUrl)) issues.push({ path: [...at, 'callbackUrl'], reason: `must be an http or https URL; got ${rule.callbackUrl}` });
+  });
+  return issues;
+}
+
+/** Customer fields a notification template may name (src/notifications fills them in). */
+export const NOTIFICATION_CUSTOMER_VARIABLES = ['customer.name', 'customer.id'] as const;
+
+const HTTP_URL = /^https?:\/\/[^\s/?#]+(\/\S*)?$/;
+

@@ -1,5 +1,5 @@
 import Redis from 'ioredis';
-import { OneccError, randomId, type Logger } from '../lib/index';
+import { isTimeZone, OneccError, randomId, type Logger } from '../lib/index';
 import { identity as checkedIdentity, parseIdentity, type Identity } from './identity';
 import { ATTACH, LINK, MERGE, SPLIT } from './scripts';
 
@@ -19,6 +19,10 @@ export interface CustomerProfile {
   /** Consents by purpose (e.g. marketing, notifications, recording): true given, false withdrawn. */
   readonly consent: Record<string, boolean>;
   readonly crmId: string | null;
+  /** IANA time zone (notifications keep their quiet hours in it); null: the centre's. */
+  readonly timezone: string | null;
+  /** Notification event type → the channels the customer wants it on, in order ([]: not at all); absent: the rule's. */
+  readonly notifications: Record<string, string[]>;
   readonly identities: Identity[];
 }
 
@@ -73,6 +77,8 @@ export interface ProfileChange {
   doNotContact?: boolean;
   consent?: Record<string, boolean>;
   crmId?: string | null;
+  timezone?: string | null;
+  notifications?: Record<string, string[]>;
 }
 
 /**
@@ -140,6 +146,8 @@ export class CustomerStore {
         doNotContact: fields.doNotContact === '1',
         consent: fields.consent ? (JSON.parse(fields.consent) as Record<string, boolean>) : {},
         crmId: fields.crmId ?? null,
+        timezone: fields.timezone ?? null,
+        notifications: fields.notifications ? (JSON.parse(fields.notifications) as Record<string, string[]>) : {},
         identities: (identities as Identity[]).sort(),
       };
     }
@@ -187,6 +195,18 @@ export class CustomerStore {
         throw new CustomerError('BAD_REQUEST', 'consent: an object of purpose → true (given) or false (withdrawn)');
       }
       set.consent = JSON.stringify({ ...profile.consent, ...change.consent });
+    }
+    if (change.timezone !== undefined) {
+      if (change.timezone === null) unset.push('timezone');
+      else if (typeof change.timezone !== 'string' || !isTimeZone(change.timezone)) throw new CustomerError('BAD_REQUEST', `timezone: an IANA time zone (Europe/London), or null; got ${JSON.stringify(change.timezone)}`);
+      else set.timezone = change.timezone;
+    }
+    if (change.notifications !== undefined) {
+      const wanted = change.notifications;
+      const ok = typeof wanted === 'object' && wanted !== null && !Array.isArray(wanted) &&
+        Object.entries(wanted).every(([type, list]) => /^[A-Za-z0-9._-]{1,64}$/.test(type) && Array.isArray(list) && list.every((c) => typeof c === 'string' && /^[a-z]{1,16}$/.test(c)));
+      if (!ok) throw new CustomerError('BAD_REQUEST', 'notifications: an object of event type → the channels wanted, in order ([]: none), e.g. {"flight.changed": ["sms", "email"]}');
+      set.notifications = JSON.stringify({ ...profile.notifications, ...wanted });
     }
     if (Object.keys(set).length === 0 && unset.length === 0) return profile;
     const now = Date.now();
@@ -367,3 +387,4 @@ function caseId(): string {
 function iso(ms: string | undefined): string {
   return new Date(Number(ms ?? 0)).toISOString();
 }
+

@@ -1,3 +1,4 @@
+import { isTimeZone } from '../lib/index';
 /** One person a campaign calls: their number, time zone and the attributes the agent's screen pop shows. */
 export interface Contact {
   /** Stable within the campaign: the number itself (a list names each number once). */
@@ -76,15 +77,6 @@ export function parseDncList(text: string): string[] {
     .split(/\r?\n/)
     .map((line) => line.replace(/#.*/, '').replace(/[\s().-]/g, ''))
     .filter((n) => DIALABLE.test(n));
-}
-
-export function isTimeZone(name: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: name });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** RFC 4180 CSV, each record with the line it starts on. */

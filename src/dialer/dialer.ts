@@ -3,13 +3,13 @@ import { readFile } from 'node:fs/promises';
 import type { AcdEngine } from '../acd/index';
 import { outboundUri, type Trunk } from '../channels/voice/trunks';
 import type { OneccConfig } from '../config/index';
-import type { Logger } from '../lib/index';
+import { isTimeZone, type Logger } from '../lib/index';
 import { ClassicAmd } from './amd/index';
 import { AbandonBudget } from './pacing/index';
 import { checkWindow } from './calling-window';
 import { Campaign, type CampaignConfig } from './campaign';
 import { ContactStore } from './contact-store';
-import { isTimeZone, parseContacts, parseDncList, type ImportResult } from './contacts';
+import { parseContacts, parseDncList, type ImportResult } from './contacts';
 import type { AttemptDeps } from './outbound-attempt';
 
 export interface DialerOptions {

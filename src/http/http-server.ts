@@ -20,7 +20,7 @@ export interface HttpServerOptions {
   readiness: () => Promise<Record<string, boolean>> | Record<string, boolean>;
   logger: Logger;
   /** JSON resources served under a path prefix by layers above (e.g. /interactions); `rest` is the path after it. */
-  resources?: Record<string, (rest: string, query: URLSearchParams) => Promise<HttpAnswer>>;
+  resources?: Record<string, (rest: string, query: URLSearchParams, req: IncomingMessage) => Promise<HttpAnswer>>;
   /**
    * Requests that change something (POST, PUT, DELETE) under a path prefix: the handler gets the path after the
    * prefix, the raw body (at most maxBodyBytes: beyond, 413 without calling it) and the request (method, headers).
@@ -134,7 +134,7 @@ export class HttpServer {
     }
     for (const [prefix, serve] of Object.entries(this.options.resources ?? {})) {
       if (path === prefix || path.startsWith(`${prefix}/`)) {
-        const answer = await serve(decodeURIComponent(path.slice(prefix.length + 1)), url.searchParams);
+        const answer = await serve(decodeURIComponent(path.slice(prefix.length + 1)), url.searchParams, req);
         if (answer.contentType === undefined) return json(res, answer.status, answer.body);
         res.writeHead(answer.status, { 'content-type': answer.contentType });
         return void res.end(answer.body);

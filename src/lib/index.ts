@@ -6,3 +6,6 @@ export { randomId } from './random-id';
 export { EmbeddedRedis, type EmbeddedRedisOptions } from './embedded-redis';
 export { freeTcpPort, freeUdpPort, acceptsTcp } from './ports';
 export { yamlLineOf } from './yaml-line';
+export { signWebhook, webhookHeaders, checkWebhookSignature } from './webhook-signature';
+export { isTimeZone } from './time-zone';
+export { renderTemplate, templateVariables } from './template';

@@ -17,6 +17,7 @@ export class Metrics {
   readonly #mos: Histogram;
   #mediaStatus: (() => MediaStatus) | undefined;
   readonly #dialerAttempts: Counter;
+  readonly #notifications: Counter;
   #dialerStatus: (() => readonly DialerStatus[]) | undefined;
   #activeCalls: (() => Partial<Record<string, number>>) | undefined;
   #feedConnections: (() => number) | undefined;
@@ -73,6 +74,12 @@ export class Metrics {
       name: 'onecc_dialer_attempts_total',
       help: 'Calls placed by campaigns on this node, by outcome (human, machine, abandoned, busy, no-answer, failed; dnc: skipped)',
       labelNames: ['campaign', 'outcome'],
+      registers: [this.registry],
+    });
+    this.#notifications = new Counter({
+      name: 'onecc_notifications_total',
+      help: 'Notifications by rule, channel and what happened (created, sent, delivered, failed, fallback, replied, skipped:<why>, final:<state>)',
+      labelNames: ['rule', 'channel', 'outcome'],
       registers: [this.registry],
     });
     const metrics = this;
@@ -141,6 +148,11 @@ export class Metrics {
   }
 
   /** A dialer attempt ended with `outcome` (human, machine, abandoned, busy, no-answer, failed, dnc). */
+  /** A notification's step or outcome (src/notifications): created, sent, delivered, failed, fallback, replied, skipped:<why>, final:<state>. */
+  notification(rule: string, channel: string, outcome: string): void {
+    this.#notifications.inc({ rule, channel, outcome });
+  }
+
   dialerAttempt(campaign: string, outcome: string): void {
     this.#dialerAttempts.inc({ campaign, outcome });
   }

@@ -6,7 +6,7 @@ import { touchpoints, type Touchpoint } from './survey-response';
 
 type Answer = { status: number; body: unknown; contentType?: undefined } | { status: number; body: string; contentType: string };
 
-const REPORTS = ['queues', 'channels', 'agents', 'dispositions', 'campaigns', 'experience', 'nps', 'verbatims', 'quality'] as const;
+const REPORTS = ['queues', 'channels', 'agents', 'dispositions', 'campaigns', 'notifications', 'experience', 'nps', 'verbatims', 'quality'] as const;
 
 /**
  * The reports' HTTP API (src/reports/README.md): GET /reports/<report>?from=&to=&interval=[&format=csv], and the
@@ -42,6 +42,12 @@ export class ReportApi {
         case 'campaigns':
           result = await reports.campaigns(range, name(query, 'campaign'));
           break;
+        case 'notifications': {
+          const by = query.get('by') ?? 'rule';
+          if (by !== 'rule' && by !== 'channel') throw new ReportQueryError(`by must be rule or channel; got ${JSON.stringify(by)}`);
+          result = await reports.notifications(range, by, name(query, by));
+          break;
+        }
         case 'experience': {
           const by = (query.get('by') ?? 'channel') as Touchpoint;
           if (!touchpoints.includes(by)) throw new ReportQueryError(`by must be one of ${touchpoints.join(', ')}; got ${JSON.stringify(by)}`);

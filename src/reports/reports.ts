@@ -122,6 +122,35 @@ export class Reports {
     return report(range, rows);
   }
 
+  /**
+   * Notifications per rule (or channel, `by`) and interval: made, skipped (by why), sent, delivered, confirmed,
+   * declined, unconfirmed, failed, expired, fallbacks, with delivery and confirmation rates and time to confirm.
+   */
+  async notifications(range: ReportRange, by: 'rule' | 'channel', only?: string): Promise<Report> {
+    const counts = await this.deps.store.counts(range.from, range.to);
+    const rows: ReportRow[] = [];
+    for (const row of rowsOf(range)) {
+      const sums = sumKind(counts, row.from, row.to, by === 'rule' ? 'nr' : 'nch');
+      const names = only !== undefined ? [only] : [...sums.keys()].sort();
+      for (const name of names) {
+        const f = sums.get(name) ?? new Map<string, number>();
+        const n = (figure: string) => f.get(figure) ?? 0;
+        const skipped = Object.fromEntries([...f].filter(([k]) => k.startsWith('skipped:')).map(([k, v]) => [k.slice('skipped:'.length), v]).sort(([a], [b]) => String(a).localeCompare(String(b))));
+        const answered = n('final:confirmed') + n('final:declined') + n('final:unconfirmed');
+        rows.push({
+          from: iso(row.from), to: iso(row.to), [by]: name,
+          created: n('created'), skipped, sent: n('sent'), delivered: n('delivered'), replied: n('replied'), fallbacks: n('fallback'), failedAttempts: n('failed'),
+          confirmed: n('final:confirmed'), declined: n('final:declined'), unconfirmed: n('final:unconfirmed'), failed: n('final:failed'), expired: n('final:expired'),
+          deliveryRatePercent: percent(n('delivered'), n('sent')),
+          confirmationRatePercent: percent(n('final:confirmed'), answered),
+          averageSecondsToConfirm: average(n('confirmMs') / 1000, n('final:confirmed')),
+          optedOut: n('skipped:opted-out'),
+        });
+      }
+    }
+    return report(range, rows);
+  }
+
   /** Survey answers per touchpoint over the whole range, most answered first. */
   async experience(range: ReportRange, by: Touchpoint): Promise<Report> {
     const groups = new Map<string, SurveyResponse[]>();

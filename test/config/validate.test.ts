@@ -129,3 +129,22 @@ t.test('quality forms and survey links: duplicate ids, scores out of range, shor
   shapes.reports.retentionDays = 0;
   t.same(validateConfig(shapes).map((i) => formatPath(i.path)), ['reports.retentionDays', 'quality.forms[0].items[0].max']);
 });
+
+t.test('notification rules: a template naming what the event does not carry fails at load, with the path', async (t) => {
+  const config: Record<string, any> = valid();
+  config.notifications.apiTokens = ['short'];
+  config.notifications.rules = [{
+    id: 'flight', event: 'flight.changed', payload: ['flight'], channels: ['sms', 'email'],
+    templates: { sms: { en: 'Flight {{flight}}, seat {{seat}}' }, push: { en: 'x' } },
+    confirm: null, expiresMinutes: 60, quietHours: { start: '9pm', end: '08:00' }, dedupKey: '{{gate}}', maxPerDay: 0, callbackUrl: 'ftp://x',
+  }];
+  t.same(validateConfig(config).map((i) => `${formatPath(i.path)}: ${i.reason}`), [
+    'notifications.apiTokens[0]: must be at least 24 characters: a short token can be guessed',
+    'notifications.rules[0].templates.email: rule flight: channel email needs a template in en (notifications.defaultLanguage)',
+    'notifications.rules[0].templates.sms.en: rule flight: {{seat}} is neither a payload field (flight) nor customer.name or customer.id',
+    'notifications.rules[0].dedupKey: rule flight: {{gate}} is not a payload field (flight)',
+    'notifications.rules[0].templates.push: rule flight has no channel push (channels: sms, email)',
+    'notifications.rules[0].quietHours.start: must be HH:MM (00:00-23:59); got 9pm',
+    'notifications.rules[0].callbackUrl: must be an http or https URL; got ftp://x',
+  ]);
+});

@@ -1,4 +1,4 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
@@ -6,7 +6,7 @@ import type { AcdEngine, AcdEvent } from '../../acd/index';
 import { TaskControlError, type ChatAttachment, type ChatControls, type ChatFeedEvent, type ChatMessageView } from '../../agents/index';
 import type { OneccConfig } from '../../config/index';
 import { identity, type IdentityKind } from '../../customers/index';
-import { randomId, type Logger } from '../../lib/index';
+import { checkWebhookSignature, randomId, signWebhook, type Logger } from '../../lib/index';
 import type { ReportRecorder } from '../../reports/index';
 import type { InteractionRecord, InteractionRecords } from '../interaction-records';
 import type { SurveyLinks } from '../survey/index';
@@ -276,7 +276,7 @@ export class ChatChannel implements ChatControls {
   async connector(rest: string, body: Buffer, req: IncomingMessage): Promise<Answer> {
     const { connector } = this.options.config;
     if (connector.secret === null) return { status: 401, body: { error: 'the connector API is off (chat.connector.secret)' } };
-    const refused = checkSignature(connector.secret, req.headers['x-onecc-timestamp'], req.headers['x-onecc-signature'], body, connector.maxSkewSeconds);
+    const refused = checkWebhookSignature(connector.secret, req.headers['x-onecc-timestamp'], req.headers['x-onecc-signature'], body, connector.maxSkewSeconds);
     if (refused !== undefined) return { status: 401, body: { error: refused } };
     let payload: Frame;
     try {
@@ -436,7 +436,7 @@ export class ChatChannel implements ChatControls {
       try {
         const res = await fetch(connector.outboundUrl, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-onecc-timestamp': timestamp, 'x-onecc-signature': sign(connector.secret, timestamp, body) },
+          headers: { 'content-type': 'application/json', 'x-onecc-timestamp': timestamp, 'x-onecc-signature': signWebhook(connector.secret, timestamp, body) },
           body,
           signal: AbortSignal.timeout(connector.timeoutMs),
         });
@@ -493,20 +493,6 @@ function hash(token: string): string {
 
 function sameHash(a: string, b: string): boolean {
   return a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
-}
-
-export function sign(secret: string, timestamp: string, body: string | Buffer): string {
-  return `sha256=${createHmac('sha256', secret).update(`${timestamp}.`).update(body).digest('hex')}`;
-}
-
-/** Why a connector request's signature is refused, or undefined when it is good and fresh. */
-function checkSignature(secret: string, timestamp: unknown, signature: unknown, body: Buffer, maxSkewSeconds: number): string | undefined {
-  if (typeof timestamp !== 'string' || !/^\d{1,12}$/.test(timestamp)) return 'X-Onecc-Timestamp (seconds since the epoch) is missing';
-  if (Math.abs(Date.now() / 1000 - Number(timestamp)) > maxSkewSeconds) return 'X-Onecc-Timestamp is too far from now';
-  if (typeof signature !== 'string') return 'X-Onecc-Signature is missing';
-  const expected = Buffer.from(sign(secret, timestamp, body));
-  const given = Buffer.from(signature);
-  return expected.length === given.length && timingSafeEqual(expected, given) ? undefined : 'X-Onecc-Signature does not match';
 }
 
 function liveTask(acd: AcdEngine, id: string): ReturnType<AcdEngine['task']> | undefined {

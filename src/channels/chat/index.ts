@@ -1,3 +1,3 @@
-export { ChatChannel, sign, type ChatConfig } from './chat-channel';
+export { ChatChannel, type ChatConfig } from './chat-channel';
 export { ConversationStore, type Conversation } from './conversation-store';
 export { CHAT_PAGE_DIR } from './page';

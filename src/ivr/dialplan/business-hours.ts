@@ -6,16 +6,6 @@ const DAY_NAMES = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
 const TIME_RANGE = /^(\d{2}):(\d{2})-(\d{2}):(\d{2})$/;
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
-/** Whether `zone` is an IANA time zone this Node knows (Intl rejects unknown ones). */
-export function isTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** `mon-fri`, `sat`, `mon,wed,fri`, `fri-mon` (wraps) -> day numbers, 0 = Sunday. */
 function parseDays(spec: string): number[] | undefined {
   const days = new Set<number>();

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { isTimeZone, readCalendar } from './business-hours';
+import { isTimeZone } from '../../lib/index';
+import { readCalendar } from './business-hours';
 import type { DialplanProblem } from './errors';
 import { describe, FieldChecker, formatKeyPath, isMapping } from './field-checker';
 import { readNode, type DialplanLookups, type NodeContext } from './read-nodes';

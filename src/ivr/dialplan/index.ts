@@ -1,4 +1,4 @@
-export { calendarState, isTimeZone } from './business-hours';
+export { calendarState } from './business-hours';
 export { compileDialplan, type CompileResult } from './compile-dialplan';
 export { DialplanSet, type DialplanRoute, type DialplanSetEvents, type DialplanSetOptions } from './dialplan-set';
 export { DialplanError, formatDialplanProblem, type DialplanProblem } from './errors';

@@ -7,7 +7,7 @@ import t from 'tap';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Credentials } from '../../../src/agents/index';
-import { sign } from '../../../src/channels/chat/index';
+import { signWebhook as sign } from '../../../src/lib/index';
 import type { OneccServer } from '../../../src/server';
 import { ChatCustomer } from '../../helpers/chat-customer';
 import { FeedClient } from '../../helpers/feed-client';

@@ -1,0 +1,147 @@
+import Redis from 'ioredis';
+import type { Logger } from '../lib/index';
+import type { NotificationChannel } from './rules';
+
+export type NotificationState = 'scheduled' | 'waiting' | 'sent' | 'confirmed' | 'declined' | 'unconfirmed' | 'failed' | 'expired';
+export const finalStates: readonly NotificationState[] = ['sent', 'confirmed', 'declined', 'unconfirmed', 'failed', 'expired'];
+
+/** One try on one channel: queued when it became current, then sent (the webhook took it), delivered, answered... */
+export interface NotificationAttempt {
+  readonly channel: NotificationChannel;
+  readonly to: string;
+  readonly queuedAt: string;
+  sentAt?: string;
+  deliveredAt?: string;
+  answeredAt?: string;
+  /** sent, delivered, confirmed, declined, unconfirmed, failed, expired */
+  outcome?: string;
+  /** Webhook tries on this channel. */
+  tries: number;
+  detail?: string;
+}
+
+export interface Notification {
+  readonly id: string;
+  readonly rule: string;
+  readonly event: { readonly id: string | null; readonly type: string; readonly payload: Readonly<Record<string, string>> };
+  readonly customer: string;
+  readonly language: string;
+  /** The channels to try, with the customer's address on each, in order. */
+  readonly plan: readonly { readonly channel: NotificationChannel; readonly to: string }[];
+  /** Index in `plan` of the channel now tried. */
+  current: number;
+  state: NotificationState;
+  readonly createdAt: string;
+  readonly expiresAt: number;
+  attempts: NotificationAttempt[];
+  /** The customer's reply, when they answered. */
+  answer?: string;
+  /** Bumped by every write: a write based on an older copy is refused (two nodes, a reply and a timeout). */
+  v: number;
+}
+
+// Takes up to ARGV[2] due notifications (due by ARGV[1]) and leases each until ARGV[3]: moved from `due` to
+// `leased` by this script alone, so that two nodes never work on the same one; a lease that ends (its node died)
+// puts the notification back (KEYS[1] due, KEYS[2] leased).
+const CLAIM = `
+local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, 100)
+for _, id in ipairs(expired) do
+  redis.call('ZREM', KEYS[2], id)
+  redis.call('ZADD', KEYS[1], ARGV[1], id)
+end
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+for _, id in ipairs(ids) do
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('ZADD', KEYS[2], ARGV[3], id)
+end
+return ids
+`;
+
+// Writes ARGV[2] (JSON) at KEYS[1] if the stored version is ARGV[1] (0: must not exist); returns 1, or 0 when not.
+const PUT = `
+local stored = redis.call('GET', KEYS[1])
+local v = stored and cjson.decode(stored).v or 0
+if v ~= tonumber(ARGV[1]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1
+`;
+
+/**
+ * Notifications in Redis, shared by every onecc node: one JSON value each (versioned), a schedule of when each is
+ * next due (to send, to retry, to stop waiting for a confirmation), leases on the ones being worked on, the
+ * de-duplication keys and daily caps, and the dead-letter list of events that could not be taken.
+ */
+export class NotificationStore {
+  readonly #redis: Redis;
+  readonly #p: string;
+
+  constructor(redis: { host: string; port: number }, keyTag: string, private readonly retentionMs: number, logger: Logger) {
+    this.#redis = new Redis({ host: redis.host, port: redis.port, lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true });
+    this.#redis.on('error', (err) => logger.debug({ err: err.message }, 'notifications: Redis connection error'));
+    this.#redis.defineCommand('ntClaim', { numberOfKeys: 2, lua: CLAIM });
+    this.#redis.defineCommand('ntPut', { numberOfKeys: 1, lua: PUT });
+    this.#p = `{${keyTag}}:nt:`;
+  }
+
+  async get(id: string): Promise<Notification | undefined> {
+    const text = await this.#redis.get(`${this.#p}n:${id}`);
+    return text === null ? undefined : (JSON.parse(text) as Notification);
+  }
+
+  /** Writes `n` if nobody wrote it since it was read (its `v`); true when written. Schedules it at `dueAt`, or not. */
+  async put(n: Notification, dueAt: number | null): Promise<boolean> {
+    const based = n.v;
+    const next = { ...n, v: based + 1 };
+    const written = (await (this.#redis as Redis & { ntPut(key: string, v: number, json: string, ttl: number): Promise<number> }).ntPut(`${this.#p}n:${n.id}`, based, JSON.stringify(next), this.retentionMs)) === 1;
+    if (!written) return false;
+    n.v = based + 1;
+    const multi = this.#redis.multi().zrem(`${this.#p}leased`, n.id);
+    if (dueAt === null) multi.zrem(`${this.#p}due`, n.id);
+    else multi.zadd(`${this.#p}due`, dueAt, n.id);
+    await multi.exec();
+    return true;
+  }
+
+  /** Due notifications, leased to the caller until `leaseUntil`. */
+  async claim(now: number, count: number, leaseUntil: number): Promise<string[]> {
+    return (this.#redis as Redis & { ntClaim(due: string, leased: string, now: number, count: number, until: number): Promise<string[]> }).ntClaim(`${this.#p}due`, `${this.#p}leased`, now, count, leaseUntil);
+  }
+
+  /** Takes a de-duplication key for `ttlMs`; false when it was taken already (the notification was sent). */
+  async takeDedupKey(key: string, ttlMs: number): Promise<boolean> {
+    return (await this.#redis.set(`${this.#p}dedup:${key}`, '1', 'PX', Math.max(1, Math.round(ttlMs)), 'NX')) === 'OK';
+  }
+
+  /** Counts one more against a daily cap; false (and not counted) when the cap is reached. */
+  async underCap(key: string, cap: number, day: string): Promise<boolean> {
+    const k = `${this.#p}cap:${key}:${day}`;
+    const n = (await this.#redis.multi().incr(k).expire(k, 2 * 86_400).exec())![0]![1] as number;
+    if (n <= cap) return true;
+    await this.#redis.decr(k);
+    return false;
+  }
+
+  /** Keeps an event that could not be taken, with the reason, under `id`. */
+  async deadLetter(id: string, entry: { readonly at: string; readonly reason: string; readonly event: unknown }): Promise<void> {
+    await this.#redis.multi().hset(`${this.#p}dead`, id, JSON.stringify({ id, ...entry })).zadd(`${this.#p}dead:at`, Date.parse(entry.at), id).exec();
+  }
+
+  async deadLetters(limit: number): Promise<unknown[]> {
+    const ids = await this.#redis.zrevrange(`${this.#p}dead:at`, 0, limit - 1);
+    if (ids.length === 0) return [];
+    return (await this.#redis.hmget(`${this.#p}dead`, ...ids)).flatMap((t) => (t === null ? [] : [JSON.parse(t) as unknown]));
+  }
+
+  async deadLetterById(id: string): Promise<{ id: string; event: unknown } | undefined> {
+    const text = await this.#redis.hget(`${this.#p}dead`, id);
+    return text === null ? undefined : (JSON.parse(text) as { id: string; event: unknown });
+  }
+
+  async forgetDeadLetter(id: string): Promise<void> {
+    await this.#redis.multi().hdel(`${this.#p}dead`, id).zrem(`${this.#p}dead:at`, id).exec();
+  }
+
+  close(): void {
+    this.#redis.disconnect();
+  }
+}

@@ -1,0 +1,393 @@
+import { IdentityError, parseIdentity, type CustomerProfile, type CustomerStore } from '../customers/index';
+import { randomId, renderTemplate, webhookHeaders, type Logger } from '../lib/index';
+import type { CountField, ReportStore } from '../reports/index';
+import { finalStates, type Notification, type NotificationState, type NotificationStore } from './notification-store';
+import { notBefore, type NotificationChannel, type NotificationRule } from './rules';
+
+export interface NotifierSettings {
+  readonly rules: readonly NotificationRule[];
+  /** Where each channel's messages are POSTed (signed with `secret`); null: the channel is not used. */
+  readonly channels: Readonly<Record<NotificationChannel, { readonly url: string | null }>>;
+  /** HMAC key of every webhook both ways (channels, replies, receipts, business callbacks, signed events). */
+  readonly secret: string | null;
+  readonly defaultLanguage: string;
+  /** The customers' time zone when their profile names none (quiet hours). */
+  readonly timezone: string;
+  readonly webhookTimeoutMs: number;
+  /** Webhook tries per channel before the next channel (back-off doubling from 1 s). */
+  readonly attemptsPerChannel: number;
+}
+
+type Answer = { status: number; body: unknown };
+
+/** An event the notifier cannot take: 422 with the reason, kept in the dead-letter list. */
+class Unprocessable extends Error {}
+
+const TICK_MS = 200;
+const LEASE_MS = 30_000;
+const CLAIM_BATCH = 100;
+
+/**
+ * Business events in, notifications out (src/notifications/README.md): each event is checked against its rules and
+ * the customer's profile (do not contact, consent, their own choice of channels), de-duplicated and capped, held
+ * through quiet hours, then sent on the first channel that takes it, falling back to the next on failure or when a
+ * confirmation does not come in time. Every node works on due notifications, each leased to one node at a time.
+ */
+export class Notifier {
+  #timer: NodeJS.Timeout | undefined;
+  #working: Promise<void> | undefined;
+  #stopped = false;
+
+  constructor(
+    private readonly settings: NotifierSettings,
+    private readonly deps: {
+      readonly store: NotificationStore;
+      readonly customers: CustomerStore;
+      readonly reports?: ReportStore;
+      /** Every outcome, for metrics: rule, channel (or "none"), outcome. */
+      readonly observe?: (rule: string, channel: string, outcome: string) => void;
+      readonly logger: Logger;
+    },
+  ) {}
+
+  start(): void {
+    const tick = () => {
+      if (this.#stopped) return;
+      this.#working = this.work(Date.now()).catch((err: unknown) => this.deps.logger.error({ err }, 'notifications: work failed'));
+      void this.#working.finally(() => {
+        if (!this.#stopped) this.#timer = setTimeout(tick, TICK_MS);
+      });
+    };
+    this.#timer = setTimeout(tick, TICK_MS);
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    await this.#working;
+  }
+
+  /** Takes a business event `{type, customer, payload, id?}`: 202 with the notifications made, or 422 with the reason. */
+  async accept(event: unknown): Promise<Answer> {
+    try {
+      return { status: 202, body: await this.#accept(event) };
+    } catch (err) {
+      if (!(err instanceof Unprocessable)) throw err;
+      const id = `dl-${randomId()}`;
+      await this.deps.store.deadLetter(id, { at: new Date().toISOString(), reason: err.message, event });
+      return { status: 422, body: { error: err.message, deadLetter: id } };
+    }
+  }
+
+  /** Takes a dead letter's event again (the customer exists now, a rule was added): gone from the list once taken. */
+  async replay(id: string): Promise<Answer> {
+    const letter = await this.deps.store.deadLetterById(id);
+    if (letter === undefined) return { status: 404, body: { error: `no dead letter ${id}` } };
+    try {
+      const body = await this.#accept(letter.event);
+      await this.deps.store.forgetDeadLetter(id);
+      return { status: 202, body };
+    } catch (err) {
+      if (!(err instanceof Unprocessable)) throw err;
+      return { status: 422, body: { error: err.message, deadLetter: id } };
+    }
+  }
+
+  async #accept(event: unknown): Promise<{ notifications: { rule: string; id: string; notBefore: string }[]; skipped: { rule: string; reason: string }[] }> {
+    if (typeof event !== 'object' || event === null || Array.isArray(event)) throw new Unprocessable('an event is a JSON object {type, customer, payload, id?}');
+    const e = event as Record<string, unknown>;
+    if (typeof e.type !== 'string' || e.type === '') throw new Unprocessable('type: the event type is required');
+    const rules = this.settings.rules.filter((r) => r.event === e.type);
+    if (rules.length === 0) throw new Unprocessable(`no rule answers event type ${JSON.stringify(e.type)} (notifications.rules)`);
+    if (e.id !== undefined && (typeof e.id !== 'string' || e.id.length > 128)) throw new Unprocessable('id: the event\'s own id, a string of at most 128 characters');
+    const payload = checkPayload(e.payload, rules);
+    const profile = await this.#customer(e.customer);
+    const made: { rule: string; id: string; notBefore: string }[] = [];
+    const skipped: { rule: string; reason: string }[] = [];
+    const now = Date.now();
+    for (const rule of rules) {
+      const refused = refusal(profile, rule);
+      const plan = refused ? [] : planFor(profile, rule);
+      const reason = refused ?? (plan.length === 0 ? 'no-address' : undefined) ?? (await this.#limited(rule, profile, payload, now));
+      if (reason !== undefined) {
+        skipped.push({ rule: rule.id, reason });
+        await this.#count(now, rule.id, 'none', `skipped:${reason}`);
+        continue;
+      }
+      const due = notBefore(now, rule.quietHours, profile.timezone ?? this.settings.timezone);
+      const n: Notification = {
+        id: `nt-${randomId()}`, rule: rule.id, event: { id: (e.id as string | undefined) ?? null, type: e.type, payload }, customer: profile.id,
+        language: profile.language ?? this.settings.defaultLanguage, plan, current: 0, state: 'scheduled', createdAt: new Date(now).toISOString(),
+        expiresAt: now + rule.expiresMinutes * 60_000, attempts: [], v: 0,
+      };
+      await this.deps.store.put(n, due);
+      await this.#count(now, rule.id, plan[0]!.channel, 'created');
+      made.push({ rule: rule.id, id: n.id, notBefore: new Date(due).toISOString() });
+    }
+    return { notifications: made, skipped };
+  }
+
+  /** Works on what is due at `now`: sends, retries, falls back, gives up waiting. */
+  async work(now: number): Promise<void> {
+    for (;;) {
+      const ids = await this.deps.store.claim(now, CLAIM_BATCH, now + LEASE_MS);
+      if (ids.length === 0) return;
+      await Promise.all(ids.map((id) => this.#process(id, now).catch((err: unknown) => this.deps.logger.error({ err, notification: id }, 'notification not processed'))));
+      if (ids.length < CLAIM_BATCH) return;
+    }
+  }
+
+  async #process(id: string, now: number): Promise<void> {
+    const n = await this.deps.store.get(id);
+    if (n === undefined || finalStates.includes(n.state)) return void (n && (await this.deps.store.put(n, null)));
+    const rule = this.settings.rules.find((r) => r.id === n.rule);
+    if (rule === undefined) return this.#finish(n, 'failed', now, 'its rule is no longer configured');
+    if (now >= n.expiresAt) return this.#finish(n, 'expired', now);
+    if (n.state === 'waiting') {
+      // No answer in time on this channel: the next one, or unconfirmed.
+      const attempt = n.attempts.at(-1)!;
+      attempt.outcome = 'unconfirmed';
+      await this.#count(now, n.rule, attempt.channel, 'unconfirmed');
+      return this.#next(n, rule, now, 'unconfirmed');
+    }
+    return this.#send(n, rule, now);
+  }
+
+  async #send(n: Notification, rule: NotificationRule, now: number): Promise<void> {
+    const step = n.plan[n.current]!;
+    let attempt = n.attempts[n.current];
+    if (attempt === undefined) {
+      attempt = { channel: step.channel, to: step.to, queuedAt: new Date(now).toISOString(), tries: 0 };
+      n.attempts[n.current] = attempt;
+    }
+    const url = this.settings.channels[step.channel].url;
+    const texts = rule.templates[step.channel]!;
+    const text = renderTemplate(texts[n.language] ?? texts[this.settings.defaultLanguage]!, await this.#values(n));
+    attempt.tries++;
+    const refused = url === null ? `no webhook for channel ${step.channel} (notifications.channels.${step.channel}.url)` : await this.#post(url, {
+      notification: n.id, attempt: n.current + 1, rule: n.rule, event: n.event.type, channel: step.channel, to: step.to,
+      language: texts[n.language] ? n.language : this.settings.defaultLanguage, text, confirm: rule.confirm !== null,
+    });
+    if (refused === undefined) {
+      attempt.sentAt = new Date().toISOString();
+      attempt.outcome = 'sent';
+      await this.#count(now, n.rule, step.channel, 'sent');
+      if (rule.confirm === null) return this.#finish(n, 'sent', now);
+      n.state = 'waiting';
+      await this.deps.store.put(n, Math.min(n.expiresAt, now + rule.confirm.waitMinutes * 60_000));
+      return;
+    }
+    attempt.detail = refused;
+    if (url !== null && attempt.tries < this.settings.attemptsPerChannel) {
+      await this.deps.store.put(n, now + 1000 * 2 ** (attempt.tries - 1));
+      return;
+    }
+    attempt.outcome = 'failed';
+    await this.#count(now, n.rule, step.channel, 'failed');
+    return this.#next(n, rule, now, 'failed');
+  }
+
+  /** On to the next channel of the plan, or the end with `outcome`. */
+  async #next(n: Notification, rule: NotificationRule, now: number, outcome: NotificationState): Promise<void> {
+    if (n.current + 1 >= n.plan.length) return this.#finish(n, outcome, now);
+    n.current++;
+    n.state = 'scheduled';
+    await this.#count(now, rule.id, n.plan[n.current]!.channel, 'fallback');
+    // Still leased to this node: the next channel at once.
+    return this.#send(n, rule, now);
+  }
+
+  async #finish(n: Notification, state: NotificationState, now: number, detail?: string): Promise<void> {
+    n.state = state;
+    if (!(await this.deps.store.put(n, null))) return;
+    await this.#count(now, n.rule, n.plan[n.current]?.channel ?? 'none', `final:${state}`);
+    this.deps.logger.info({ notification: n.id, rule: n.rule, state, detail }, 'notification done');
+    const rule = this.settings.rules.find((r) => r.id === n.rule);
+    if (rule?.callbackUrl) {
+      void this.#post(rule.callbackUrl, { notification: n.id, rule: n.rule, event: n.event, customer: n.customer, outcome: state, answer: n.answer ?? null, at: new Date(now).toISOString() });
+    }
+  }
+
+  /** A reply from the customer, through a channel's gateway: {notification, text}. Confirms, declines, or is kept. */
+  async reply(body: unknown): Promise<Answer> {
+    const b = body as { notification?: unknown; text?: unknown } | null;
+    if (typeof b?.notification !== 'string' || typeof b.text !== 'string' || b.text.length > 2000) return { status: 400, body: { error: 'a reply is {notification, text} (text up to 2000 characters)' } };
+    for (let tries = 0; tries < 3; tries++) {
+      const n = await this.deps.store.get(b.notification);
+      if (n === undefined) return { status: 404, body: { error: `no notification ${b.notification}` } };
+      const rule = this.settings.rules.find((r) => r.id === n.rule);
+      const attempt = n.attempts[n.current];
+      if (finalStates.includes(n.state) && n.state !== 'sent') return { status: 409, body: { error: `notification ${n.id} is ${n.state} already`, state: n.state } };
+      const word = b.text.trim().toLowerCase().split(/[\s.,!]+/)[0] ?? '';
+      const verdict = rule?.confirm?.yes.includes(word) ? 'confirmed' : rule?.confirm?.no.includes(word) ? 'declined' : undefined;
+      n.answer = b.text.trim();
+      const now = Date.now();
+      if (attempt) {
+        attempt.answeredAt = new Date(now).toISOString();
+        if (verdict) attempt.outcome = verdict;
+      }
+      if (verdict === undefined) {
+        if (!(await this.deps.store.put(n, n.state === 'waiting' ? await this.#dueOf(n, rule, now) : null))) continue;
+        await this.#count(now, n.rule, attempt?.channel ?? 'none', 'replied');
+        return { status: 200, body: { notification: n.id, state: n.state, understood: false } };
+      }
+      n.state = verdict;
+      if (!(await this.deps.store.put(n, null))) continue;
+      await this.#count(now, n.rule, attempt?.channel ?? 'none', `final:${verdict}`);
+      if (verdict === 'confirmed' && attempt?.sentAt) await this.#count(now, n.rule, attempt.channel, 'confirmMs', now - Date.parse(attempt.sentAt));
+      if (rule?.callbackUrl) void this.#post(rule.callbackUrl, { notification: n.id, rule: n.rule, event: n.event, customer: n.customer, outcome: verdict, answer: n.answer, at: new Date(now).toISOString() });
+      return { status: 200, body: { notification: n.id, state: verdict, understood: true } };
+    }
+    return { status: 409, body: { error: 'the notification kept changing; send the reply again' } };
+  }
+
+  /** A delivery receipt from a channel's gateway: {notification, status: delivered | failed, detail?}. */
+  async receipt(body: unknown): Promise<Answer> {
+    const b = body as { notification?: unknown; status?: unknown; detail?: unknown } | null;
+    if (typeof b?.notification !== 'string' || (b.status !== 'delivered' && b.status !== 'failed')) return { status: 400, body: { error: 'a receipt is {notification, status: delivered | failed, detail?}' } };
+    for (let tries = 0; tries < 3; tries++) {
+      const n = await this.deps.store.get(b.notification);
+      if (n === undefined) return { status: 404, body: { error: `no notification ${b.notification}` } };
+      const attempt = n.attempts[n.current];
+      if (attempt?.sentAt === undefined) return { status: 409, body: { error: `notification ${n.id} has not been sent on its current channel` } };
+      const now = Date.now();
+      if (b.status === 'delivered') {
+        if (attempt.deliveredAt !== undefined) return { status: 200, body: { notification: n.id, state: n.state } };
+        attempt.deliveredAt = new Date(now).toISOString();
+        if (!(await this.deps.store.put(n, n.state === 'waiting' ? await this.#dueOf(n, undefined, now) : null))) continue;
+        await this.#count(now, n.rule, attempt.channel, 'delivered');
+        return { status: 200, body: { notification: n.id, state: n.state } };
+      }
+      // Not delivered after all: the next channel at once.
+      if (finalStates.includes(n.state) && n.state !== 'sent') return { status: 409, body: { error: `notification ${n.id} is ${n.state} already` } };
+      attempt.outcome = 'failed';
+      attempt.detail = typeof b.detail === 'string' ? b.detail.slice(0, 500) : 'the gateway could not deliver it';
+      n.state = 'scheduled';
+      const rule = this.settings.rules.find((r) => r.id === n.rule);
+      if (n.current + 1 >= n.plan.length || rule === undefined) {
+        n.state = 'failed';
+        if (!(await this.deps.store.put(n, null))) continue;
+        await this.#count(now, n.rule, attempt.channel, 'failed');
+        await this.#count(now, n.rule, attempt.channel, 'final:failed');
+        return { status: 200, body: { notification: n.id, state: n.state } };
+      }
+      n.current++;
+      if (!(await this.deps.store.put(n, now))) continue;
+      await this.#count(now, n.rule, attempt.channel, 'failed');
+      await this.#count(now, n.rule, n.plan[n.current]!.channel, 'fallback');
+      return { status: 200, body: { notification: n.id, state: n.state, next: n.plan[n.current]!.channel } };
+    }
+    return { status: 409, body: { error: 'the notification kept changing; send the receipt again' } };
+  }
+
+  get(id: string): Promise<Notification | undefined> {
+    return this.deps.store.get(id);
+  }
+
+  deadLetters(limit: number): Promise<unknown[]> {
+    return this.deps.store.deadLetters(limit);
+  }
+
+  /** The time a waiting notification stops waiting (its stored schedule is rewritten with every put). */
+  async #dueOf(n: Notification, rule: NotificationRule | undefined, now: number): Promise<number> {
+    const r = rule ?? this.settings.rules.find((x) => x.id === n.rule);
+    const sentAt = Date.parse(n.attempts[n.current]?.sentAt ?? new Date(now).toISOString());
+    return Math.min(n.expiresAt, sentAt + (r?.confirm?.waitMinutes ?? 0) * 60_000);
+  }
+
+  async #customer(reference: unknown): Promise<CustomerProfile> {
+    if (typeof reference !== 'string' || reference === '') throw new Unprocessable('customer: a customer id (cu-...) or an identity (phone:+15551234, email:..., crm:...)');
+    let id: string | undefined = reference;
+    if (!reference.startsWith('cu-')) {
+      try {
+        id = await this.deps.customers.customerOf(parseIdentity(reference));
+      } catch (err) {
+        if (err instanceof IdentityError) throw new Unprocessable(`customer: ${err.message}`);
+        throw err;
+      }
+    }
+    const profile = id === undefined ? undefined : await this.deps.customers.get(id);
+    if (profile === undefined) throw new Unprocessable(`no customer ${reference}`);
+    return profile;
+  }
+
+  /** Why this rule's notification is not made now: a duplicate, or over its daily cap. */
+  async #limited(rule: NotificationRule, profile: CustomerProfile, payload: Record<string, string>, now: number): Promise<string | undefined> {
+    if (rule.dedupKey !== null && !(await this.deps.store.takeDedupKey(`${rule.id}:${profile.id}:${renderTemplate(rule.dedupKey, payload)}`, rule.expiresMinutes * 60_000))) return 'duplicate';
+    if (rule.maxPerDay > 0 && !(await this.deps.store.underCap(`${rule.id}:${profile.id}`, rule.maxPerDay, new Date(now).toISOString().slice(0, 10)))) return 'capped';
+    return undefined;
+  }
+
+  async #values(n: Notification): Promise<Record<string, string>> {
+    const profile = await this.deps.customers.get(n.customer);
+    return { ...n.event.payload, 'customer.id': n.customer, 'customer.name': profile?.name ?? '' };
+  }
+
+  /** POSTs `body` signed; undefined when the far end took it (2xx), else why not. */
+  async #post(url: string, body: unknown): Promise<string | undefined> {
+    const text = JSON.stringify(body);
+    try {
+      const res = await fetch(url, { method: 'POST', headers: this.settings.secret === null ? { 'content-type': 'application/json' } : webhookHeaders(this.settings.secret, text), body: text, signal: AbortSignal.timeout(this.settings.webhookTimeoutMs) });
+      await res.arrayBuffer().catch(() => undefined);
+      return res.ok ? undefined : `the webhook answered ${res.status}`;
+    } catch (err) {
+      return `the webhook failed: ${(err as Error).message}`;
+    }
+  }
+
+  async #count(at: number, rule: string, channel: string, figure: string, n = 1): Promise<void> {
+    if (!figure.endsWith('Ms')) this.deps.observe?.(rule, channel, figure);
+    const counts: [number, CountField, number][] = [[at, `nr|${rule}|${figure}`, n]];
+    if (channel !== 'none') counts.push([at, `nch|${channel}|${figure}`, n]);
+    await this.deps.reports?.add(counts);
+  }
+}
+
+/** The payload's fields as strings, checked against every rule of the event type. */
+function checkPayload(payload: unknown, rules: readonly NotificationRule[]): Record<string, string> {
+  if (payload !== undefined && (typeof payload !== 'object' || payload === null || Array.isArray(payload))) throw new Unprocessable('payload: a JSON object of the event\'s fields');
+  const fields = (payload ?? {}) as Record<string, unknown>;
+  const values: Record<string, string> = {};
+  for (const [key, value] of Object.entries(fields)) {
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') values[key] = String(value);
+  }
+  for (const rule of rules) {
+    const missing = rule.payload.filter((f) => values[f] === undefined);
+    if (missing.length > 0) throw new Unprocessable(`payload: rule ${rule.id} needs ${missing.map((m) => JSON.stringify(m)).join(', ')} (a string or a number each)`);
+  }
+  return values;
+}
+
+/** Why the customer is not to get this rule's notification at all. */
+function refusal(profile: CustomerProfile, rule: NotificationRule): string | undefined {
+  if (profile.doNotContact) return 'do-not-contact';
+  if (profile.consent.notifications === false) return 'no-consent';
+  const wanted = profile.notifications[rule.event];
+  if (wanted !== undefined && wanted.length === 0) return 'opted-out';
+  return undefined;
+}
+
+/** The channels to try, in the customer's order when they chose one (among the rule's), each with their address. */
+function planFor(profile: CustomerProfile, rule: NotificationRule): { channel: NotificationChannel; to: string }[] {
+  const wanted = profile.notifications[rule.event];
+  const order = wanted === undefined ? rule.channels : wanted.filter((c): c is NotificationChannel => rule.channels.includes(c as NotificationChannel));
+  return order.flatMap((channel) => {
+    const to = addressOf(profile, channel);
+    return to === undefined ? [] : [{ channel, to }];
+  });
+}
+
+function addressOf(profile: CustomerProfile, channel: NotificationChannel): string | undefined {
+  const first = (kind: string) => profile.identities.find((i) => i.startsWith(`${kind}:`))?.slice(kind.length + 1);
+  switch (channel) {
+    case 'sms':
+      return first('phone');
+    case 'email':
+      return first('email');
+    case 'chat':
+      return first('connector');
+    case 'push':
+      return profile.crmId ?? profile.id;
+  }
+}
+

@@ -1,0 +1,58 @@
+/*
+ * Notification rules (config notifications.rules): which business event becomes which message, on which channels in
+ * which order, when, how often, and whether the customer is asked to confirm. Templates name the event's payload
+ * fields ({{flight}}) and the customer's ({{customer.name}}); a template naming anything else fails at load
+ * (src/config/schema.ts).
+ */
+
+/** The channels a notification goes out on: messages through the channel's webhook (SMS, chat apps, email, push). */
+export const notificationChannels = ['sms', 'chat', 'email', 'push'] as const;
+export type NotificationChannel = (typeof notificationChannels)[number];
+
+export interface NotificationRule {
+  readonly id: string;
+  /** The event type it answers (event.type). */
+  readonly event: string;
+  /** Payload fields the event must carry (strings or numbers); templates may use them. */
+  readonly payload: readonly string[];
+  /** In order of preference: the next is tried when one fails or is not confirmed in time. */
+  readonly channels: readonly NotificationChannel[];
+  /** channel → language → text. Each channel of `channels` has one, with the centre's default language at least. */
+  readonly templates: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** Ask the customer to confirm: replies starting with a `yes` word confirm, a `no` word decline. */
+  readonly confirm: { readonly waitMinutes: number; readonly yes: readonly string[]; readonly no: readonly string[] } | null;
+  /** Not sent (or no longer waited for) after this long. */
+  readonly expiresMinutes: number;
+  /** Not sent between start and end (HH:MM, the customer's time zone; may span midnight): held until end. */
+  readonly quietHours: { readonly start: string; readonly end: string } | null;
+  /** A template over the payload: the same key for the same customer within the expiry is sent once. */
+  readonly dedupKey: string | null;
+  /** At most this many notifications of the rule per customer per day (UTC); 0: no cap. */
+  readonly maxPerDay: number;
+  /** Where the business hears each outcome (POST, signed): confirmed, declined, unconfirmed, failed, expired. */
+  readonly callbackUrl: string | null;
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+/** When a notification may go out: now, or the end of the quiet hours it falls in (in `timezone`). */
+export function notBefore(now: number, quiet: NotificationRule['quietHours'], timezone: string): number {
+  if (quiet === null) return now;
+  let format = formatters.get(timezone);
+  if (format === undefined) {
+    format = new Intl.DateTimeFormat('en-US', { timeZone: timezone, hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
+    formatters.set(timezone, format);
+  }
+  const parts = Object.fromEntries(format.formatToParts(now).map((p) => [p.type, p.value]));
+  const minute = Number(parts.hour) * 60 + Number(parts.minute);
+  const [start, end] = [minutesOf(quiet.start), minutesOf(quiet.end)];
+  const quietNow = start <= end ? minute >= start && minute < end : minute >= start || minute < end;
+  if (!quietNow) return now;
+  const wait = (end - minute + 1440) % 1440;
+  return now + wait * 60_000 - Number(parts.second) * 1000 - (now % 1000);
+}
+
+function minutesOf(hhmm: string): number {
+  const [h, m] = hhmm.split(':').map(Number) as [number, number];
+  return h * 60 + m;
+}

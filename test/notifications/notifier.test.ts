@@ -1,0 +1,86 @@
+// The notifier's clock-driven parts on a real redis-server, worked at chosen times (work(now)) instead of waiting:
+// quiet hours hold a send until they end in the customer's time zone; an unanswered confirmation falls back to the
+// next channel, then ends unconfirmed and the business hears it; a notification past its expiry is not sent; daily
+// caps; two notifiers sharing Redis never send the same notification twice.
+import t from 'tap';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { CustomerStore } from '../../src/customers/index';
+import { silentLogger } from '../../src/lib/index';
+import { notBefore, Notifier, NotificationStore, type NotificationRule, type NotifierSettings } from '../../src/notifications/index';
+import { RedisServer } from '../helpers/redis-server';
+
+const received: { path: string; body: Record<string, any> }[] = [];
+const gateway = createServer(async (req, res) => {
+  let body = '';
+  for await (const chunk of req) body += chunk;
+  received.push({ path: req.url ?? '', body: JSON.parse(body) as Record<string, any> });
+  res.writeHead(200).end();
+});
+
+const rule = (extra: Partial<NotificationRule> = {}): NotificationRule => ({
+  id: 'appointment', event: 'appointment.tomorrow', payload: ['time'], channels: ['sms', 'email'],
+  templates: { sms: { en: 'See you tomorrow at {{time}}. Reply YES to confirm.' }, email: { en: 'Your appointment is tomorrow at {{time}}.' } },
+  confirm: { waitMinutes: 30, yes: ['yes'], no: ['no'] }, expiresMinutes: 24 * 60, quietHours: null, dedupKey: null, maxPerDay: 0, callbackUrl: null, ...extra,
+});
+
+t.test('quiet hours, confirmation time-outs, expiry, caps, and one send across two nodes', async (t) => {
+  const redis = new RedisServer();
+  await redis.start();
+  await new Promise<void>((resolve) => gateway.listen(0, '127.0.0.1', resolve));
+  const at = `http://127.0.0.1:${(gateway.address() as AddressInfo).port}`;
+  const redisAt = { host: '127.0.0.1', port: redis.port };
+  const customers = new CustomerStore(redisAt, 'nt', { caseIdleHours: 72, logger: silentLogger() });
+  const stores = [new NotificationStore(redisAt, 'nt', 86_400_000, silentLogger()), new NotificationStore(redisAt, 'nt', 86_400_000, silentLogger())];
+  t.teardown(async () => {
+    for (const s of stores) s.close();
+    await customers.close();
+    await redis.stop();
+    await new Promise<void>((resolve) => gateway.close(() => resolve()));
+  });
+  const rules = [
+    rule({ callbackUrl: `${at}/business` }),
+    rule({ id: 'quiet', event: 'bill.overdue', confirm: null, quietHours: { start: '21:00', end: '08:00' } }),
+    rule({ id: 'capped', event: 'card.limit', confirm: null, maxPerDay: 2, expiresMinutes: 10 }),
+  ];
+  const settings: NotifierSettings = {
+    rules, channels: { sms: { url: `${at}/sms` }, chat: { url: null }, email: { url: `${at}/email` }, push: { url: null } },
+    secret: 'notifier-test-secret-0123456789', defaultLanguage: 'en', timezone: 'UTC', webhookTimeoutMs: 2000, attemptsPerChannel: 2,
+  };
+  const [one, two] = stores.map((store) => new Notifier(settings, { store, customers, logger: silentLogger() })) as [Notifier, Notifier];
+  await customers.create(['phone:+15559201', 'email:pia@example.com'], { name: 'Pia', timezone: 'Asia/Taipei' }, 'test');
+
+  // An unanswered confirmation: SMS, 30 minutes, email, 30 minutes, unconfirmed; the business hears it.
+  const made = await one.accept({ type: 'appointment.tomorrow', customer: 'phone:+15559201', payload: { time: '10:30' } });
+  const id = (made.body as { notifications: { id: string }[] }).notifications[0]!.id;
+  const now = Date.now();
+  await Promise.all([one.work(now), two.work(now)]);
+  t.same(received.filter((r) => r.body.notification === id).map((r) => r.path), ['/sms'], 'sent once, though two nodes worked at once');
+  await Promise.all([one.work(now + 10 * 60_000), two.work(now + 10 * 60_000)]);
+  t.equal(received.filter((r) => r.body.notification === id).length, 1, 'nothing more while the confirmation may still come');
+  await one.work(now + 31 * 60_000);
+  t.same(received.filter((r) => r.body.notification === id).map((r) => r.path), ['/sms', '/email'], 'no answer in 30 minutes: the next channel');
+  await one.work(now + 62 * 60_000);
+  const ended = await one.get(id);
+  t.match(ended, { state: 'unconfirmed', attempts: [{ channel: 'sms', outcome: 'unconfirmed' }, { channel: 'email', outcome: 'unconfirmed' }] });
+  for (let i = 0; i < 40 && !received.some((r) => r.path === '/business'); i++) await new Promise((resolve) => setTimeout(resolve, 25));
+  t.match(received.find((r) => r.path === '/business')?.body, { notification: id, outcome: 'unconfirmed' }, 'the business hears it');
+
+  // Quiet hours in her time zone (Taipei, UTC+8): 23:00 there holds the send until 08:00 there.
+  const night = Date.UTC(2026, 11, 6, 15, 0); // 23:00 in Taipei
+  t.equal(notBefore(night, { start: '21:00', end: '08:00' }, 'Asia/Taipei'), Date.UTC(2026, 11, 7, 0, 0), 'held until 08:00 Taipei');
+  t.equal(notBefore(Date.UTC(2026, 11, 6, 4, 0), { start: '21:00', end: '08:00' }, 'Asia/Taipei'), Date.UTC(2026, 11, 6, 4, 0), 'noon in Taipei: at once');
+  const quiet = await one.accept({ type: 'bill.overdue', customer: 'email:pia@example.com', payload: { time: 'x' } });
+  const due = Date.parse((quiet.body as { notifications: { notBefore: string }[] }).notifications[0]!.notBefore);
+  const local = new Intl.DateTimeFormat('en-GB', { timeZone: 'Asia/Taipei', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(Date.now());
+  const inQuiet = local >= '21:00' || local < '08:00';
+  t.equal(due > Date.now(), inQuiet, `quiet hours decide (${local} in Taipei now)`);
+
+  // A notification past its expiry is not sent.
+  const capped = async () => (await one.accept({ type: 'card.limit', customer: 'phone:+15559201', payload: { time: 'x' } })).body as { notifications: { id: string }[]; skipped: { reason: string }[] };
+  const first = await capped();
+  await capped();
+  t.match(await capped(), { notifications: [], skipped: [{ rule: 'capped', reason: 'capped' }] }, 'a third in a day is over the cap');
+  await one.work(Date.now() + 11 * 60_000);
+  t.match(await one.get(first.notifications[0]!.id), { state: 'expired', attempts: [] }, 'past its expiry: expired, never sent');
+});
