@@ -22,7 +22,7 @@ import { SURVEY_PAGE_DIR, SurveyLinks } from './channels/survey/index';
 import { CustomerLinker } from './channels/customer-linker';
 import { CustomerStore } from './customers/index';
 import { Quality, ReportApi, ReportRecorder, Reports, ReportStore } from './reports/index';
-import { EventsApi, Notifier, NotificationStore } from './notifications/index';
+import { EventsApi, Notifier, NotificationStore, type VoiceNotifier } from './notifications/index';
 import { CallbackRetries, DigestAuthenticator, PhoneDirectory, Registrar, TrunkDirectory, VoiceChannel, manualDialTrunk } from './channels/voice/index';
 import { DialplanSet, TextPrompts } from './ivr/index';
 import { Dialer } from './dialer/index';
@@ -296,9 +296,18 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
     const { notifications: nc } = config;
     const notificationStore = new NotificationStore(redisAt, config.acd.redis.keyTag, nc.retentionDays * 86_400_000, logger.child({ component: 'notifications' }));
     const notifier = new Notifier(
-      { rules: nc.rules, channels: nc.channels, secret: nc.secret, defaultLanguage: nc.defaultLanguage, timezone: nc.timezone, webhookTimeoutMs: nc.webhookTimeoutMs, attemptsPerChannel: nc.attemptsPerChannel },
-      { store: notificationStore, customers, reports: reportStore, observe: (rule, channel, outcome) => metrics.notification(rule, channel, outcome), logger: logger.child({ component: 'notifications' }) },
+      {
+        rules: nc.rules, channels: nc.channels, secret: nc.secret, defaultLanguage: nc.defaultLanguage, timezone: nc.timezone, webhookTimeoutMs: nc.webhookTimeoutMs,
+        attemptsPerChannel: nc.attemptsPerChannel, voice: { attempts: nc.voice.attempts, retryMinutes: nc.voice.retryMinutes },
+      },
+      {
+        store: notificationStore, customers, reports: reportStore, observe: (rule, channel, outcome) => metrics.notification(rule, channel, outcome), logger: logger.child({ component: 'notifications' }),
+        ...(voiceChannel && nc.voice.trunk !== null ? { voice: voiceNotifier(voiceChannel, nc.voice.trunk, nc.voice.callerId, nc.voice.ringTimeoutSeconds * 1000) } : {}),
+      },
     );
+    for (const rule of nc.rules) {
+      if (rule.dialplan !== null && dialplans.get(rule.dialplan) === undefined) throw new Error(`notifications.rules (${rule.id}): no dialplan "${rule.dialplan}" in ${config.ivr.dialplansDir}`);
+    }
     if (nc.rules.length > 0) notifier.start();
     closers.push(async () => {
       await notifier.stop();
@@ -415,4 +424,9 @@ function readTls(config: OneccConfig): TlsOptions | undefined {
   const { cert, key } = config.sip.tls;
   if (cert === null || key === null) return undefined;
   return { cert: readFileSync(cert), key: readFileSync(key) };
+}
+
+/** Voice notifications through the voice channel: a call through `trunk` that runs the rule's dialplan. */
+function voiceNotifier(voice: VoiceChannel, trunk: string, callerId: string, ringTimeoutMs: number): VoiceNotifier {
+  return { call: (request) => voice.notificationCall(trunk, { ...request, callerId, ringTimeoutMs }) };
 }

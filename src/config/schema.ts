@@ -423,6 +423,13 @@ export const configSchema = object('onecc configuration', {
     webhookTimeoutMs: integer(100, 60_000, 'a channel webhook unanswered this long is a failed try'),
     attemptsPerChannel: integer(1, 10, 'webhook tries per channel (back-off doubling from 1 s) before the next channel'),
     retentionDays: integer(1, 3650, 'notifications (their attempts and outcomes) are kept this long'),
+    voice: object('voice notifications: a call through a trunk that runs the rule\'s dialplan', {
+      trunk: nullable(string('token', 'the trunk (voice.trunks, with an outboundUri without {source}) calls go out through; null: no voice notifications')),
+      callerId: string('text', 'the calling number customers see'),
+      ringTimeoutSeconds: integer(5, 120, 'a call unanswered this long is no answer'),
+      attempts: integer(1, 10, 'calls per notification (busy, no answer) before the next channel'),
+      retryMinutes: integer(1, 1440, 'wait before calling again (doubling with each call)'),
+    }),
     channels: object('where each channel\'s messages are POSTed, signed with secret ({notification, channel, to, text, language, confirm}); null: the channel is not used', {
       sms: object('SMS gateway', { url: nullable(string('text', 'webhook URL')) }),
       chat: object('messaging apps through the chat connector\'s gateway', { url: nullable(string('text', 'webhook URL')) }),
@@ -434,8 +441,9 @@ export const configSchema = object('onecc configuration', {
         id: string('token', 'the rule\'s id (reports, metrics, callbacks)'),
         event: string('token', 'the event type it answers (event.type)'),
         payload: list(string('token', 'a payload field'), 0, 'fields the event must carry (strings or numbers); templates may name them'),
-        channels: list(oneOf(['sms', 'chat', 'email', 'push'] as const, 'a channel'), 1, 'channels in order of preference: the next is tried when one fails or is not confirmed in time (a customer\'s own choice, among these, wins)'),
-        templates: record(record(string('text', 'the message, with {{field}} and {{customer.name}}'), 'language → text'), 'channel → language → text'),
+        channels: list(oneOf(['voice', 'sms', 'chat', 'email', 'push'] as const, 'a channel'), 1, 'channels in order of preference: the next is tried when one fails or is not confirmed in time (a customer\'s own choice, among these, wins)'),
+        templates: record(record(string('text', 'the message, with {{field}} and {{customer.name}}'), 'language → text'), 'channel → language → text (voice: what its dialplan says as ${message})'),
+        dialplan: nullable(string('token', 'the dialplan a voice notification runs once answered: it says ${message}, sets the variable answer (yes, no) from the keys pressed, and may queue the customer for an agent')),
         confirm: nullable(object('ask the customer to confirm', {
           waitMinutes: integer(1, 10_080, 'no answer this long: the next channel, or unconfirmed'),
           yes: list(string('text', 'a word'), 1, 'a reply starting with one of these (any case) confirms'),
@@ -578,7 +586,7 @@ export function crossKeyIssues(config: OneccConfig): ConfigIssue[] {
   issues.push(...voiceIssues(config.voice));
   issues.push(...agentsIssues(config));
   issues.push(...qualityIssues(config.quality));
-  issues.push(...notificationIssues(config.notifications));
+  issues.push(...notificationIssues(config.notifications, config.voice.trunks));
   const { surveys } = config;
   if (surveys.secret !== null && surveys.secret.length < 16) issues.push({ path: ['surveys', 'secret'], reason: 'must be at least 16 characters: a short key can be guessed' });
   if (surveys.publicUrl !== null && !/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/.test(surveys.publicUrl)) {
@@ -668,8 +676,13 @@ function voiceIssues(voice: OneccConfig['voice']): ConfigIssue[] {
   return issues;
 }
 
-function notificationIssues(n: OneccConfig['notifications']): ConfigIssue[] {
+function notificationIssues(n: OneccConfig['notifications'], trunks: OneccConfig['voice']['trunks']): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
+  if (n.voice.trunk !== null) {
+    const trunk = trunks.find((t) => t.name === n.voice.trunk);
+    if (trunk === undefined) issues.push({ path: ['notifications', 'voice', 'trunk'], reason: `no trunk "${n.voice.trunk}" in voice.trunks` });
+    else if (trunk.outboundUri === null || trunk.outboundUri.includes('{source}')) issues.push({ path: ['notifications', 'voice', 'trunk'], reason: `trunk "${trunk.name}" needs an outboundUri without {source} to place calls` });
+  }
   n.apiTokens.forEach((token, i) => {
     if (token.length < 24) issues.push({ path: ['notifications', 'apiTokens', i], reason: 'must be at least 24 characters: a short token can be guessed' });
   });
@@ -706,6 +719,8 @@ function notificationIssues(n: OneccConfig['notifications']): ConfigIssue[] {
       const hhmm = rule.quietHours?.[key];
       if (hhmm !== undefined && !/^([01]\d|2[0-3]):[0-5]\d$/.test(hhmm)) issues.push({ path: [...at, 'quietHours', key], reason: `must be HH:MM (00:00-23:59); got ${hhmm}` });
     }
+    if (rule.channels.includes('voice') && rule.dialplan === null) issues.push({ path: [...at, 'dialplan'], reason: `rule ${rule.id} has a voice channel: name the dialplan its calls run` });
+    if (rule.channels.includes('voice') && n.voice.trunk === null) issues.push({ path: [...at, 'channels'], reason: `rule ${rule.id} has a voice channel: set notifications.voice.trunk` });
     if (rule.callbackUrl !== null && !HTTP_URL.test(rule.callbackUrl)) issues.push({ path: [...at, 'callbackUrl'], reason: `must be an http or https URL; got ${rule.callbackUrl}` });
   });
   return issues;

@@ -2,8 +2,8 @@ import Redis from 'ioredis';
 import type { Logger } from '../lib/index';
 import type { NotificationChannel } from './rules';
 
-export type NotificationState = 'scheduled' | 'waiting' | 'sent' | 'confirmed' | 'declined' | 'unconfirmed' | 'failed' | 'expired';
-export const finalStates: readonly NotificationState[] = ['sent', 'confirmed', 'declined', 'unconfirmed', 'failed', 'expired'];
+export type NotificationState = 'scheduled' | 'waiting' | 'sent' | 'confirmed' | 'declined' | 'handed-off' | 'unconfirmed' | 'failed' | 'expired';
+export const finalStates: readonly NotificationState[] = ['sent', 'confirmed', 'declined', 'handed-off', 'unconfirmed', 'failed', 'expired'];
 
 /** One try on one channel: queued when it became current, then sent (the webhook took it), delivered, answered... */
 export interface NotificationAttempt {

@@ -1,13 +1,13 @@
 import { IdentityError, parseIdentity, type CustomerProfile, type CustomerStore } from '../customers/index';
 import { randomId, renderTemplate, webhookHeaders, type Logger } from '../lib/index';
 import type { CountField, ReportStore } from '../reports/index';
-import { finalStates, type Notification, type NotificationState, type NotificationStore } from './notification-store';
-import { notBefore, type NotificationChannel, type NotificationRule } from './rules';
+import { finalStates, type Notification, type NotificationAttempt, type NotificationState, type NotificationStore } from './notification-store';
+import { notBefore, type MessageChannel, type NotificationChannel, type NotificationRule } from './rules';
 
 export interface NotifierSettings {
   readonly rules: readonly NotificationRule[];
   /** Where each channel's messages are POSTed (signed with `secret`); null: the channel is not used. */
-  readonly channels: Readonly<Record<NotificationChannel, { readonly url: string | null }>>;
+  readonly channels: Readonly<Record<MessageChannel, { readonly url: string | null }>>;
   /** HMAC key of every webhook both ways (channels, replies, receipts, business callbacks, signed events). */
   readonly secret: string | null;
   readonly defaultLanguage: string;
@@ -16,6 +16,16 @@ export interface NotifierSettings {
   readonly webhookTimeoutMs: number;
   /** Webhook tries per channel before the next channel (back-off doubling from 1 s). */
   readonly attemptsPerChannel: number;
+  /** Voice: calls per notification before the next channel, and the wait before calling again (doubling). */
+  readonly voice: { readonly attempts: number; readonly retryMinutes: number };
+}
+
+/** Places a voice notification's call and runs its dialplan (src/channels/voice); resolves when the call is over. */
+export interface VoiceNotifier {
+  call(request: {
+    readonly notification: string; readonly number: string; readonly language: string; readonly message: string;
+    readonly payload: Readonly<Record<string, string>>; readonly dialplan: string;
+  }): Promise<{ readonly outcome: 'busy' | 'no-answer' | 'failed' } | { readonly outcome: 'answered'; readonly answer: string | null; readonly agent: string | null }>;
 }
 
 type Answer = { status: number; body: unknown };
@@ -25,6 +35,8 @@ class Unprocessable extends Error {}
 
 const TICK_MS = 200;
 const LEASE_MS = 30_000;
+/** A voice notification is held this long while its call goes on: another node takes it over only after that. */
+const CALL_HOLD_MS = 20 * 60_000;
 const CLAIM_BATCH = 100;
 
 /**
@@ -44,6 +56,8 @@ export class Notifier {
       readonly store: NotificationStore;
       readonly customers: CustomerStore;
       readonly reports?: ReportStore;
+      /** Voice notifications; without it a rule's voice channel fails over to the next. */
+      readonly voice?: VoiceNotifier;
       /** Every outcome, for metrics: rule, channel (or "none"), outcome. */
       readonly observe?: (rule: string, channel: string, outcome: string) => void;
       readonly logger: Logger;
@@ -160,10 +174,11 @@ export class Notifier {
       attempt = { channel: step.channel, to: step.to, queuedAt: new Date(now).toISOString(), tries: 0 };
       n.attempts[n.current] = attempt;
     }
-    const url = this.settings.channels[step.channel].url;
     const texts = rule.templates[step.channel]!;
     const text = renderTemplate(texts[n.language] ?? texts[this.settings.defaultLanguage]!, await this.#values(n));
     attempt.tries++;
+    if (step.channel === 'voice') return this.#call(n, rule, attempt, text, now);
+    const url = this.settings.channels[step.channel].url;
     const refused = url === null ? `no webhook for channel ${step.channel} (notifications.channels.${step.channel}.url)` : await this.#post(url, {
       notification: n.id, attempt: n.current + 1, rule: n.rule, event: n.event.type, channel: step.channel, to: step.to,
       language: texts[n.language] ? n.language : this.settings.defaultLanguage, text, confirm: rule.confirm !== null,
@@ -185,6 +200,51 @@ export class Notifier {
     attempt.outcome = 'failed';
     await this.#count(now, n.rule, step.channel, 'failed');
     return this.#next(n, rule, now, 'failed');
+  }
+
+  /** A voice notification: the call, its dialplan, and what the customer pressed (`answer`) or who took them. */
+  async #call(n: Notification, rule: NotificationRule, attempt: NotificationAttempt, message: string, now: number): Promise<void> {
+    const { voice } = this.deps;
+    if (voice === undefined || rule.dialplan === null) {
+      attempt.outcome = 'failed';
+      attempt.detail = 'voice notifications are off (notifications.voice.trunk) or the rule names no dialplan';
+      await this.#count(now, n.rule, 'voice', 'failed');
+      return this.#next(n, rule, now, 'failed');
+    }
+    // Held (not leased) while the call lasts: minutes, not the lease's seconds.
+    if (!(await this.deps.store.put(n, now + CALL_HOLD_MS))) return;
+    const step = n.plan[n.current]!;
+    const result = await voice.call({ notification: n.id, number: step.to, language: n.language, message, payload: n.event.payload, dialplan: rule.dialplan });
+    const done = Date.now();
+    if (result.outcome !== 'answered') {
+      attempt.detail = result.outcome;
+      if (attempt.tries < this.settings.voice.attempts) {
+        await this.deps.store.put(n, done + this.settings.voice.retryMinutes * 60_000 * 2 ** (attempt.tries - 1));
+        return;
+      }
+      attempt.outcome = 'failed';
+      await this.#count(done, n.rule, 'voice', 'failed');
+      return this.#next(n, rule, done, 'failed');
+    }
+    attempt.sentAt = new Date(now).toISOString();
+    attempt.deliveredAt = attempt.sentAt;
+    attempt.answeredAt = new Date(done).toISOString();
+    await this.#count(done, n.rule, 'voice', 'sent');
+    await this.#count(done, n.rule, 'voice', 'delivered');
+    if (result.answer !== null) n.answer = result.answer;
+    const word = (result.answer ?? '').toLowerCase();
+    const verdict: NotificationState | undefined = result.agent !== null ? 'handed-off'
+      : word === 'yes' || rule.confirm?.yes.includes(word) ? 'confirmed'
+      : word === 'no' || rule.confirm?.no.includes(word) ? 'declined'
+      : rule.confirm === null ? 'sent' : undefined;
+    if (verdict === undefined) {
+      attempt.outcome = 'unconfirmed';
+      await this.#count(done, n.rule, 'voice', 'unconfirmed');
+      return this.#next(n, rule, done, 'unconfirmed');
+    }
+    attempt.outcome = verdict;
+    if (verdict === 'confirmed') await this.#count(done, n.rule, 'voice', 'confirmMs', done - now);
+    return this.#finish(n, verdict, done);
   }
 
   /** On to the next channel of the plan, or the end with `outcome`. */
@@ -380,6 +440,7 @@ function planFor(profile: CustomerProfile, rule: NotificationRule): { channel: N
 function addressOf(profile: CustomerProfile, channel: NotificationChannel): string | undefined {
   const first = (kind: string) => profile.identities.find((i) => i.startsWith(`${kind}:`))?.slice(kind.length + 1);
   switch (channel) {
+    case 'voice':
     case 'sms':
       return first('phone');
     case 'email':

@@ -5,9 +5,14 @@
  * (src/config/schema.ts).
  */
 
-/** The channels a notification goes out on: messages through the channel's webhook (SMS, chat apps, email, push). */
-export const notificationChannels = ['sms', 'chat', 'email', 'push'] as const;
+/**
+ * The channels a notification goes out on: a call that runs a dialplan (voice), or a message through the channel's
+ * webhook (SMS, chat apps, email, push).
+ */
+export const notificationChannels = ['voice', 'sms', 'chat', 'email', 'push'] as const;
 export type NotificationChannel = (typeof notificationChannels)[number];
+/** The channels whose messages go through a webhook. */
+export type MessageChannel = Exclude<NotificationChannel, 'voice'>;
 
 export interface NotificationRule {
   readonly id: string;
@@ -19,6 +24,8 @@ export interface NotificationRule {
   readonly channels: readonly NotificationChannel[];
   /** channel → language → text. Each channel of `channels` has one, with the centre's default language at least. */
   readonly templates: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** The dialplan a voice notification runs once answered (it says ${message}, sets `answer`, may queue to an agent). */
+  readonly dialplan: string | null;
   /** Ask the customer to confirm: replies starting with a `yes` word confirm, a `no` word decline. */
   readonly confirm: { readonly waitMinutes: number; readonly yes: readonly string[]; readonly no: readonly string[] } | null;
   /** Not sent (or no longer waited for) after this long. */

@@ -21,7 +21,7 @@ const gateway = createServer(async (req, res) => {
 const rule = (extra: Partial<NotificationRule> = {}): NotificationRule => ({
   id: 'appointment', event: 'appointment.tomorrow', payload: ['time'], channels: ['sms', 'email'],
   templates: { sms: { en: 'See you tomorrow at {{time}}. Reply YES to confirm.' }, email: { en: 'Your appointment is tomorrow at {{time}}.' } },
-  confirm: { waitMinutes: 30, yes: ['yes'], no: ['no'] }, expiresMinutes: 24 * 60, quietHours: null, dedupKey: null, maxPerDay: 0, callbackUrl: null, ...extra,
+  confirm: { waitMinutes: 30, yes: ['yes'], no: ['no'] }, dialplan: null, expiresMinutes: 24 * 60, quietHours: null, dedupKey: null, maxPerDay: 0, callbackUrl: null, ...extra,
 });
 
 t.test('quiet hours, confirmation time-outs, expiry, caps, and one send across two nodes', async (t) => {
@@ -45,7 +45,7 @@ t.test('quiet hours, confirmation time-outs, expiry, caps, and one send across t
   ];
   const settings: NotifierSettings = {
     rules, channels: { sms: { url: `${at}/sms` }, chat: { url: null }, email: { url: `${at}/email` }, push: { url: null } },
-    secret: 'notifier-test-secret-0123456789', defaultLanguage: 'en', timezone: 'UTC', webhookTimeoutMs: 2000, attemptsPerChannel: 2,
+    secret: 'notifier-test-secret-0123456789', defaultLanguage: 'en', timezone: 'UTC', webhookTimeoutMs: 2000, attemptsPerChannel: 2, voice: { attempts: 1, retryMinutes: 1 },
   };
   const [one, two] = stores.map((store) => new Notifier(settings, { store, customers, logger: silentLogger() })) as [Notifier, Notifier];
   await customers.create(['phone:+15559201', 'email:pia@example.com'], { name: 'Pia', timezone: 'Asia/Taipei' }, 'test');

@@ -12,6 +12,7 @@ import { ManualDialer, type ManualDialSettings } from './manual-dial';
 import { CallbackDialer, type CallbackRetries, type CallbackSettings } from './callbacks';
 import type { PhoneDirectory } from './phone-directory';
 import { outboundUri, refuseUnidentified, type TrunkDirectory } from './trunks';
+import { placeNotificationCall, type NotificationCallRequest, type NotificationCallResult } from './notification-call';
 
 export interface VoiceChannelOptions {
   readonly srf: Srf;
@@ -151,6 +152,21 @@ export class VoiceChannel implements TaskControls {
 
   dial(agentId: string, number: string): Promise<{ readonly interaction: string }> {
     return this.#manualDialer.dial(agentId, number);
+  }
+
+  /**
+   * A voice notification (src/notifications): calls `number` through `trunk` and runs the dialplan; resolves with
+   * how it went once the call is over. Counted among the calls a drain waits for.
+   */
+  async notificationCall(trunkName: string, request: Omit<NotificationCallRequest, 'uri'>): Promise<NotificationCallResult> {
+    const trunk = this.options.trunks.trunks.find((t) => t.name === trunkName);
+    const uri = trunk === undefined ? undefined : outboundUri(trunk, request.number, '');
+    if (uri === undefined || this.#closing) return { outcome: 'failed', interaction: '' };
+    const call = placeNotificationCall({ ...this.options, agentRingTimeoutMs: this.options.ringTimeoutMs, logger: this.#log }, { ...request, uri });
+    const settled = call.then(() => undefined);
+    this.#handling.add(settled);
+    void settled.finally(() => this.#handling.delete(settled));
+    return call;
   }
 
   async monitor(taskId: string, supervisor: string, listen: 'both' | 'caller' | 'agent'): Promise<void> {

@@ -3,6 +3,7 @@ import type { CollectOptions, CollectResult, MediaCall, Playback, PlaybackResult
 import { isPromptName, type PromptLibrary, type PromptName } from '../../media/prompts/index';
 import { CallerHangup, IvrRuntimeError } from './errors';
 import type { TextPrompts } from './text-prompts';
+import { substitute, type Variables } from './variables';
 
 /**
  * The caller's side of the media for one run: prompts in the call's language, digits, music, and the hang-up signal
@@ -18,6 +19,8 @@ export class CallerAudio {
     readonly leg: string,
     private readonly prompts: PromptLibrary,
     private readonly textPrompts: TextPrompts,
+    /** A text prompt's `${name}` references are filled in from these as it is said. */
+    private readonly variables: Variables = new Map(),
   ) {
     this.#hungUp = new Promise<never>((_, reject) => {
       this.#signalHangup = () => reject(new CallerHangup());
@@ -70,7 +73,7 @@ export class CallerAudio {
       }
       const text = typeof item.text === 'string' ? item.text : item.text[itemLanguage] ?? item.text[this.promptLanguage(itemLanguage)];
       if (text === undefined) throw new IvrRuntimeError('IVR_PROMPT_FAILED', `a text prompt has no text for ${itemLanguage}`);
-      files.push(await this.guard(this.textPrompts.render(text, this.promptLanguage(itemLanguage))));
+      files.push(await this.guard(this.textPrompts.render(substitute(text, this.variables), this.promptLanguage(itemLanguage))));
     }
     return files;
   }

@@ -19,8 +19,8 @@ export interface IvrRunnerOptions {
   /** The call's id (logs, the path record, voicemail file names). */
   readonly callId: string;
   readonly dialplan: Dialplan;
-  /** The call's own variables; `language` is the route's (DialplanSet.route). */
-  readonly variables: { readonly caller: string; readonly called: string; readonly language: string };
+  /** The call's own variables (a notification call adds its message and payload); `language` is the route's (DialplanSet.route). */
+  readonly variables: Readonly<Record<string, string>> & { readonly caller: string; readonly called: string; readonly language: string };
   /** The caller's media, already answered by onecc (answerWithPrompts(leg)). */
   readonly call: MediaCall;
   readonly leg: string;
@@ -61,7 +61,7 @@ export class IvrRunner {
     this.#clock = options.clock ?? systemClock;
     this.#logger = (options.logger ?? silentLogger()).child({ callId: options.callId, dialplan: options.dialplan.id });
     this.#variables = new Map(Object.entries(options.variables));
-    this.#audio = new CallerAudio(options.call, options.leg, options.prompts, options.textPrompts);
+    this.#audio = new CallerAudio(options.call, options.leg, options.prompts, options.textPrompts, this.#variables);
     this.path = {
       callId: options.callId,
       dialplan: { id: options.dialplan.id, version: options.dialplan.version },

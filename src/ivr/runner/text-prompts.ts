@@ -69,7 +69,8 @@ export class TextPrompts {
         const languages = item.language !== undefined ? [item.language] : dialplan.languages;
         for (const language of languages) {
           const text = typeof item.text === 'string' ? item.text : item.text[language];
-          if (text !== undefined) jobs.push(this.render(text, language));
+          // A text with ${variable} references is rendered as it is said, with the call's values.
+          if (text !== undefined && !text.includes('${')) jobs.push(this.render(text, language));
         }
       }
     };
