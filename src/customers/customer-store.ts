@@ -97,7 +97,7 @@ export class CustomerStore {
     keyTag: string,
     private readonly options: { readonly caseIdleHours: number; readonly logger: Logger },
   ) {
-    this.#redis = new Redis({ host: redis.host, port: redis.port, lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true });
+    this.#redis = new Redis({ host: redis.host, port: redis.port, lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true, enableAutoPipelining: true });
     this.#redis.on('error', (err) => options.logger.debug({ err: err.message }, 'customers: Redis connection error'));
     this.#prefix = `{${keyTag}}:cx:`;
     for (const [name, lua] of Object.entries({ attach: ATTACH, merge: MERGE, split: SPLIT, link: LINK })) this.#redis.defineCommand(`customers_${name}`, { numberOfKeys: 0, lua });

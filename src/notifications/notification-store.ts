@@ -25,6 +25,8 @@ export interface Notification {
   readonly rule: string;
   readonly event: { readonly id: string | null; readonly type: string; readonly payload: Readonly<Record<string, string>> };
   readonly customer: string;
+  /** As it was when the event came: templates' {{customer.name}}. */
+  readonly customerName: string | null;
   readonly language: string;
   /** The channels to try, with the customer's address on each, in order. */
   readonly plan: readonly { readonly channel: NotificationChannel; readonly to: string }[];
@@ -57,12 +59,15 @@ end
 return ids
 `;
 
-// Writes ARGV[2] (JSON) at KEYS[1] if the stored version is ARGV[1] (0: must not exist); returns 1, or 0 when not.
+// Writes ARGV[2] (JSON) at KEYS[1] if the stored version is ARGV[1] (0: must not exist), ends its lease (KEYS[3])
+// and schedules it at ARGV[4] in KEYS[2] (or not at all: ''); returns 1, or 0 when the version did not match.
 const PUT = `
 local stored = redis.call('GET', KEYS[1])
 local v = stored and cjson.decode(stored).v or 0
 if v ~= tonumber(ARGV[1]) then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+redis.call('ZREM', KEYS[3], ARGV[5])
+if ARGV[4] == '' then redis.call('ZREM', KEYS[2], ARGV[5]) else redis.call('ZADD', KEYS[2], ARGV[4], ARGV[5]) end
 return 1
 `;
 
@@ -76,10 +81,10 @@ export class NotificationStore {
   readonly #p: string;
 
   constructor(redis: { host: string; port: number }, keyTag: string, private readonly retentionMs: number, logger: Logger) {
-    this.#redis = new Redis({ host: redis.host, port: redis.port, lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true });
+    this.#redis = new Redis({ host: redis.host, port: redis.port, lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true, enableAutoPipelining: true });
     this.#redis.on('error', (err) => logger.debug({ err: err.message }, 'notifications: Redis connection error'));
     this.#redis.defineCommand('ntClaim', { numberOfKeys: 2, lua: CLAIM });
-    this.#redis.defineCommand('ntPut', { numberOfKeys: 1, lua: PUT });
+    this.#redis.defineCommand('ntPut', { numberOfKeys: 3, lua: PUT });
     this.#p = `{${keyTag}}:nt:`;
   }
 
@@ -92,14 +97,10 @@ export class NotificationStore {
   async put(n: Notification, dueAt: number | null): Promise<boolean> {
     const based = n.v;
     const next = { ...n, v: based + 1 };
-    const written = (await (this.#redis as Redis & { ntPut(key: string, v: number, json: string, ttl: number): Promise<number> }).ntPut(`${this.#p}n:${n.id}`, based, JSON.stringify(next), this.retentionMs)) === 1;
-    if (!written) return false;
-    n.v = based + 1;
-    const multi = this.#redis.multi().zrem(`${this.#p}leased`, n.id);
-    if (dueAt === null) multi.zrem(`${this.#p}due`, n.id);
-    else multi.zadd(`${this.#p}due`, dueAt, n.id);
-    await multi.exec();
-    return true;
+    const put = (this.#redis as Redis & { ntPut(...args: (string | number)[]): Promise<number> }).ntPut;
+    const written = (await put.call(this.#redis, `${this.#p}n:${n.id}`, `${this.#p}due`, `${this.#p}leased`, based, JSON.stringify(next), this.retentionMs, dueAt === null ? '' : dueAt, n.id)) === 1;
+    if (written) n.v = based + 1;
+    return written;
   }
 
   /** Due notifications, leased to the caller until `leaseUntil`. */

@@ -1,5 +1,6 @@
 import { IdentityError, parseIdentity, type CustomerProfile, type CustomerStore } from '../customers/index';
-import { randomId, renderTemplate, webhookHeaders, type Logger } from '../lib/index';
+import { randomId, renderTemplate, type Logger } from '../lib/index';
+import { postWebhook } from './webhook';
 import type { CountField, ReportStore } from '../reports/index';
 import { finalStates, type Notification, type NotificationAttempt, type NotificationState, type NotificationStore } from './notification-store';
 import { notBefore, type MessageChannel, type NotificationChannel, type NotificationRule } from './rules';
@@ -35,6 +36,8 @@ class Unprocessable extends Error {}
 
 const TICK_MS = 200;
 const LEASE_MS = 30_000;
+/** Notifications one node works on at once. */
+const MAX_IN_FLIGHT = 400;
 /** A voice notification is held this long while its call goes on: another node takes it over only after that. */
 const CALL_HOLD_MS = 20 * 60_000;
 const CLAIM_BATCH = 100;
@@ -47,8 +50,14 @@ const CLAIM_BATCH = 100;
  */
 export class Notifier {
   #timer: NodeJS.Timeout | undefined;
-  #working: Promise<void> | undefined;
+  readonly #inFlight = new Set<Promise<void>>();
+  #claiming = false;
+  #started = false;
   #stopped = false;
+  /** Something became due while a claim was running: claim again right after it. */
+  #again = false;
+  /** The last claim was full: more may be due. */
+  #more = false;
 
   constructor(
     private readonly settings: NotifierSettings,
@@ -64,21 +73,59 @@ export class Notifier {
     },
   ) {}
 
+  /**
+   * Claims due notifications every TICK_MS, at once when this node makes one due now, and again as soon as one it
+   * works on is done while more may be due: up to MAX_IN_FLIGHT at a time, so that a slow webhook holds up only its
+   * own notification, not a whole batch.
+   */
   start(): void {
-    const tick = () => {
-      if (this.#stopped) return;
-      this.#working = this.work(Date.now()).catch((err: unknown) => this.deps.logger.error({ err }, 'notifications: work failed'));
-      void this.#working.finally(() => {
-        if (!this.#stopped) this.#timer = setTimeout(tick, TICK_MS);
-      });
-    };
-    this.#timer = setTimeout(tick, TICK_MS);
+    this.#started = true;
+    this.#timer = setTimeout(() => this.#claim(), TICK_MS);
   }
 
+  #claim(): void {
+    this.#timer = undefined;
+    if (this.#stopped) return;
+    if (this.#claiming) return void (this.#again = true);
+    this.#claiming = true;
+    this.#again = false;
+    const room = MAX_IN_FLIGHT - this.#inFlight.size;
+    const claimed = room <= 0 ? Promise.resolve([]) : this.deps.store.claim(Date.now(), Math.min(CLAIM_BATCH, room), Date.now() + LEASE_MS);
+    void claimed
+      .then((ids) => {
+        for (const id of ids) {
+          const working = this.#process(id, Date.now()).catch((err: unknown) => this.deps.logger.error({ err, notification: id }, 'notification not processed'));
+          this.#inFlight.add(working);
+          void working.finally(() => {
+            this.#inFlight.delete(working);
+            // A full claim may have left more due: claim again as room frees up.
+            if (this.#more) this.#kick();
+          });
+        }
+        this.#more = ids.length > 0 && ids.length === Math.min(CLAIM_BATCH, room);
+      })
+      .catch((err: unknown) => this.deps.logger.error({ err }, 'notifications: claim failed'))
+      .finally(() => {
+        this.#claiming = false;
+        if (this.#stopped) return;
+        if (this.#again) this.#kick();
+        else this.#timer ??= setTimeout(() => this.#claim(), TICK_MS);
+      });
+  }
+
+  /** Something is due now: claim at once instead of at the next tick. */
+  #kick(): void {
+    if (!this.#started || this.#stopped) return;
+    if (this.#claiming) return void (this.#again = true);
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => this.#claim(), 0);
+  }
+
+  /** Stops claiming, and waits for the notifications being worked on. */
   async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
-    await this.#working;
+    while (this.#claiming || this.#inFlight.size > 0) await Promise.race([Promise.all(this.#inFlight), new Promise((resolve) => setTimeout(resolve, 20))]);
   }
 
   /** Takes a business event `{type, customer, payload, id?}`: 202 with the notifications made, or 422 with the reason. */
@@ -130,18 +177,19 @@ export class Notifier {
       }
       const due = notBefore(now, rule.quietHours, profile.timezone ?? this.settings.timezone);
       const n: Notification = {
-        id: `nt-${randomId()}`, rule: rule.id, event: { id: (e.id as string | undefined) ?? null, type: e.type, payload }, customer: profile.id,
+        id: `nt-${randomId()}`, rule: rule.id, event: { id: (e.id as string | undefined) ?? null, type: e.type, payload }, customer: profile.id, customerName: profile.name,
         language: profile.language ?? this.settings.defaultLanguage, plan, current: 0, state: 'scheduled', createdAt: new Date(now).toISOString(),
         expiresAt: now + rule.expiresMinutes * 60_000, attempts: [], v: 0,
       };
       await this.deps.store.put(n, due);
+      if (due <= now) this.#kick();
       await this.#count(now, rule.id, plan[0]!.channel, 'created');
       made.push({ rule: rule.id, id: n.id, notBefore: new Date(due).toISOString() });
     }
     return { notifications: made, skipped };
   }
 
-  /** Works on what is due at `now`: sends, retries, falls back, gives up waiting. */
+  /** Works on what is due at `now` and resolves when it is done: sends, retries, falls back, gives up waiting (tests). */
   async work(now: number): Promise<void> {
     for (;;) {
       const ids = await this.deps.store.claim(now, CLAIM_BATCH, now + LEASE_MS);
@@ -175,7 +223,7 @@ export class Notifier {
       n.attempts[n.current] = attempt;
     }
     const texts = rule.templates[step.channel]!;
-    const text = renderTemplate(texts[n.language] ?? texts[this.settings.defaultLanguage]!, await this.#values(n));
+    const text = renderTemplate(texts[n.language] ?? texts[this.settings.defaultLanguage]!, this.#values(n));
     attempt.tries++;
     if (step.channel === 'voice') return this.#call(n, rule, attempt, text, now);
     const url = this.settings.channels[step.channel].url;
@@ -186,8 +234,8 @@ export class Notifier {
     if (refused === undefined) {
       attempt.sentAt = new Date().toISOString();
       attempt.outcome = 'sent';
+      if (rule.confirm === null) return this.#finish(n, 'sent', now, undefined, 'sent');
       await this.#count(now, n.rule, step.channel, 'sent');
-      if (rule.confirm === null) return this.#finish(n, 'sent', now);
       n.state = 'waiting';
       await this.deps.store.put(n, Math.min(n.expiresAt, now + rule.confirm.waitMinutes * 60_000));
       return;
@@ -257,11 +305,12 @@ export class Notifier {
     return this.#send(n, rule, now);
   }
 
-  async #finish(n: Notification, state: NotificationState, now: number, detail?: string): Promise<void> {
+  /** The end: `state`, stored, counted (with `alsoCount`, figures of the last step), and the business told. */
+  async #finish(n: Notification, state: NotificationState, now: number, detail?: string, alsoCount?: string): Promise<void> {
     n.state = state;
     if (!(await this.deps.store.put(n, null))) return;
-    await this.#count(now, n.rule, n.plan[n.current]?.channel ?? 'none', `final:${state}`);
-    this.deps.logger.info({ notification: n.id, rule: n.rule, state, detail }, 'notification done');
+    await this.#count(now, n.rule, n.plan[n.current]?.channel ?? 'none', alsoCount ? `${alsoCount},final:${state}` : `final:${state}`);
+    this.deps.logger.debug({ notification: n.id, rule: n.rule, state, detail }, 'notification done');
     const rule = this.settings.rules.find((r) => r.id === n.rule);
     if (rule?.callbackUrl) {
       void this.#post(rule.callbackUrl, { notification: n.id, rule: n.rule, event: n.event, customer: n.customer, outcome: state, answer: n.answer ?? null, at: new Date(now).toISOString() });
@@ -378,27 +427,22 @@ export class Notifier {
     return undefined;
   }
 
-  async #values(n: Notification): Promise<Record<string, string>> {
-    const profile = await this.deps.customers.get(n.customer);
-    return { ...n.event.payload, 'customer.id': n.customer, 'customer.name': profile?.name ?? '' };
+  #values(n: Notification): Record<string, string> {
+    return { ...n.event.payload, 'customer.id': n.customer, 'customer.name': n.customerName ?? '' };
   }
 
-  /** POSTs `body` signed; undefined when the far end took it (2xx), else why not. */
-  async #post(url: string, body: unknown): Promise<string | undefined> {
-    const text = JSON.stringify(body);
-    try {
-      const res = await fetch(url, { method: 'POST', headers: this.settings.secret === null ? { 'content-type': 'application/json' } : webhookHeaders(this.settings.secret, text), body: text, signal: AbortSignal.timeout(this.settings.webhookTimeoutMs) });
-      await res.arrayBuffer().catch(() => undefined);
-      return res.ok ? undefined : `the webhook answered ${res.status}`;
-    } catch (err) {
-      return `the webhook failed: ${(err as Error).message}`;
-    }
+  #post(url: string, body: unknown): Promise<string | undefined> {
+    return postWebhook(url, body, this.settings.secret, this.settings.webhookTimeoutMs);
   }
 
+  /** Counts `figure` (or several, comma-separated) for the rule and channel: report buckets and metrics. */
   async #count(at: number, rule: string, channel: string, figure: string, n = 1): Promise<void> {
-    if (!figure.endsWith('Ms')) this.deps.observe?.(rule, channel, figure);
-    const counts: [number, CountField, number][] = [[at, `nr|${rule}|${figure}`, n]];
-    if (channel !== 'none') counts.push([at, `nch|${channel}|${figure}`, n]);
+    const counts: [number, CountField, number][] = [];
+    for (const f of figure.split(',')) {
+      if (!f.endsWith('Ms')) this.deps.observe?.(rule, channel, f);
+      counts.push([at, `nr|${rule}|${f}`, n]);
+      if (channel !== 'none') counts.push([at, `nch|${channel}|${f}`, n]);
+    }
     await this.deps.reports?.add(counts);
   }
 }
