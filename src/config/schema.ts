@@ -440,6 +440,7 @@ export const configSchema = object('onecc configuration', {
       object('one rule: an event type and the notification it makes', {
         id: string('token', 'the rule\'s id (reports, metrics, callbacks)'),
         event: string('token', 'the event type it answers (event.type)'),
+        audience: oneOf(['customer', 'segment'] as const, 'customer: each event names one customer; segment: each event names a segment of profiles (language, attributes) and every customer in it is notified, once per event id'),
         payload: list(string('token', 'a payload field'), 0, 'fields the event must carry (strings or numbers); templates may name them'),
         channels: list(oneOf(['voice', 'sms', 'chat', 'email', 'push'] as const, 'a channel'), 1, 'channels in order of preference: the next is tried when one fails or is not confirmed in time (a customer\'s own choice, among these, wins)'),
         templates: record(record(string('text', 'the message, with {{field}} and {{customer.name}}'), 'language → text'), 'channel → language → text (voice: what its dialplan says as ${message})'),

@@ -23,6 +23,8 @@ export interface CustomerProfile {
   readonly timezone: string | null;
   /** Notification event type → the channels the customer wants it on, in order ([]: not at all); absent: the rule's. */
   readonly notifications: Record<string, string[]>;
+  /** The business's own facts about the customer (tier, city...): what segments for one-to-many notifications select on. */
+  readonly attributes: Record<string, string>;
   readonly identities: Identity[];
 }
 
@@ -79,6 +81,8 @@ export interface ProfileChange {
   crmId?: string | null;
   timezone?: string | null;
   notifications?: Record<string, string[]>;
+  /** Merged into the profile's attributes; a null value removes one. */
+  attributes?: Record<string, string | null>;
 }
 
 /**
@@ -148,6 +152,7 @@ export class CustomerStore {
         crmId: fields.crmId ?? null,
         timezone: fields.timezone ?? null,
         notifications: fields.notifications ? (JSON.parse(fields.notifications) as Record<string, string[]>) : {},
+        attributes: fields.attributes ? (JSON.parse(fields.attributes) as Record<string, string>) : {},
         identities: (identities as Identity[]).sort(),
       };
     }
@@ -207,6 +212,16 @@ export class CustomerStore {
         Object.entries(wanted).every(([type, list]) => /^[A-Za-z0-9._-]{1,64}$/.test(type) && Array.isArray(list) && list.every((c) => typeof c === 'string' && /^[a-z]{1,16}$/.test(c)));
       if (!ok) throw new CustomerError('BAD_REQUEST', 'notifications: an object of event type → the channels wanted, in order ([]: none), e.g. {"flight.changed": ["sms", "email"]}');
       set.notifications = JSON.stringify({ ...profile.notifications, ...wanted });
+    }
+    if (change.attributes !== undefined) {
+      const given = change.attributes;
+      const ok = typeof given === 'object' && given !== null && !Array.isArray(given) &&
+        Object.entries(given).every(([k, v]) => /^[A-Za-z0-9._-]{1,64}$/.test(k) && (v === null || (typeof v === 'string' && v.length <= 200)));
+      if (!ok) throw new CustomerError('BAD_REQUEST', 'attributes: an object of name (letters, digits, . _ -) → text of at most 200 characters, or null to remove one');
+      const merged: Record<string, string> = { ...profile.attributes };
+      for (const [k, v] of Object.entries(given)) if (v === null) delete merged[k];
+      else merged[k] = v;
+      set.attributes = JSON.stringify(merged);
     }
     if (Object.keys(set).length === 0 && unset.length === 0) return profile;
     const now = Date.now();
@@ -317,6 +332,22 @@ export class CustomerStore {
   async list(limit: number): Promise<CustomerProfile[]> {
     const ids = await this.#redis.zrevrange(`${this.#prefix}all`, 0, limit - 1);
     return (await Promise.all(ids.map((id) => this.get(id)))).filter((p): p is CustomerProfile => p !== undefined);
+  }
+
+  /**
+   * Customers in the order they were created, from `after` on: `count` of them after the cursor (creation time, and
+   * the ids at that very time already seen). A cursor survives customers being created or erased meanwhile.
+   */
+  async page(after: { readonly at: number; readonly seen: readonly string[] }, count: number): Promise<{ id: string; at: number }[]> {
+    const flat = await this.#redis.zrangebyscore(`${this.#prefix}all`, after.at, '+inf', 'WITHSCORES', 'LIMIT', 0, count + after.seen.length);
+    const seen = new Set(after.seen);
+    const page: { id: string; at: number }[] = [];
+    for (let i = 0; i < flat.length && page.length < count; i += 2) {
+      const at = Number(flat[i + 1]);
+      if (at === after.at && seen.has(flat[i]!)) continue;
+      page.push({ id: flat[i]!, at });
+    }
+    return page;
   }
 
   /** Customers whose last contact (or creation, merge or split) was before `before` (ms), oldest first. */

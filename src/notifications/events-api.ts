@@ -33,11 +33,16 @@ export class EventsApi {
     return event === undefined ? { status: 400, body: { error: 'the body is not JSON' } } : this.notifier.accept(event);
   }
 
-  /** GET /events/dead-letters (bearer token) */
+  /** GET /events/dead-letters, /events/jobs/<id> (bearer token) */
   async query(rest: string, query: URLSearchParams, req: IncomingMessage): Promise<Answer> {
-    if (rest !== 'dead-letters') return { status: 404, body: { error: 'not found', paths: ['/events/dead-letters'] } };
     const refused = this.#bearer(req);
     if (refused) return refused;
+    const job = /^jobs\/([\w.:-]+)$/.exec(rest);
+    if (job) {
+      const found = await this.notifier.job(job[1]!);
+      return found ? { status: 200, body: found } : { status: 404, body: { error: `no job ${job[1]}` } };
+    }
+    if (rest !== 'dead-letters') return { status: 404, body: { error: 'not found', paths: ['/events/dead-letters', '/events/jobs/<id>'] } };
     return { status: 200, body: await this.notifier.deadLetters(Math.min(1000, Number(query.get('limit') ?? 100) || 100)) };
   }
 

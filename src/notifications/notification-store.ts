@@ -72,6 +72,25 @@ return 1
 `;
 
 /**
+ * A one-to-many send: one event for every customer of a segment, walked in creation order from a cursor that is
+ * saved after each batch, so that a node taking the job over (its holder died, or onecc restarted) goes on from there.
+ */
+export interface SegmentJob {
+  readonly id: string;
+  readonly event: { readonly id: string; readonly type: string; readonly payload: Readonly<Record<string, string>> };
+  readonly segment: { readonly language?: string; readonly attributes: Readonly<Record<string, string>> };
+  cursor: { at: number; seen: string[] };
+  /** Customers looked at, in the segment, notifications made, and skips by reason. */
+  scanned: number;
+  matched: number;
+  made: number;
+  skipped: Record<string, number>;
+  state: 'running' | 'done';
+  readonly createdAt: string;
+  finishedAt?: string;
+}
+
+/**
  * Notifications in Redis, shared by every onecc node: one JSON value each (versioned), a schedule of when each is
  * next due (to send, to retry, to stop waiting for a confirmation), leases on the ones being worked on, the
  * de-duplication keys and daily caps, and the dead-letter list of events that could not be taken.
@@ -140,6 +159,32 @@ export class NotificationStore {
 
   async forgetDeadLetter(id: string): Promise<void> {
     await this.#redis.multi().hdel(`${this.#p}dead`, id).zrem(`${this.#p}dead:at`, id).exec();
+  }
+
+  /** Makes a segment job unless one with its id exists (the same event sent again); true when made. */
+  async createJob(job: SegmentJob, dueAt: number): Promise<boolean> {
+    const made = (await this.#redis.set(`${this.#p}job:${job.id}`, JSON.stringify(job), 'PX', this.retentionMs, 'NX')) === 'OK';
+    if (made) await this.#redis.zadd(`${this.#p}jobs`, dueAt, job.id);
+    return made;
+  }
+
+  async getJob(id: string): Promise<SegmentJob | undefined> {
+    const text = await this.#redis.get(`${this.#p}job:${id}`);
+    return text === null ? undefined : (JSON.parse(text) as SegmentJob);
+  }
+
+  /** A due job, leased until `leaseUntil`, or undefined. */
+  async claimJob(now: number, leaseUntil: number): Promise<string | undefined> {
+    const claim = (this.#redis as Redis & { ntClaim(due: string, leased: string, now: number, count: number, until: number): Promise<string[]> }).ntClaim;
+    return (await claim.call(this.#redis, `${this.#p}jobs`, `${this.#p}jobs:leased`, now, 1, leaseUntil))[0];
+  }
+
+  /** Saves the job's progress and ends its lease: due again at `dueAt` (more to do), or never (done). */
+  async saveJob(job: SegmentJob, dueAt: number | null): Promise<void> {
+    const multi = this.#redis.multi().set(`${this.#p}job:${job.id}`, JSON.stringify(job), 'PX', this.retentionMs).zrem(`${this.#p}jobs:leased`, job.id);
+    if (dueAt === null) multi.zrem(`${this.#p}jobs`, job.id);
+    else multi.zadd(`${this.#p}jobs`, dueAt, job.id);
+    await multi.exec();
   }
 
   close(): void {

@@ -2,7 +2,7 @@ import { IdentityError, parseIdentity, type CustomerProfile, type CustomerStore 
 import { randomId, renderTemplate, type Logger } from '../lib/index';
 import { postWebhook } from './webhook';
 import type { CountField, ReportStore } from '../reports/index';
-import { finalStates, type Notification, type NotificationAttempt, type NotificationState, type NotificationStore } from './notification-store';
+import { finalStates, type Notification, type NotificationAttempt, type NotificationState, type NotificationStore, type SegmentJob } from './notification-store';
 import { notBefore, type MessageChannel, type NotificationChannel, type NotificationRule } from './rules';
 
 export interface NotifierSettings {
@@ -38,6 +38,8 @@ const TICK_MS = 200;
 const LEASE_MS = 30_000;
 /** Notifications one node works on at once. */
 const MAX_IN_FLIGHT = 400;
+/** Customers a segment job looks at per batch (its cursor is saved after each). */
+const JOB_BATCH = 500;
 /** A voice notification is held this long while its call goes on: another node takes it over only after that. */
 const CALL_HOLD_MS = 20 * 60_000;
 const CLAIM_BATCH = 100;
@@ -52,6 +54,7 @@ export class Notifier {
   #timer: NodeJS.Timeout | undefined;
   readonly #inFlight = new Set<Promise<void>>();
   #claiming = false;
+  #jobRunning = false;
   #started = false;
   #stopped = false;
   /** Something became due while a claim was running: claim again right after it. */
@@ -89,6 +92,7 @@ export class Notifier {
     if (this.#claiming) return void (this.#again = true);
     this.#claiming = true;
     this.#again = false;
+    if (!this.#jobRunning) this.#nextJob();
     const room = MAX_IN_FLIGHT - this.#inFlight.size;
     const claimed = room <= 0 ? Promise.resolve([]) : this.deps.store.claim(Date.now(), Math.min(CLAIM_BATCH, room), Date.now() + LEASE_MS);
     void claimed
@@ -113,6 +117,25 @@ export class Notifier {
       });
   }
 
+  /** One segment job batch at a time on this node, while notifications go out; the next batch right after. */
+  #nextJob(): void {
+    this.#jobRunning = true;
+    void this.deps.store.claimJob(Date.now(), Date.now() + LEASE_MS)
+      .then(async (id) => {
+        if (id === undefined) return false;
+        await this.#runJob(id);
+        return true;
+      })
+      .catch((err: unknown) => {
+        this.deps.logger.error({ err }, 'notifications: segment job batch failed');
+        return false;
+      })
+      .then((more) => {
+        this.#jobRunning = false;
+        if (more && !this.#stopped) this.#kick();
+      });
+  }
+
   /** Something is due now: claim at once instead of at the next tick. */
   #kick(): void {
     if (!this.#started || this.#stopped) return;
@@ -125,7 +148,7 @@ export class Notifier {
   async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
-    while (this.#claiming || this.#inFlight.size > 0) await Promise.race([Promise.all(this.#inFlight), new Promise((resolve) => setTimeout(resolve, 20))]);
+    while (this.#claiming || this.#jobRunning || this.#inFlight.size > 0) await Promise.race([Promise.all(this.#inFlight), new Promise((resolve) => setTimeout(resolve, 20))]);
   }
 
   /** Takes a business event `{type, customer, payload, id?}`: 202 with the notifications made, or 422 with the reason. */
@@ -154,39 +177,101 @@ export class Notifier {
     }
   }
 
-  async #accept(event: unknown): Promise<{ notifications: { rule: string; id: string; notBefore: string }[]; skipped: { rule: string; reason: string }[] }> {
-    if (typeof event !== 'object' || event === null || Array.isArray(event)) throw new Unprocessable('an event is a JSON object {type, customer, payload, id?}');
+  async #accept(event: unknown): Promise<unknown> {
+    if (typeof event !== 'object' || event === null || Array.isArray(event)) throw new Unprocessable('an event is a JSON object {type, customer or segment, payload, id?}');
     const e = event as Record<string, unknown>;
     if (typeof e.type !== 'string' || e.type === '') throw new Unprocessable('type: the event type is required');
-    const rules = this.settings.rules.filter((r) => r.event === e.type);
-    if (rules.length === 0) throw new Unprocessable(`no rule answers event type ${JSON.stringify(e.type)} (notifications.rules)`);
-    if (e.id !== undefined && (typeof e.id !== 'string' || e.id.length > 128)) throw new Unprocessable('id: the event\'s own id, a string of at most 128 characters');
+    const audience = e.segment !== undefined ? 'segment' : 'customer';
+    const rules = this.settings.rules.filter((r) => r.event === e.type && r.audience === audience);
+    if (rules.length === 0) throw new Unprocessable(`no ${audience} rule answers event type ${JSON.stringify(e.type)} (notifications.rules)`);
+    if (e.id !== undefined && (typeof e.id !== 'string' || !/^[\w.:-]{1,128}$/.test(e.id))) throw new Unprocessable('id: the event\'s own id, 1-128 letters, digits and . _ : -');
     const payload = checkPayload(e.payload, rules);
+    if (audience === 'segment') return this.#acceptSegment(e, payload);
     const profile = await this.#customer(e.customer);
     const made: { rule: string; id: string; notBefore: string }[] = [];
     const skipped: { rule: string; reason: string }[] = [];
     const now = Date.now();
+    const meta = { id: (e.id as string | undefined) ?? null, type: e.type, payload };
     for (const rule of rules) {
-      const refused = refusal(profile, rule);
-      const plan = refused ? [] : planFor(profile, rule);
-      const reason = refused ?? (plan.length === 0 ? 'no-address' : undefined) ?? (await this.#limited(rule, profile, payload, now));
-      if (reason !== undefined) {
-        skipped.push({ rule: rule.id, reason });
-        await this.#count(now, rule.id, 'none', `skipped:${reason}`);
-        continue;
-      }
-      const due = notBefore(now, rule.quietHours, profile.timezone ?? this.settings.timezone);
-      const n: Notification = {
-        id: `nt-${randomId()}`, rule: rule.id, event: { id: (e.id as string | undefined) ?? null, type: e.type, payload }, customer: profile.id, customerName: profile.name,
-        language: profile.language ?? this.settings.defaultLanguage, plan, current: 0, state: 'scheduled', createdAt: new Date(now).toISOString(),
-        expiresAt: now + rule.expiresMinutes * 60_000, attempts: [], v: 0,
-      };
-      await this.deps.store.put(n, due);
-      if (due <= now) this.#kick();
-      await this.#count(now, rule.id, plan[0]!.channel, 'created');
-      made.push({ rule: rule.id, id: n.id, notBefore: new Date(due).toISOString() });
+      const result = await this.#make(rule, profile, meta, now, `nt-${randomId()}`);
+      if ('skipped' in result) skipped.push({ rule: rule.id, reason: result.skipped });
+      else if (result.made) made.push({ rule: rule.id, id: result.made.id, notBefore: new Date(result.made.due).toISOString() });
     }
     return { notifications: made, skipped };
+  }
+
+  /**
+   * The rule's notification to one customer, made under `id` unless they refuse it, have no address, or it is a
+   * duplicate or over the cap; `made` is null when a notification with that id exists already (a segment job
+   * resumed after a restart goes over customers it had done: nobody gets it twice).
+   */
+  async #make(rule: NotificationRule, profile: CustomerProfile, event: Notification['event'], now: number, id: string): Promise<{ made: { id: string; due: number } | null } | { skipped: string }> {
+    const refused = refusal(profile, rule);
+    const plan = refused ? [] : planFor(profile, rule);
+    const reason = refused ?? (plan.length === 0 ? 'no-address' : undefined) ?? (await this.#limited(rule, profile, event.payload, now));
+    if (reason !== undefined) {
+      await this.#count(now, rule.id, 'none', `skipped:${reason}`);
+      return { skipped: reason };
+    }
+    const due = notBefore(now, rule.quietHours, profile.timezone ?? this.settings.timezone);
+    const n: Notification = {
+      id, rule: rule.id, event, customer: profile.id, customerName: profile.name,
+      language: profile.language ?? this.settings.defaultLanguage, plan, current: 0, state: 'scheduled', createdAt: new Date(now).toISOString(),
+      expiresAt: now + rule.expiresMinutes * 60_000, attempts: [], v: 0,
+    };
+    if (!(await this.deps.store.put(n, due))) return { made: null };
+    if (due <= now) this.#kick();
+    await this.#count(now, rule.id, plan[0]!.channel, 'created');
+    return { made: { id, due } };
+  }
+
+  /** A one-to-many event: a job that walks the segment (once per event id: the same event again finds its job). */
+  async #acceptSegment(e: Record<string, unknown>, payload: Record<string, string>): Promise<unknown> {
+    if (typeof e.id !== 'string') throw new Unprocessable('id: a one-to-many event needs its own id (it is sent once per id)');
+    if (e.customer !== undefined) throw new Unprocessable('an event names a customer or a segment, not both');
+    const segment = checkSegment(e.segment);
+    const now = Date.now();
+    const job: SegmentJob = {
+      id: `job-${e.type as string}-${e.id}`, event: { id: e.id, type: e.type as string, payload }, segment, cursor: { at: 0, seen: [] },
+      scanned: 0, matched: 0, made: 0, skipped: {}, state: 'running', createdAt: new Date(now).toISOString(),
+    };
+    const created = await this.deps.store.createJob(job, now);
+    if (created) this.#kick();
+    return { job: job.id, created, progress: `/events/jobs/${job.id}` };
+  }
+
+  /** A segment job's progress. */
+  job(id: string): Promise<SegmentJob | undefined> {
+    return this.deps.store.getJob(id);
+  }
+
+  /** One batch of a segment job: the next customers after its cursor, each notified unless already done. */
+  async #runJob(id: string): Promise<void> {
+    const job = await this.deps.store.getJob(id);
+    if (job === undefined || job.state === 'done') return void (job && (await this.deps.store.saveJob(job, null)));
+    const rules = this.settings.rules.filter((r) => r.event === job.event.type && r.audience === 'segment');
+    const page = await this.deps.customers.page(job.cursor, JOB_BATCH);
+    const profiles = await Promise.all(page.map((p) => this.deps.customers.get(p.id)));
+    const now = Date.now();
+    await Promise.all(profiles.map(async (profile) => {
+      if (profile === undefined || profile.id === undefined) return;
+      if (!inSegment(profile, job.segment)) return;
+      job.matched++;
+      for (const rule of rules) {
+        const result = await this.#make(rule, profile, { id: job.event.id, type: job.event.type, payload: job.event.payload }, now, `nt-${job.id}-${rule.id}-${profile.id}`);
+        if ('skipped' in result) job.skipped[result.skipped] = (job.skipped[result.skipped] ?? 0) + 1;
+        else if (result.made) job.made++;
+      }
+    }));
+    job.scanned += page.length;
+    const last = page.at(-1);
+    if (last !== undefined) job.cursor = { at: last.at, seen: last.at === job.cursor.at ? [...job.cursor.seen, ...page.filter((p) => p.at === last.at).map((p) => p.id)] : page.filter((p) => p.at === last.at).map((p) => p.id) };
+    if (page.length < JOB_BATCH) {
+      job.state = 'done';
+      job.finishedAt = new Date().toISOString();
+      this.deps.logger.info({ job: job.id, scanned: job.scanned, matched: job.matched, made: job.made, skipped: job.skipped }, 'segment job done');
+    }
+    await this.deps.store.saveJob(job, job.state === 'done' ? null : Date.now());
   }
 
   /** Works on what is due at `now` and resolves when it is done: sends, retries, falls back, gives up waiting (tests). */
@@ -496,3 +581,17 @@ function addressOf(profile: CustomerProfile, channel: NotificationChannel): stri
   }
 }
 
+/** A segment: the profiles' language and attributes to match, all of them. */
+function checkSegment(value: unknown): SegmentJob['segment'] {
+  const bad = () => new Unprocessable('segment: {language?, attributes?: {name: value}} — the profiles to notify (every condition must hold)');
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw bad();
+  const { language, attributes, ...rest } = value as Record<string, unknown>;
+  if (Object.keys(rest).length > 0 || (language !== undefined && typeof language !== 'string')) throw bad();
+  if (attributes !== undefined && (typeof attributes !== 'object' || attributes === null || Array.isArray(attributes) || Object.values(attributes).some((v) => typeof v !== 'string'))) throw bad();
+  return { ...(language !== undefined ? { language } : {}), attributes: (attributes ?? {}) as Record<string, string> };
+}
+
+function inSegment(profile: CustomerProfile, segment: SegmentJob['segment']): boolean {
+  if (segment.language !== undefined && profile.language !== segment.language) return false;
+  return Object.entries(segment.attributes).every(([k, v]) => profile.attributes[k] === v);
+}

@@ -18,6 +18,8 @@ export interface NotificationRule {
   readonly id: string;
   /** The event type it answers (event.type). */
   readonly event: string;
+  /** customer: the event names one customer; segment: it names a segment, and every customer in it is notified. */
+  readonly audience: 'customer' | 'segment';
   /** Payload fields the event must carry (strings or numbers); templates may use them. */
   readonly payload: readonly string[];
   /** In order of preference: the next is tried when one fails or is not confirmed in time. */

@@ -33,7 +33,7 @@ t.before(async () => {
   await new Promise<void>((resolve) => gateway.listen(0, '127.0.0.1', resolve));
   const at = `http://127.0.0.1:${(gateway.address() as AddressInfo).port}`;
   const rule = (id: string, event: string, channels: string, extra = '') =>
-    `{id: ${id}, event: ${event}, payload: [flight, departs], channels: [${channels}], templates: {sms: {en: "Flight {{flight}} now leaves at {{departs}}. Reply YES or NO."}, chat: {en: "Hi {{customer.name}}: flight {{flight}} now leaves at {{departs}}. Keep your seat? YES or NO", zh-TW: "{{customer.name}} 您好：{{flight}} 改為 {{departs}} 起飛。保留座位請回 YES"}, email: {en: "Dear {{customer.name}}, flight {{flight}} leaves at {{departs}}."}}, dialplan: null, confirm: {waitMinutes: 30, yes: [yes, y], no: [no, n]}, expiresMinutes: 600, quietHours: null, dedupKey: "{{flight}}-{{departs}}", maxPerDay: 5, callbackUrl: "${at}/business"${extra}}`;
+    `{id: ${id}, event: ${event}, audience: customer, payload: [flight, departs], channels: [${channels}], templates: {sms: {en: "Flight {{flight}} now leaves at {{departs}}. Reply YES or NO."}, chat: {en: "Hi {{customer.name}}: flight {{flight}} now leaves at {{departs}}. Keep your seat? YES or NO", zh-TW: "{{customer.name}} 您好：{{flight}} 改為 {{departs}} 起飛。保留座位請回 YES"}, email: {en: "Dear {{customer.name}}, flight {{flight}} leaves at {{departs}}."}}, dialplan: null, confirm: {waitMinutes: 30, yes: [yes, y], no: [no, n]}, expiresMinutes: 600, quietHours: null, dedupKey: "{{flight}}-{{departs}}", maxPerDay: 5, callbackUrl: "${at}/business"${extra}}`;
   const started = await startTestServer(t, {
     dialplans: {},
     rtpPorts: [36800, 36899],
@@ -82,7 +82,7 @@ t.test('events are authenticated; a bad one goes to the dead-letter list and is 
   const unknown = await post('/events', { type: 'flight.changed', customer: 'phone:+15558001', payload: flight });
   t.match(unknown, { status: 422, body: { error: /no customer phone:\+15558001/, deadLetter: /^dl-/ } }, 'an unknown customer: 422 with the reason');
   t.match(await post('/events', { type: 'flight.changed', customer: 'phone:+15558001', payload: { flight: 'BR12' } }), { status: 422, body: { error: /rule flight-change needs "departs"/ } }, 'a payload the rule cannot use');
-  t.match(await post('/events', { type: 'parcel.arrived', customer: 'phone:+15558001' }), { status: 422, body: { error: /no rule answers event type "parcel.arrived"/ } });
+  t.match(await post('/events', { type: 'parcel.arrived', customer: 'phone:+15558001' }), { status: 422, body: { error: /no customer rule answers event type "parcel.arrived"/ } });
   t.match(await post('/events', { type: 'flight.changed', customer: 'phone:555', payload: flight }), { status: 422, body: { error: /E\.164/ } });
   const letters = (await (await fetch(`${base}/events/dead-letters`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { id: string; reason: string }[];
   t.equal(letters.length, 4, 'all four kept');

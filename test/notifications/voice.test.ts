@@ -55,7 +55,7 @@ t.before(async () => {
       ONECC_NOTIFICATIONS__API_TOKENS: `["${TOKEN}"]`,
       ONECC_NOTIFICATIONS__VOICE: '{trunk: carrier, callerId: "+15550100", ringTimeoutSeconds: 10, attempts: 1, retryMinutes: 1}',
       ONECC_NOTIFICATIONS__CHANNELS: `{sms: {url: "${at}/sms"}, chat: {url: null}, email: {url: null}, push: {url: null}}`,
-      ONECC_NOTIFICATIONS__RULES: `[{id: appointment, event: appointment.tomorrow, payload: [time], channels: [voice, sms], dialplan: notify,
+      ONECC_NOTIFICATIONS__RULES: `[{id: appointment, event: appointment.tomorrow, audience: customer, payload: [time], channels: [voice, sms], dialplan: notify,
         templates: {voice: {en: "Your appointment is tomorrow at {{time}}. Press 1 to confirm, 2 to cancel."}, sms: {en: "Appointment tomorrow at {{time}}. Reply YES or NO."}},
         confirm: {waitMinutes: 30, yes: [yes], no: [no]}, expiresMinutes: 600, quietHours: null, dedupKey: null, maxPerDay: 0, callbackUrl: "${at}/business"}]`,
     },
