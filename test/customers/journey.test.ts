@@ -80,7 +80,8 @@ t.test('a call, a chat and a call back: one customer, one timeline, one case', a
   await alice.next((f) => f.event === 'task-assigned', 10_000);
   t.ok(await waitFor(() => alicePhone.answered.length === 1, 5000), 'alice took the call');
   await destroy(dialog);
-  await latestRecord(onecc, (r: { outcome?: string }) => r.outcome !== undefined, 8000);
+  const call = await latestRecord<{ outcome?: string; agentId?: string }>(onecc, (r) => r.outcome !== undefined, 8000);
+  t.match(call, { outcome: 'handled', agentId: 'alice' }, 'hanging up on alice mid-conversation: a handled call, not an abandoned one');
   await onecc.acd!.setReady('alice').catch(() => undefined);
 
   // 2. Ann chats, giving her phone and email; a malformed phone is refused, not guessed.

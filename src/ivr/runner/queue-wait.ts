@@ -6,6 +6,9 @@ import type { QueueLeaveReason, QueueOutcome, QueueSession } from './ivr-host';
 import type { IvrQueueVisit } from './ivr-path';
 import type { RunState, StepResult } from './run-state';
 
+/** How long a caller's hang-up mid-conversation waits for the host to say which agent it was talking to. */
+const CONVERSATION_END_WAIT_MS = 3000;
+
 /*
  * A queue node: the host owns the ACD task and the agent's leg; the caller's audio is the runner's until the host
  * calls stopHoldAudio (an agent answered). Meanwhile one hold loop plays, one at a time: the position/wait
@@ -161,6 +164,15 @@ export async function runQueue(node: QueueNode, run: RunState): Promise<StepResu
     if (outcome.kind === 'left' && stopping !== undefined) outcome = await audio.guard(session.outcome);
   } catch (err) {
     endHold();
+    // The caller hung up while talking to the agent: the conversation happened; the host ends it and says with whom.
+    if (err instanceof CallerHangup && stopping !== undefined) {
+      const ended = await Promise.race([session.outcome, new Promise<undefined>((resolve) => clock.setTimeout(() => resolve(undefined), CONVERSATION_END_WAIT_MS))]);
+      if (ended?.kind === 'conversation-ended') {
+        visit.leftAt = clock.now().toISOString();
+        visit.result = ended.kind;
+        visit.agent = ended.agent;
+      }
+    }
     await session.leave(err instanceof CallerHangup ? 'caller-hangup' : 'aborted').catch(() => undefined);
     await audio.stop();
     throw err;
