@@ -458,6 +458,11 @@ export const configSchema = object('onecc configuration', {
         dedupKey: nullable(string('text', 'a template over the payload ({{flight}}): the same key for the same customer within expiresMinutes is sent once')),
         maxPerDay: integer(0, 1000, 'at most this many of the rule\'s notifications per customer per day (UTC); 0: no cap'),
         callbackUrl: nullable(string('text', 'where the business hears each outcome (POST, signed): confirmed, declined, unconfirmed, sent, failed, expired')),
+        followUp: nullable(object('a message sent once the notification ends (e.g. an email with the booking reference after a confirmation)', {
+          on: list(oneOf(['sent', 'confirmed', 'declined', 'handed-off', 'unconfirmed'] as const, 'an end'), 1, 'the ends that send it'),
+          channel: oneOf(['sms', 'chat', 'email', 'push'] as const, 'the channel it goes on (the customer\'s address there)'),
+          templates: record(string('text', 'the text, with {{field}}, {{customer.name}} and {{answer}}'), 'language → text'),
+        })),
       }),
       0,
       'notification rules',
@@ -707,6 +712,14 @@ function notificationIssues(n: OneccConfig['notifications'], trunks: OneccConfig
       for (const [language, text] of Object.entries(texts)) {
         for (const name of templateVariables(text)) {
           if (!known.has(name)) issues.push({ path: [...at, 'templates', channel, language], reason: `rule ${rule.id}: {{${name}}} is neither a payload field (${rule.payload.join(', ') || 'none'}) nor ${NOTIFICATION_CUSTOMER_VARIABLES.join(' or ')}` });
+        }
+      }
+    }
+    if (rule.followUp !== null) {
+      if (rule.followUp.templates[n.defaultLanguage] === undefined) issues.push({ path: [...at, 'followUp', 'templates'], reason: `rule ${rule.id}: the follow-up needs a text in ${n.defaultLanguage}` });
+      for (const [language, text] of Object.entries(rule.followUp.templates)) {
+        for (const name of templateVariables(text)) {
+          if (!known.has(name) && name !== 'answer') issues.push({ path: [...at, 'followUp', 'templates', language], reason: `rule ${rule.id}: {{${name}}} is neither a payload field (${rule.payload.join(', ') || 'none'}), ${NOTIFICATION_CUSTOMER_VARIABLES.join(', ')} nor answer` });
         }
       }
     }

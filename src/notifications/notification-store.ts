@@ -38,6 +38,8 @@ export interface Notification {
   attempts: NotificationAttempt[];
   /** The customer's reply, when they answered. */
   answer?: string;
+  /** The message a rule sends once its notification ended (followUp): its own text, no confirmation asked. */
+  readonly followUp?: true;
   /** Bumped by every write: a write based on an older copy is refused (two nodes, a reply and a timeout). */
   v: number;
 }

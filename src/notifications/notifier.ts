@@ -307,22 +307,24 @@ export class Notifier {
       attempt = { channel: step.channel, to: step.to, queuedAt: new Date(now).toISOString(), tries: 0 };
       n.attempts[n.current] = attempt;
     }
-    const texts = rule.templates[step.channel]!;
+    // A follow-up says its own text and asks nothing.
+    const texts = n.followUp && rule.followUp ? rule.followUp.templates : rule.templates[step.channel]!;
+    const confirm = n.followUp ? null : rule.confirm;
     const text = renderTemplate(texts[n.language] ?? texts[this.settings.defaultLanguage]!, this.#values(n));
     attempt.tries++;
     if (step.channel === 'voice') return this.#call(n, rule, attempt, text, now);
     const url = this.settings.channels[step.channel].url;
     const refused = url === null ? `no webhook for channel ${step.channel} (notifications.channels.${step.channel}.url)` : await this.#post(url, {
       notification: n.id, attempt: n.current + 1, rule: n.rule, event: n.event.type, channel: step.channel, to: step.to,
-      language: texts[n.language] ? n.language : this.settings.defaultLanguage, text, confirm: rule.confirm !== null,
+      language: texts[n.language] ? n.language : this.settings.defaultLanguage, text, confirm: confirm !== null,
     });
     if (refused === undefined) {
       attempt.sentAt = new Date().toISOString();
       attempt.outcome = 'sent';
-      if (rule.confirm === null) return this.#finish(n, 'sent', now, undefined, 'sent');
+      if (confirm === null) return this.#finish(n, 'sent', now, undefined, 'sent');
       await this.#count(now, n.rule, step.channel, 'sent');
       n.state = 'waiting';
-      await this.deps.store.put(n, Math.min(n.expiresAt, now + rule.confirm.waitMinutes * 60_000));
+      await this.deps.store.put(n, Math.min(n.expiresAt, now + confirm.waitMinutes * 60_000));
       return;
     }
     attempt.detail = refused;
@@ -396,10 +398,28 @@ export class Notifier {
     if (!(await this.deps.store.put(n, null))) return;
     await this.#count(now, n.rule, n.plan[n.current]?.channel ?? 'none', alsoCount ? `${alsoCount},final:${state}` : `final:${state}`);
     this.deps.logger.debug({ notification: n.id, rule: n.rule, state, detail }, 'notification done');
+    await this.#afterEnd(n, state, now);
+  }
+
+  /** What follows a notification's end: the business's callback, and the rule's follow-up message. */
+  async #afterEnd(n: Notification, state: NotificationState, now: number): Promise<void> {
+    if (n.followUp) return;
     const rule = this.settings.rules.find((r) => r.id === n.rule);
     if (rule?.callbackUrl) {
       void this.#post(rule.callbackUrl, { notification: n.id, rule: n.rule, event: n.event, customer: n.customer, outcome: state, answer: n.answer ?? null, at: new Date(now).toISOString() });
     }
+    const followUp = rule?.followUp;
+    if (!followUp?.on.includes(state)) return;
+    const profile = await this.deps.customers.get(n.customer);
+    const to = profile === undefined ? undefined : addressOf(profile, followUp.channel);
+    if (to === undefined) return this.#count(now, n.rule, 'none', 'skipped:follow-up-no-address');
+    const follow: Notification = {
+      ...n, id: `${n.id}-follow-up`, plan: [{ channel: followUp.channel, to }], current: 0, state: 'scheduled', attempts: [], v: 0, followUp: true,
+      createdAt: new Date(now).toISOString(), expiresAt: now + rule!.expiresMinutes * 60_000,
+    };
+    if (!(await this.deps.store.put(follow, now))) return;
+    this.#kick();
+    await this.#count(now, n.rule, followUp.channel, 'follow-up');
   }
 
   /** A reply from the customer, through a channel's gateway: {notification, text}. Confirms, declines, or is kept. */
@@ -429,7 +449,7 @@ export class Notifier {
       if (!(await this.deps.store.put(n, null))) continue;
       await this.#count(now, n.rule, attempt?.channel ?? 'none', `final:${verdict}`);
       if (verdict === 'confirmed' && attempt?.sentAt) await this.#count(now, n.rule, attempt.channel, 'confirmMs', now - Date.parse(attempt.sentAt));
-      if (rule?.callbackUrl) void this.#post(rule.callbackUrl, { notification: n.id, rule: n.rule, event: n.event, customer: n.customer, outcome: verdict, answer: n.answer, at: new Date(now).toISOString() });
+      await this.#afterEnd(n, verdict, now);
       return { status: 200, body: { notification: n.id, state: verdict, understood: true } };
     }
     return { status: 409, body: { error: 'the notification kept changing; send the reply again' } };
@@ -513,7 +533,7 @@ export class Notifier {
   }
 
   #values(n: Notification): Record<string, string> {
-    return { ...n.event.payload, 'customer.id': n.customer, 'customer.name': n.customerName ?? '' };
+    return { ...n.event.payload, 'customer.id': n.customer, 'customer.name': n.customerName ?? '', answer: n.answer ?? '' };
   }
 
   #post(url: string, body: unknown): Promise<string | undefined> {

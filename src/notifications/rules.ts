@@ -38,6 +38,8 @@ export interface NotificationRule {
   readonly dedupKey: string | null;
   /** At most this many notifications of the rule per customer per day (UTC); 0: no cap. */
   readonly maxPerDay: number;
+  /** A message sent once the notification ends in one of `on` (e.g. an email with the booking after a confirmation). */
+  readonly followUp: { readonly on: readonly string[]; readonly channel: MessageChannel; readonly templates: Readonly<Record<string, string>> } | null;
   /** Where the business hears each outcome (POST, signed): confirmed, declined, unconfirmed, failed, expired. */
   readonly callbackUrl: string | null;
 }

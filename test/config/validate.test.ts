@@ -136,7 +136,7 @@ t.test('notification rules: a template naming what the event does not carry fail
   config.notifications.rules = [{
     id: 'flight', event: 'flight.changed', audience: 'customer', payload: ['flight'], channels: ['sms', 'email'],
     templates: { sms: { en: 'Flight {{flight}}, seat {{seat}}' }, push: { en: 'x' } },
-    dialplan: null, confirm: null, expiresMinutes: 60, quietHours: { start: '9pm', end: '08:00' }, dedupKey: '{{gate}}', maxPerDay: 0, callbackUrl: 'ftp://x',
+    dialplan: null, confirm: null, expiresMinutes: 60, quietHours: { start: '9pm', end: '08:00' }, dedupKey: '{{gate}}', maxPerDay: 0, callbackUrl: 'ftp://x', followUp: null,
   }];
   t.same(validateConfig(config).map((i) => `${formatPath(i.path)}: ${i.reason}`), [
     'notifications.apiTokens[0]: must be at least 24 characters: a short token can be guessed',

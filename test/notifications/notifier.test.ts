@@ -21,7 +21,7 @@ const gateway = createServer(async (req, res) => {
 const rule = (extra: Partial<NotificationRule> = {}): NotificationRule => ({
   id: 'appointment', event: 'appointment.tomorrow', audience: 'customer', payload: ['time'], channels: ['sms', 'email'],
   templates: { sms: { en: 'See you tomorrow at {{time}}. Reply YES to confirm.' }, email: { en: 'Your appointment is tomorrow at {{time}}.' } },
-  confirm: { waitMinutes: 30, yes: ['yes'], no: ['no'] }, dialplan: null, expiresMinutes: 24 * 60, quietHours: null, dedupKey: null, maxPerDay: 0, callbackUrl: null, ...extra,
+  confirm: { waitMinutes: 30, yes: ['yes'], no: ['no'] }, dialplan: null, expiresMinutes: 24 * 60, quietHours: null, dedupKey: null, maxPerDay: 0, callbackUrl: null, followUp: null, ...extra,
 });
 
 t.test('quiet hours, confirmation time-outs, expiry, caps, and one send across two nodes', async (t) => {

@@ -1,12 +1,14 @@
 // Voice notifications with onecc as it runs: an event makes onecc call the customer through a trunk (a real SIP PBX
 // peer answers for them), the dialplan says the message and the customer presses 1 (RFC 4733 DTMF over RTP): the
-// notification is confirmed and the business webhook hears it. A busy line falls back to SMS.
+// notification is confirmed, the business webhook hears it and a follow-up SMS goes out. Pressing 0 hands the
+// customer to an agent whose phone rings with the notification and the event's payload. A busy line falls back to SMS.
 import t from 'tap';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { OneccServer } from '../../src/server';
 import { startTestServer } from '../helpers/onecc-server';
-import { startPbx, type CallTaker } from '../helpers/voice-peers';
+import { destroy } from '../helpers/drachtio-harness';
+import { startPbx, startPhone, type CallTaker } from '../helpers/voice-peers';
 import { delay, waitFor } from '../helpers/wait';
 
 const TOKEN = 'voice-notify-token-0123456789';
@@ -20,13 +22,14 @@ nodes:
   message:
     type: menu
     prompt: { text: { en: "\${message}" } }
-    choices: { 1: accepted, 2: declined }
+    choices: { 1: accepted, 2: declined, 0: agent }
     timeout: 6
     retries: 1
     onInvalid: bye
     onNoInput: bye
   accepted: { type: set, variables: { answer: "yes" }, next: bye }
   declined: { type: set, variables: { answer: "no" }, next: bye }
+  agent: { type: queue, queue: general, maxWait: 30, onTimeout: bye }
   bye: { type: hangup, prompt: goodbye }
 `;
 
@@ -51,13 +54,15 @@ t.before(async () => {
     rtpPorts: [36900, 36999],
     env: {
       ONECC_VOICE__TRUNKS: `[{name: local, addresses: [127.0.0.1/32], username: null, password: null, outboundUri: null}, {name: carrier, addresses: [], username: carrier, password: pw-c, outboundUri: "sip:{number}@${pbxHostPort}"}]`,
+      ONECC_VOICE__PHONES: '[{username: alice, password: pw-a, agent: alice}]',
       ONECC_NOTIFICATIONS__SECRET: 'voice-notify-secret-0123456789',
       ONECC_NOTIFICATIONS__API_TOKENS: `["${TOKEN}"]`,
       ONECC_NOTIFICATIONS__VOICE: '{trunk: carrier, callerId: "+15550100", ringTimeoutSeconds: 10, attempts: 1, retryMinutes: 1}',
       ONECC_NOTIFICATIONS__CHANNELS: `{sms: {url: "${at}/sms"}, chat: {url: null}, email: {url: null}, push: {url: null}}`,
       ONECC_NOTIFICATIONS__RULES: `[{id: appointment, event: appointment.tomorrow, audience: customer, payload: [time], channels: [voice, sms], dialplan: notify,
         templates: {voice: {en: "Your appointment is tomorrow at {{time}}. Press 1 to confirm, 2 to cancel."}, sms: {en: "Appointment tomorrow at {{time}}. Reply YES or NO."}},
-        confirm: {waitMinutes: 30, yes: [yes], no: [no]}, expiresMinutes: 600, quietHours: null, dedupKey: null, maxPerDay: 0, callbackUrl: "${at}/business"}]`,
+        confirm: {waitMinutes: 30, yes: [yes], no: [no]}, expiresMinutes: 600, quietHours: null, dedupKey: null, maxPerDay: 0, callbackUrl: "${at}/business",
+        followUp: {on: [confirmed], channel: sms, templates: {en: "Confirmed ({{answer}}): see you tomorrow at {{time}}."}}}]`,
     },
   }));
 });
@@ -91,7 +96,9 @@ t.test('the customer answers the call, hears the message and presses 1: confirme
   t.match(await notification(id), { answer: 'yes', attempts: [{ channel: 'voice', to: '+15558101', outcome: 'confirmed', answeredAt: /T/ }] });
   for (let i = 0; i < 40 && !received.some((r) => r.path === '/business'); i++) await delay(50);
   t.match(received.find((r) => r.path === '/business')?.body, { notification: id, outcome: 'confirmed', answer: 'yes' }, 'the business hears the confirmation');
-  t.equal(received.filter((r) => r.path === '/sms').length, 0, 'no SMS was needed');
+  t.equal(received.filter((r) => r.path === '/sms' && r.body.notification === id).length, 0, 'no SMS was needed');
+  for (let i = 0; i < 40 && !received.some((r) => r.body.notification === `${id}-follow-up`); i++) await delay(50);
+  t.match(received.find((r) => r.body.notification === `${id}-follow-up`)?.body, { channel: 'sms', to: '+15558101', text: 'Confirmed (yes): see you tomorrow at 10:30.', confirm: false }, 'the follow-up message went out once it was confirmed');
   const cu = (await (await fetch(`http://127.0.0.1:${onecc.http.port}/customers?identity=${encodeURIComponent('phone:+15558101')}`)).json()) as { id: string };
   const timeline = (await (await fetch(`http://127.0.0.1:${onecc.http.port}/customers/${cu.id}/timeline`)).json()) as { direction?: string; dialplan?: string; outcome?: string }[];
   t.match(timeline, [{ direction: 'outbound', dialplan: 'notify', outcome: 'yes' }], 'the call is on the customer\'s timeline');
@@ -105,4 +112,28 @@ t.test('a busy line falls back to SMS', async (t) => {
   for (let i = 0; i < 200 && !received.some((r) => r.path === '/sms' && r.body.notification === id); i++) await delay(50);
   t.match(received.find((r) => r.path === '/sms' && r.body.notification === id)?.body, { channel: 'sms', to: '+15558102', text: 'Appointment tomorrow at 16:00. Reply YES or NO.' }, 'busy: the SMS went out');
   t.match(await notification(id), { state: 'waiting', attempts: [{ channel: 'voice', outcome: 'failed', detail: 'busy' }, { channel: 'sms', outcome: 'sent' }] });
+});
+
+t.test('pressing 0 hands the customer to an agent, whose phone rings with the notification and the payload', async (t) => {
+  await fetch(`http://127.0.0.1:${onecc.http.port}/customers`, { method: 'POST', body: JSON.stringify({ identities: ['phone:+15558103'], by: 'test' }) });
+  const phone = await startPhone(t, onecc, 'alice', 'pw-a', 'alice', [{ answer: true, toneHz: 880 }]);
+  await onecc.acd!.login('alice', { skills: { general: 5 }, languages: ['en'] }, 'ready');
+  t.teardown(() => onecc.acd!.logout('alice').catch(() => undefined));
+  pbx.answering = [{ answer: true, toneHz: 440 }];
+  const answeredBefore = pbx.answered.length;
+  const made = await post('/events', { type: 'appointment.tomorrow', customer: 'phone:+15558103', payload: { time: '09:00' } });
+  const id = made.body.notifications[0].id as string;
+  t.ok(await waitFor(() => pbx.answered.length === answeredBefore + 1, 8000), 'the customer answered');
+  const call = pbx.answered.at(-1)!;
+  call.rtp.useRemote(call.dialog.remote.sdp);
+  t.ok(await waitFor(() => call.rtp.packets(0).length >= 30, 8000), 'they hear the message');
+  await call.rtp.sendDigit('0');
+  t.ok(await waitFor(() => phone.answered.length === 1, 10_000), 'the agent\'s phone rang and answered');
+  t.match(phone.rings[0]!.headers, { 'x-onecc-queue': 'general', 'x-onecc-var-notification': id, 'x-onecc-var-time': '09:00', 'x-onecc-var-message': /tomorrow at 09:00/ }, 'with the notification, its payload and its message');
+  await delay(500);
+  await destroy(call.dialog);
+  let state = '';
+  for (const deadline = Date.now() + 10_000; state !== 'handed-off' && Date.now() < deadline; await delay(100)) state = (await notification(id)).state as string;
+  t.equal(state, 'handed-off');
+  t.match(await notification(id), { attempts: [{ channel: 'voice', outcome: 'handed-off' }] });
 });
