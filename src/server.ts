@@ -298,7 +298,7 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
     const notifier = new Notifier(
       {
         rules: nc.rules, channels: nc.channels, secret: nc.secret, defaultLanguage: nc.defaultLanguage, timezone: nc.timezone, webhookTimeoutMs: nc.webhookTimeoutMs,
-        attemptsPerChannel: nc.attemptsPerChannel, voice: { attempts: nc.voice.attempts, retryMinutes: nc.voice.retryMinutes },
+        attemptsPerChannel: nc.attemptsPerChannel, voice: { attempts: nc.voice.attempts, retryMinutes: nc.voice.retryMinutes, callsPerSecond: nc.voice.callsPerSecond },
       },
       {
         store: notificationStore, customers, reports: reportStore, observe: (rule, channel, outcome) => metrics.notification(rule, channel, outcome), logger: logger.child({ component: 'notifications' }),

@@ -119,7 +119,7 @@ async function main(): Promise<void> {
     ONECC_IVR__TEXT_PROMPT_CACHE_DIR: path.join(dir, 'text-cache'),
     ONECC_NOTIFICATIONS__SECRET: SECRET,
     ONECC_NOTIFICATIONS__API_TOKENS: `["${TOKEN}"]`,
-    ONECC_NOTIFICATIONS__CHANNELS: `{sms: {url: "${sinkUrl}"}, chat: {url: null}, email: {url: null}, push: {url: null}}`,
+    ONECC_NOTIFICATIONS__CHANNELS: `{sms: {url: "${sinkUrl}", perSecond: 0}, chat: {url: null, perSecond: 0}, email: {url: null, perSecond: 0}, push: {url: null, perSecond: 0}}`,
     ONECC_NOTIFICATIONS__RULES: `[{id: parcel, event: parcel.arrived, audience: customer, payload: [parcel, sent], channels: [sms], dialplan: null,
       templates: {sms: {en: "Parcel {{parcel}} is at the front desk (sent {{sent}})"}}, confirm: null, expiresMinutes: 60, quietHours: null,
       dedupKey: "{{parcel}}", maxPerDay: 0, callbackUrl: null, followUp: null}]`,

@@ -429,12 +429,13 @@ export const configSchema = object('onecc configuration', {
       ringTimeoutSeconds: integer(5, 120, 'a call unanswered this long is no answer'),
       attempts: integer(1, 10, 'calls per notification (busy, no answer) before the next channel'),
       retryMinutes: integer(1, 1440, 'wait before calling again (doubling with each call)'),
+      callsPerSecond: integer(0, 1000, 'calls a second placed through the trunk by all nodes together; more wait for the next second (0: no limit)'),
     }),
     channels: object('where each channel\'s messages are POSTed, signed with secret ({notification, channel, to, text, language, confirm}); null: the channel is not used', {
-      sms: object('SMS gateway', { url: nullable(string('text', 'webhook URL')) }),
-      chat: object('messaging apps through the chat connector\'s gateway', { url: nullable(string('text', 'webhook URL')) }),
-      email: object('email gateway', { url: nullable(string('text', 'webhook URL')) }),
-      push: object('push notifications (mobile app backend)', { url: nullable(string('text', 'webhook URL')) }),
+      sms: object('SMS gateway', { url: nullable(string('text', 'webhook URL')), perSecond: integer(0, 100_000, 'messages a second from all nodes together; more wait for the next second (0: no limit)') }),
+      chat: object('messaging apps through the chat connector\'s gateway', { url: nullable(string('text', 'webhook URL')), perSecond: integer(0, 100_000, 'messages a second from all nodes together; more wait for the next second (0: no limit)') }),
+      email: object('email gateway', { url: nullable(string('text', 'webhook URL')), perSecond: integer(0, 100_000, 'messages a second from all nodes together; more wait for the next second (0: no limit)') }),
+      push: object('push notifications (mobile app backend)', { url: nullable(string('text', 'webhook URL')), perSecond: integer(0, 100_000, 'messages a second from all nodes together; more wait for the next second (0: no limit)') }),
     }),
     rules: list(
       object('one rule: an event type and the notification it makes', {

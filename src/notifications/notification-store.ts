@@ -143,6 +143,13 @@ export class NotificationStore {
     return false;
   }
 
+  /** One more send on `channel` in the second of `now`; false when that second's `limit` is used up (every node counts). */
+  async underRate(channel: string, limit: number, now: number): Promise<boolean> {
+    const key = `${this.#p}rate:${channel}:${Math.floor(now / 1000)}`;
+    const [[, n]] = (await this.#redis.multi().incr(key).pexpire(key, 2000).exec()) as [[unknown, number], unknown];
+    return n <= limit;
+  }
+
   /** Keeps an event that could not be taken, with the reason, under `id`. */
   async deadLetter(id: string, entry: { readonly at: string; readonly reason: string; readonly event: unknown }): Promise<void> {
     await this.#redis.multi().hset(`${this.#p}dead`, id, JSON.stringify({ id, ...entry })).zadd(`${this.#p}dead:at`, Date.parse(entry.at), id).exec();

@@ -8,7 +8,8 @@ import { notBefore, type MessageChannel, type NotificationChannel, type Notifica
 export interface NotifierSettings {
   readonly rules: readonly NotificationRule[];
   /** Where each channel's messages are POSTed (signed with `secret`); null: the channel is not used. */
-  readonly channels: Readonly<Record<MessageChannel, { readonly url: string | null }>>;
+  /** Each message channel's webhook, and how many sends a second it takes from all nodes together (0: no limit). */
+  readonly channels: Readonly<Record<MessageChannel, { readonly url: string | null; readonly perSecond: number }>>;
   /** HMAC key of every webhook both ways (channels, replies, receipts, business callbacks, signed events). */
   readonly secret: string | null;
   readonly defaultLanguage: string;
@@ -17,8 +18,8 @@ export interface NotifierSettings {
   readonly webhookTimeoutMs: number;
   /** Webhook tries per channel before the next channel (back-off doubling from 1 s). */
   readonly attemptsPerChannel: number;
-  /** Voice: calls per notification before the next channel, and the wait before calling again (doubling). */
-  readonly voice: { readonly attempts: number; readonly retryMinutes: number };
+  /** Voice: calls per notification before the next channel, the wait before calling again (doubling), and calls a second through the trunk (0: no limit). */
+  readonly voice: { readonly attempts: number; readonly retryMinutes: number; readonly callsPerSecond: number };
 }
 
 /** Places a voice notification's call and runs its dialplan (src/channels/voice); resolves when the call is over. */
@@ -311,6 +312,12 @@ export class Notifier {
     const texts = n.followUp && rule.followUp ? rule.followUp.templates : rule.templates[step.channel]!;
     const confirm = n.followUp ? null : rule.confirm;
     const text = renderTemplate(texts[n.language] ?? texts[this.settings.defaultLanguage]!, this.#values(n));
+    // Over the channel's rate (or the trunk's, for calls) this second: the next second, no try spent.
+    const limit = step.channel === 'voice' ? this.settings.voice.callsPerSecond : this.settings.channels[step.channel].perSecond;
+    if (limit > 0 && !(await this.deps.store.underRate(step.channel, limit, now))) {
+      await this.deps.store.put(n, (Math.floor(now / 1000) + 1) * 1000);
+      return this.#count(now, n.rule, step.channel, 'throttled');
+    }
     attempt.tries++;
     if (step.channel === 'voice') return this.#call(n, rule, attempt, text, now);
     const url = this.settings.channels[step.channel].url;

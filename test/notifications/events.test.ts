@@ -41,7 +41,7 @@ t.before(async () => {
       ONECC_NOTIFICATIONS__SECRET: SECRET,
       ONECC_NOTIFICATIONS__API_TOKENS: `["${TOKEN}"]`,
       ONECC_NOTIFICATIONS__ATTEMPTS_PER_CHANNEL: '2',
-      ONECC_NOTIFICATIONS__CHANNELS: `{sms: {url: "${at}/sms"}, chat: {url: "${at}/chat"}, email: {url: "${at}/email"}, push: {url: null}}`,
+      ONECC_NOTIFICATIONS__CHANNELS: `{sms: {url: "${at}/sms", perSecond: 0}, chat: {url: "${at}/chat", perSecond: 0}, email: {url: "${at}/email", perSecond: 0}, push: {url: null, perSecond: 0}}`,
       ONECC_NOTIFICATIONS__RULES: `[${rule('flight-change', 'flight.changed', 'sms, chat, email')}]`,
     },
   });

@@ -42,10 +42,11 @@ t.test('quiet hours, confirmation time-outs, expiry, caps, and one send across t
     rule({ callbackUrl: `${at}/business` }),
     rule({ id: 'quiet', event: 'bill.overdue', confirm: null, quietHours: { start: '21:00', end: '08:00' } }),
     rule({ id: 'capped', event: 'card.limit', confirm: null, maxPerDay: 2, expiresMinutes: 10 }),
+    rule({ id: 'news', event: 'newsletter', confirm: null, channels: ['email'] }),
   ];
   const settings: NotifierSettings = {
-    rules, channels: { sms: { url: `${at}/sms` }, chat: { url: null }, email: { url: `${at}/email` }, push: { url: null } },
-    secret: 'notifier-test-secret-0123456789', defaultLanguage: 'en', timezone: 'UTC', webhookTimeoutMs: 2000, attemptsPerChannel: 2, voice: { attempts: 1, retryMinutes: 1 },
+    rules, channels: { sms: { url: `${at}/sms`, perSecond: 0 }, chat: { url: null, perSecond: 0 }, email: { url: `${at}/email`, perSecond: 2 }, push: { url: null, perSecond: 0 } },
+    secret: 'notifier-test-secret-0123456789', defaultLanguage: 'en', timezone: 'UTC', webhookTimeoutMs: 2000, attemptsPerChannel: 2, voice: { attempts: 1, retryMinutes: 1, callsPerSecond: 0 },
   };
   const [one, two] = stores.map((store) => new Notifier(settings, { store, customers, logger: silentLogger() })) as [Notifier, Notifier];
   await customers.create(['phone:+15559201', 'email:pia@example.com'], { name: 'Pia', timezone: 'Asia/Taipei' }, 'test');
@@ -83,4 +84,17 @@ t.test('quiet hours, confirmation time-outs, expiry, caps, and one send across t
   t.match(await capped(), { notifications: [], skipped: [{ rule: 'capped', reason: 'capped' }] }, 'a third in a day is over the cap');
   await one.work(Date.now() + 11 * 60_000);
   t.match(await one.get(first.notifications[0]!.id), { state: 'expired', attempts: [] }, 'past its expiry: expired, never sent');
+
+  // The email channel takes 2 a second from all nodes together: 5 newsletters go out 2, 2, 1.
+  const news: string[] = [];
+  for (let i = 0; i < 5; i++) news.push(((await one.accept({ type: 'newsletter', customer: 'phone:+15559201', payload: { time: String(i) } })).body as { notifications: { id: string }[] }).notifications[0]!.id);
+  const second = Math.ceil(Date.now() / 1000) * 1000 + 1000;
+  const sent = () => received.filter((r) => news.includes(r.body.notification)).length;
+  await Promise.all([one.work(second), two.work(second)]);
+  t.equal(sent(), 2, 'two in the first second, though two nodes worked');
+  await one.work(second + 1000);
+  t.equal(sent(), 4, 'two more in the next');
+  await one.work(second + 2000);
+  t.equal(sent(), 5, 'the last in the third');
+  t.equal((await one.get(news[0]!))?.attempts[0]?.tries, 1, 'waiting for the rate spends no try');
 });
