@@ -313,6 +313,7 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
       await notifier.stop();
       notificationStore.close();
     });
+    records.onDisposition((customer, disposition, at) => notifier.inboundContact(customer, disposition, at));
     const eventsApi = new EventsApi(notifier, { apiTokens: nc.apiTokens, secret: nc.secret, maxSkewSeconds: nc.maxSkewSeconds });
     const interactionApi = new InteractionApi({ records, ...(conversations ? { conversations } : {}), recordingDir: config.media.recordingDir });
     const reportApi = new ReportApi({ reports: new Reports({ store: reportStore, recorder: reportRecorder, queues: config.acd.queues }), quality });

@@ -122,7 +122,7 @@ async function main(): Promise<void> {
     ONECC_NOTIFICATIONS__CHANNELS: `{sms: {url: "${sinkUrl}", perSecond: 0}, chat: {url: null, perSecond: 0}, email: {url: null, perSecond: 0}, push: {url: null, perSecond: 0}}`,
     ONECC_NOTIFICATIONS__RULES: `[{id: parcel, event: parcel.arrived, audience: customer, payload: [parcel, sent], channels: [sms], dialplan: null,
       templates: {sms: {en: "Parcel {{parcel}} is at the front desk (sent {{sent}})"}}, confirm: null, expiresMinutes: 60, quietHours: null,
-      dedupKey: "{{parcel}}", maxPerDay: 0, callbackUrl: null, followUp: null}]`,
+      dedupKey: "{{parcel}}", maxPerDay: 0, callReason: null, avoidanceHours: 48, callbackUrl: null, followUp: null}]`,
   };
   // --profile DIR: onecc writes a V8 CPU profile there as it exits (open it in Chrome's DevTools).
   const profile = process.argv.indexOf('--profile');

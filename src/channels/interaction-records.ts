@@ -87,6 +87,7 @@ export class InteractionRecords implements InteractionHistory {
   readonly #prefix: string;
   #customers: { readonly store: CustomerStore; readonly linker: RecordLinker } | undefined;
   #reports: ReportRecorder | undefined;
+  readonly #dispositionListeners: ((customer: string, disposition: string, at: number) => Promise<void>)[] = [];
 
   constructor(redis: { host: string; port: number }, keyTag: string, private readonly retentionSeconds: number, private readonly logger: Logger) {
     this.#redis = new Redis({ host: redis.host, port: redis.port, lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true });
@@ -97,6 +98,11 @@ export class InteractionRecords implements InteractionHistory {
   /** Links records to customers from now on. */
   useCustomers(store: CustomerStore, linker: RecordLinker): void {
     this.#customers = { store, linker };
+  }
+
+  /** Told of every inbound interaction's disposition with its customer (notifications: calls avoided). */
+  onDisposition(listener: (customer: string, disposition: string, at: number) => Promise<void>): void {
+    this.#dispositionListeners.push(listener);
   }
 
   /** Reports survey answers and dispositions from now on. */
@@ -172,11 +178,14 @@ export class InteractionRecords implements InteractionHistory {
   async disposition(id: string, entry: NonNullable<InteractionRecord['dispositions']>[number] & { readonly queue?: string }): Promise<void> {
     const { queue, ...kept } = entry;
     await this.append(id, 'dispositions', kept);
-    if (!this.#reports) return;
-    await this.#reports.disposition(Date.parse(entry.at), queue ?? 'none', entry.disposition).catch((err: unknown) => this.logger.error({ err, id }, 'disposition not reported'));
-    // A survey answered before the wrap-up is reported under the disposition too.
+    await this.#reports?.disposition(Date.parse(entry.at), queue ?? 'none', entry.disposition).catch((err: unknown) => this.logger.error({ err, id }, 'disposition not reported'));
+    if (!this.#reports && this.#dispositionListeners.length === 0) return;
     const record = await this.get(id);
+    // A survey answered before the wrap-up is reported under the disposition too.
     if (record?.feedback !== undefined) await this.#reportFeedback(record);
+    if (record?.customer !== undefined && record.direction !== 'outbound') {
+      for (const listener of this.#dispositionListeners) await listener(record.customer, entry.disposition, Date.parse(entry.at)).catch((err: unknown) => this.logger.error({ err, id }, 'disposition listener failed'));
+    }
   }
 
   /** The record's survey answers as a report fact, with its dispositions (from the stored list when not in hand). */

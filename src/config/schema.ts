@@ -459,6 +459,8 @@ export const configSchema = object('onecc configuration', {
         dedupKey: nullable(string('text', 'a template over the payload ({{flight}}): the same key for the same customer within expiresMinutes is sent once')),
         maxPerDay: integer(0, 1000, 'at most this many of the rule\'s notifications per customer per day (UTC); 0: no cap'),
         callbackUrl: nullable(string('text', 'where the business hears each outcome (POST, signed): confirmed, declined, unconfirmed, sent, failed, expired')),
+        callReason: nullable(string('token', 'the disposition code (agents.dispositions) of inbound contacts about what this rule tells: customers reached who still contact the centre with it within avoidanceHours are counted, and the report gives the calls avoided; null: not measured')),
+        avoidanceHours: integer(1, 720, 'how long after reaching a customer an inbound contact with callReason counts as "called anyway"'),
         followUp: nullable(object('a message sent once the notification ends (e.g. an email with the booking reference after a confirmation)', {
           on: list(oneOf(['sent', 'confirmed', 'declined', 'handed-off', 'unconfirmed'] as const, 'an end'), 1, 'the ends that send it'),
           channel: oneOf(['sms', 'chat', 'email', 'push'] as const, 'the channel it goes on (the customer\'s address there)'),
@@ -593,7 +595,7 @@ export function crossKeyIssues(config: OneccConfig): ConfigIssue[] {
   issues.push(...voiceIssues(config.voice));
   issues.push(...agentsIssues(config));
   issues.push(...qualityIssues(config.quality));
-  issues.push(...notificationIssues(config.notifications, config.voice.trunks));
+  issues.push(...notificationIssues(config.notifications, config.voice.trunks, config.agents.dispositions));
   const { surveys } = config;
   if (surveys.secret !== null && surveys.secret.length < 16) issues.push({ path: ['surveys', 'secret'], reason: 'must be at least 16 characters: a short key can be guessed' });
   if (surveys.publicUrl !== null && !/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/.test(surveys.publicUrl)) {
@@ -683,7 +685,7 @@ function voiceIssues(voice: OneccConfig['voice']): ConfigIssue[] {
   return issues;
 }
 
-function notificationIssues(n: OneccConfig['notifications'], trunks: OneccConfig['voice']['trunks']): ConfigIssue[] {
+function notificationIssues(n: OneccConfig['notifications'], trunks: OneccConfig['voice']['trunks'], dispositions: readonly string[]): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   if (n.voice.trunk !== null) {
     const trunk = trunks.find((t) => t.name === n.voice.trunk);
@@ -736,6 +738,7 @@ function notificationIssues(n: OneccConfig['notifications'], trunks: OneccConfig
     }
     if (rule.channels.includes('voice') && rule.dialplan === null) issues.push({ path: [...at, 'dialplan'], reason: `rule ${rule.id} has a voice channel: name the dialplan its calls run` });
     if (rule.channels.includes('voice') && n.voice.trunk === null) issues.push({ path: [...at, 'channels'], reason: `rule ${rule.id} has a voice channel: set notifications.voice.trunk` });
+    if (rule.callReason !== null && !dispositions.includes(rule.callReason)) issues.push({ path: [...at, 'callReason'], reason: `rule ${rule.id}: "${rule.callReason}" is not a disposition code (agents.dispositions: ${dispositions.join(', ')})` });
     if (rule.callbackUrl !== null && !HTTP_URL.test(rule.callbackUrl)) issues.push({ path: [...at, 'callbackUrl'], reason: `must be an http or https URL; got ${rule.callbackUrl}` });
   });
   return issues;

@@ -150,6 +150,19 @@ export class NotificationStore {
     return n <= limit;
   }
 
+  /** The customer was reached by the rule's notification at `at` (kept `ttlMs`): what their next contact is checked against. */
+  async reached(customer: string, rule: string, at: number, ttlMs: number): Promise<void> {
+    const key = `${this.#p}reached:${customer}`;
+    await this.#redis.multi().zadd(key, at, rule).pexpire(key, ttlMs).exec();
+  }
+
+  /** When the rule last reached the customer, forgetting it (an inbound contact is counted against it once). */
+  async takeReached(customer: string, rule: string): Promise<number | undefined> {
+    const key = `${this.#p}reached:${customer}`;
+    const [[, score]] = (await this.#redis.multi().zscore(key, rule).zrem(key, rule).exec()) as [[unknown, string | null], unknown];
+    return score === null ? undefined : Number(score);
+  }
+
   /** Keeps an event that could not be taken, with the reason, under `id`. */
   async deadLetter(id: string, entry: { readonly at: string; readonly reason: string; readonly event: unknown }): Promise<void> {
     await this.#redis.multi().hset(`${this.#p}dead`, id, JSON.stringify({ id, ...entry })).zadd(`${this.#p}dead:at`, Date.parse(entry.at), id).exec();

@@ -37,6 +37,8 @@ class Unprocessable extends Error {}
 
 const TICK_MS = 200;
 const LEASE_MS = 30_000;
+/** Ends at which the customer was reached (heard or read it): calls avoided are counted from these. */
+const REACHED: readonly NotificationState[] = ['sent', 'confirmed', 'declined', 'handed-off', 'unconfirmed'];
 /** Notifications one node works on at once. */
 const MAX_IN_FLIGHT = 400;
 /** Customers a segment job looks at per batch (its cursor is saved after each). */
@@ -408,10 +410,14 @@ export class Notifier {
     await this.#afterEnd(n, state, now);
   }
 
-  /** What follows a notification's end: the business's callback, and the rule's follow-up message. */
+  /** What follows a notification's end: the business's callback, the rule's follow-up message, calls-avoided tracking. */
   async #afterEnd(n: Notification, state: NotificationState, now: number): Promise<void> {
     if (n.followUp) return;
     const rule = this.settings.rules.find((r) => r.id === n.rule);
+    if (rule?.callReason && REACHED.includes(state)) {
+      await this.deps.store.reached(n.customer, rule.id, now, rule.avoidanceHours * 3_600_000);
+      await this.#count(now, rule.id, n.plan[n.current]?.channel ?? 'none', 'reached');
+    }
     if (rule?.callbackUrl) {
       void this.#post(rule.callbackUrl, { notification: n.id, rule: n.rule, event: n.event, customer: n.customer, outcome: state, answer: n.answer ?? null, at: new Date(now).toISOString() });
     }
@@ -427,6 +433,18 @@ export class Notifier {
     if (!(await this.deps.store.put(follow, now))) return;
     this.#kick();
     await this.#count(now, n.rule, followUp.channel, 'follow-up');
+  }
+
+  /**
+   * An inbound contact of `customer` closed with `disposition` at `at`: against every rule whose callReason it is
+   * and that reached them within its avoidanceHours, it is a call the notification did not avoid.
+   */
+  async inboundContact(customer: string, disposition: string, at: number): Promise<void> {
+    for (const rule of this.settings.rules) {
+      if (rule.callReason !== disposition) continue;
+      const reachedAt = await this.deps.store.takeReached(customer, rule.id);
+      if (reachedAt !== undefined && at - reachedAt <= rule.avoidanceHours * 3_600_000) await this.#count(at, rule.id, 'none', 'called-anyway');
+    }
   }
 
   /** A reply from the customer, through a channel's gateway: {notification, text}. Confirms, declines, or is kept. */

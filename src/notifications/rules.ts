@@ -40,6 +40,10 @@ export interface NotificationRule {
   readonly maxPerDay: number;
   /** A message sent once the notification ends in one of `on` (e.g. an email with the booking after a confirmation). */
   readonly followUp: { readonly on: readonly string[]; readonly channel: MessageChannel; readonly templates: Readonly<Record<string, string>> } | null;
+  /** The disposition code of inbound contacts about this event: the customers reached who still contact the centre
+   * with it within `avoidanceHours` are counted (reports: calls avoided = reached − called anyway); null: not measured. */
+  readonly callReason: string | null;
+  readonly avoidanceHours: number;
   /** Where the business hears each outcome (POST, signed): confirmed, declined, unconfirmed, failed, expired. */
   readonly callbackUrl: string | null;
 }

@@ -145,6 +145,7 @@ export class Reports {
           confirmationRatePercent: percent(n('final:confirmed'), answered),
           averageSecondsToConfirm: average(n('confirmMs') / 1000, n('final:confirmed')),
           optedOut: n('skipped:opted-out'),
+          reached: n('reached'), calledAnyway: n('called-anyway'), callsAvoided: n('reached') - n('called-anyway'),
         });
       }
     }

@@ -136,7 +136,7 @@ t.test('notification rules: a template naming what the event does not carry fail
   config.notifications.rules = [{
     id: 'flight', event: 'flight.changed', audience: 'customer', payload: ['flight'], channels: ['sms', 'email'],
     templates: { sms: { en: 'Flight {{flight}}, seat {{seat}}' }, push: { en: 'x' } },
-    dialplan: null, confirm: null, expiresMinutes: 60, quietHours: { start: '9pm', end: '08:00' }, dedupKey: '{{gate}}', maxPerDay: 0, callbackUrl: 'ftp://x', followUp: null,
+    dialplan: null, confirm: null, expiresMinutes: 60, quietHours: { start: '9pm', end: '08:00' }, dedupKey: '{{gate}}', maxPerDay: 0, callReason: 'weather', avoidanceHours: 48, callbackUrl: 'ftp://x', followUp: null,
   }];
   t.same(validateConfig(config).map((i) => `${formatPath(i.path)}: ${i.reason}`), [
     'notifications.apiTokens[0]: must be at least 24 characters: a short token can be guessed',
@@ -145,6 +145,7 @@ t.test('notification rules: a template naming what the event does not carry fail
     'notifications.rules[0].dedupKey: rule flight: {{gate}} is not a payload field (flight)',
     'notifications.rules[0].templates.push: rule flight has no channel push (channels: sms, email)',
     'notifications.rules[0].quietHours.start: must be HH:MM (00:00-23:59); got 9pm',
+    'notifications.rules[0].callReason: rule flight: "weather" is not a disposition code (agents.dispositions: resolved, follow-up, escalated, wrong-number, no-answer)',
     'notifications.rules[0].callbackUrl: must be an http or https URL; got ftp://x',
   ]);
 });

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { CustomerStore } from '../../src/customers/index';
 import { silentLogger } from '../../src/lib/index';
 import { notBefore, Notifier, NotificationStore, type NotificationRule, type NotifierSettings } from '../../src/notifications/index';
+import { parseRange, ReportRecorder, Reports, ReportStore } from '../../src/reports/index';
 import { RedisServer } from '../helpers/redis-server';
 
 const received: { path: string; body: Record<string, any> }[] = [];
@@ -21,7 +22,7 @@ const gateway = createServer(async (req, res) => {
 const rule = (extra: Partial<NotificationRule> = {}): NotificationRule => ({
   id: 'appointment', event: 'appointment.tomorrow', audience: 'customer', payload: ['time'], channels: ['sms', 'email'],
   templates: { sms: { en: 'See you tomorrow at {{time}}. Reply YES to confirm.' }, email: { en: 'Your appointment is tomorrow at {{time}}.' } },
-  confirm: { waitMinutes: 30, yes: ['yes'], no: ['no'] }, dialplan: null, expiresMinutes: 24 * 60, quietHours: null, dedupKey: null, maxPerDay: 0, callbackUrl: null, followUp: null, ...extra,
+  confirm: { waitMinutes: 30, yes: ['yes'], no: ['no'] }, dialplan: null, expiresMinutes: 24 * 60, quietHours: null, dedupKey: null, maxPerDay: 0, callReason: null, avoidanceHours: 1, callbackUrl: null, followUp: null, ...extra,
 });
 
 t.test('quiet hours, confirmation time-outs, expiry, caps, and one send across two nodes', async (t) => {
@@ -42,13 +43,15 @@ t.test('quiet hours, confirmation time-outs, expiry, caps, and one send across t
     rule({ callbackUrl: `${at}/business` }),
     rule({ id: 'quiet', event: 'bill.overdue', confirm: null, quietHours: { start: '21:00', end: '08:00' } }),
     rule({ id: 'capped', event: 'card.limit', confirm: null, maxPerDay: 2, expiresMinutes: 10 }),
-    rule({ id: 'news', event: 'newsletter', confirm: null, channels: ['email'] }),
+    rule({ id: 'news', event: 'newsletter', confirm: null, channels: ['email'], callReason: 'resolved' }),
   ];
   const settings: NotifierSettings = {
     rules, channels: { sms: { url: `${at}/sms`, perSecond: 0 }, chat: { url: null, perSecond: 0 }, email: { url: `${at}/email`, perSecond: 2 }, push: { url: null, perSecond: 0 } },
     secret: 'notifier-test-secret-0123456789', defaultLanguage: 'en', timezone: 'UTC', webhookTimeoutMs: 2000, attemptsPerChannel: 2, voice: { attempts: 1, retryMinutes: 1, callsPerSecond: 0 },
   };
-  const [one, two] = stores.map((store) => new Notifier(settings, { store, customers, logger: silentLogger() })) as [Notifier, Notifier];
+  const reportStore = new ReportStore(redisAt, 'nt', 30, silentLogger());
+  t.teardown(() => reportStore.close());
+  const [one, two] = stores.map((store) => new Notifier(settings, { store, customers, reports: reportStore, logger: silentLogger() })) as [Notifier, Notifier];
   await customers.create(['phone:+15559201', 'email:pia@example.com'], { name: 'Pia', timezone: 'Asia/Taipei' }, 'test');
 
   // An unanswered confirmation: SMS, 30 minutes, email, 30 minutes, unconfirmed; the business hears it.
@@ -97,4 +100,13 @@ t.test('quiet hours, confirmation time-outs, expiry, caps, and one send across t
   await one.work(second + 2000);
   t.equal(sent(), 5, 'the last in the third');
   t.equal((await one.get(news[0]!))?.attempts[0]?.tries, 1, 'waiting for the rate spends no try');
+
+  // Pia was reached by the newsletters, whose call reason is "resolved": she contacts the centre about it once.
+  const pia = (await customers.customerOf('phone:+15559201'))!;
+  await one.inboundContact(pia, 'escalated', Date.now());
+  await one.inboundContact(pia, 'resolved', Date.now());
+  await one.inboundContact(pia, 'resolved', Date.now());
+  const reports = new Reports({ store: reportStore, recorder: new ReportRecorder(reportStore, silentLogger()), queues: [] });
+  const day = await reports.notifications(parseRange(new URLSearchParams(`from=${new Date().toISOString().slice(0, 10)}&interval=day`), Date.now()), 'rule', 'news');
+  t.match(day.rows, [{ rule: 'news', created: 5, sent: 5, reached: 5, calledAnyway: 1, callsAvoided: 4 }], 'one of the five reached still called about it: four calls avoided');
 });
