@@ -201,7 +201,7 @@ function parseBody(body: Buffer): Record<string, unknown> {
 
 function profileChange(input: Record<string, unknown>): ProfileChange {
   const change: Record<string, unknown> = {};
-  for (const key of ['name', 'language', 'preferredChannel', 'doNotContact', 'consent', 'crmId', 'timezone', 'notifications', 'attributes'] as const) if (key in input) change[key] = input[key];
+  for (const key of ['name', 'language', 'preferredChannel', 'doNotContact', 'consent', 'crmId', 'timezone', 'notifications', 'attributes', 'contacts'] as const) if (key in input) change[key] = input[key];
   return change as ProfileChange;
 }
 

@@ -25,6 +25,8 @@ export interface CustomerProfile {
   readonly notifications: Record<string, string[]>;
   /** The business's own facts about the customer (tier, city...): what segments for one-to-many notifications select on. */
   readonly attributes: Record<string, string>;
+  /** Other people the customer wants notified too ("me and my spouse"): not identities of theirs. */
+  readonly contacts: NotificationContact[];
   readonly identities: Identity[];
 }
 
@@ -71,6 +73,12 @@ export class CustomerError extends OneccError {
   }
 }
 
+export interface NotificationContact {
+  readonly name: string;
+  readonly phone: string | null;
+  readonly email: string | null;
+}
+
 /** What CustomerStore.update may change. */
 export interface ProfileChange {
   name?: string | null;
@@ -83,6 +91,8 @@ export interface ProfileChange {
   notifications?: Record<string, string[]>;
   /** Merged into the profile's attributes; a null value removes one. */
   attributes?: Record<string, string | null>;
+  /** Replaces the notification contacts. */
+  contacts?: { name: string; phone?: string | null; email?: string | null }[];
 }
 
 /**
@@ -153,6 +163,7 @@ export class CustomerStore {
         timezone: fields.timezone ?? null,
         notifications: fields.notifications ? (JSON.parse(fields.notifications) as Record<string, string[]>) : {},
         attributes: fields.attributes ? (JSON.parse(fields.attributes) as Record<string, string>) : {},
+        contacts: fields.contacts ? (JSON.parse(fields.contacts) as NotificationContact[]) : [],
         identities: (identities as Identity[]).sort(),
       };
     }
@@ -174,55 +185,7 @@ export class CustomerStore {
   /** Changes profile fields (checked here); each change is audited with who made it. */
   async update(id: string, change: ProfileChange, by: string): Promise<CustomerProfile> {
     const profile = await this.#live(id);
-    const set: Record<string, string> = {};
-    const unset: string[] = [];
-    const text = (field: 'name' | 'language' | 'crmId', value: string | null | undefined, max: number) => {
-      if (value === undefined) return;
-      if (value === null) return void unset.push(field);
-      if (typeof value !== 'string' || value.trim() === '' || value.length > max) throw new CustomerError('BAD_REQUEST', `${field}: a string of 1-${max} characters, or null`);
-      set[field] = value.trim();
-    };
-    text('name', change.name, 120);
-    text('language', change.language, 35);
-    text('crmId', change.crmId, 128);
-    if (change.crmId) checkedIdentity('crm', change.crmId);
-    if (change.preferredChannel !== undefined) {
-      if (change.preferredChannel === null) unset.push('preferredChannel');
-      else if (!preferredChannels.includes(change.preferredChannel)) throw new CustomerError('BAD_REQUEST', `preferredChannel: one of ${preferredChannels.join(', ')}, or null`);
-      else set.preferredChannel = change.preferredChannel;
-    }
-    if (change.doNotContact !== undefined) {
-      if (typeof change.doNotContact !== 'boolean') throw new CustomerError('BAD_REQUEST', 'doNotContact: true or false');
-      set.doNotContact = change.doNotContact ? '1' : '0';
-    }
-    if (change.consent !== undefined) {
-      if (typeof change.consent !== 'object' || change.consent === null || Object.values(change.consent).some((v) => typeof v !== 'boolean')) {
-        throw new CustomerError('BAD_REQUEST', 'consent: an object of purpose → true (given) or false (withdrawn)');
-      }
-      set.consent = JSON.stringify({ ...profile.consent, ...change.consent });
-    }
-    if (change.timezone !== undefined) {
-      if (change.timezone === null) unset.push('timezone');
-      else if (typeof change.timezone !== 'string' || !isTimeZone(change.timezone)) throw new CustomerError('BAD_REQUEST', `timezone: an IANA time zone (Europe/London), or null; got ${JSON.stringify(change.timezone)}`);
-      else set.timezone = change.timezone;
-    }
-    if (change.notifications !== undefined) {
-      const wanted = change.notifications;
-      const ok = typeof wanted === 'object' && wanted !== null && !Array.isArray(wanted) &&
-        Object.entries(wanted).every(([type, list]) => /^[A-Za-z0-9._-]{1,64}$/.test(type) && Array.isArray(list) && list.every((c) => typeof c === 'string' && /^[a-z]{1,16}$/.test(c)));
-      if (!ok) throw new CustomerError('BAD_REQUEST', 'notifications: an object of event type → the channels wanted, in order ([]: none), e.g. {"flight.changed": ["sms", "email"]}');
-      set.notifications = JSON.stringify({ ...profile.notifications, ...wanted });
-    }
-    if (change.attributes !== undefined) {
-      const given = change.attributes;
-      const ok = typeof given === 'object' && given !== null && !Array.isArray(given) &&
-        Object.entries(given).every(([k, v]) => /^[A-Za-z0-9._-]{1,64}$/.test(k) && (v === null || (typeof v === 'string' && v.length <= 200)));
-      if (!ok) throw new CustomerError('BAD_REQUEST', 'attributes: an object of name (letters, digits, . _ -) → text of at most 200 characters, or null to remove one');
-      const merged: Record<string, string> = { ...profile.attributes };
-      for (const [k, v] of Object.entries(given)) if (v === null) delete merged[k];
-      else merged[k] = v;
-      set.attributes = JSON.stringify(merged);
-    }
+    const { set, unset } = profileFields(profile, change);
     if (Object.keys(set).length === 0 && unset.length === 0) return profile;
     const now = Date.now();
     const entry: AuditEntry = { at: new Date(now).toISOString(), action: 'updated', by, change: { ...change } };
@@ -235,6 +198,8 @@ export class CustomerStore {
   /** A customer created by hand (e.g. imported from the CRM) with its identities, each checked and free. */
   async create(identities: readonly string[], change: ProfileChange, by: string): Promise<CustomerProfile> {
     const checked = identities.map(parseIdentity);
+    // A bad field refuses the whole creation: nothing is written.
+    profileFields(NEW_PROFILE, change);
     for (const identity of checked) {
       const owner = await this.customerOf(identity);
       if (owner !== undefined) throw new CustomerError('CONFLICT', `${identity} belongs to customer ${owner}`);
@@ -419,3 +384,85 @@ function iso(ms: string | undefined): string {
   return new Date(Number(ms ?? 0)).toISOString();
 }
 
+/** Notification contacts, each with a name and a phone (E.164) or an email, checked as identities are. */
+function checkContacts(value: unknown): NotificationContact[] {
+  const bad = (why: string) => new CustomerError('BAD_REQUEST', `contacts: ${why}`);
+  if (!Array.isArray(value) || value.length > 10) throw bad('a list of at most 10 {name, phone?, email?}');
+  return value.map((c: unknown, i) => {
+    const entry = c as { name?: unknown; phone?: unknown; email?: unknown } | null;
+    if (typeof entry?.name !== 'string' || entry.name.trim() === '' || entry.name.length > 120) throw bad(`[${i}].name: 1-120 characters`);
+    const address = (kind: 'phone' | 'email', v: unknown): string | null => {
+      if (v === undefined || v === null) return null;
+      try {
+        return checkedIdentity(kind, String(v)).slice(kind.length + 1);
+      } catch (err) {
+        throw bad(`[${i}].${kind}: ${(err as Error).message}`);
+      }
+    };
+    const phone = address('phone', entry.phone);
+    const email = address('email', entry.email);
+    if (phone === null && email === null) throw bad(`[${i}]: a phone or an email to reach them at`);
+    return { name: entry.name.trim(), phone, email };
+  });
+}
+
+/** A profile as it is before its first change. */
+const NEW_PROFILE: CustomerProfile = {
+  id: '', createdAt: '', updatedAt: '', name: null, language: null, preferredChannel: null, doNotContact: false, consent: {}, crmId: null,
+  timezone: null, notifications: {}, attributes: {}, contacts: [], identities: [],
+};
+
+/** The hash fields a profile change sets and removes, each value checked (CustomerError BAD_REQUEST with the reason). */
+function profileFields(profile: CustomerProfile, change: ProfileChange): { set: Record<string, string>; unset: string[] } {
+  const set: Record<string, string> = {};
+  const unset: string[] = [];
+  const text = (field: 'name' | 'language' | 'crmId', value: string | null | undefined, max: number) => {
+    if (value === undefined) return;
+    if (value === null) return void unset.push(field);
+    if (typeof value !== 'string' || value.trim() === '' || value.length > max) throw new CustomerError('BAD_REQUEST', `${field}: a string of 1-${max} characters, or null`);
+    set[field] = value.trim();
+  };
+  text('name', change.name, 120);
+  text('language', change.language, 35);
+  text('crmId', change.crmId, 128);
+  if (change.crmId) checkedIdentity('crm', change.crmId);
+  if (change.preferredChannel !== undefined) {
+    if (change.preferredChannel === null) unset.push('preferredChannel');
+    else if (!preferredChannels.includes(change.preferredChannel)) throw new CustomerError('BAD_REQUEST', `preferredChannel: one of ${preferredChannels.join(', ')}, or null`);
+    else set.preferredChannel = change.preferredChannel;
+  }
+  if (change.doNotContact !== undefined) {
+    if (typeof change.doNotContact !== 'boolean') throw new CustomerError('BAD_REQUEST', 'doNotContact: true or false');
+    set.doNotContact = change.doNotContact ? '1' : '0';
+  }
+  if (change.consent !== undefined) {
+    if (typeof change.consent !== 'object' || change.consent === null || Object.values(change.consent).some((v) => typeof v !== 'boolean')) {
+      throw new CustomerError('BAD_REQUEST', 'consent: an object of purpose → true (given) or false (withdrawn)');
+    }
+    set.consent = JSON.stringify({ ...profile.consent, ...change.consent });
+  }
+  if (change.timezone !== undefined) {
+    if (change.timezone === null) unset.push('timezone');
+    else if (typeof change.timezone !== 'string' || !isTimeZone(change.timezone)) throw new CustomerError('BAD_REQUEST', `timezone: an IANA time zone (Europe/London), or null; got ${JSON.stringify(change.timezone)}`);
+    else set.timezone = change.timezone;
+  }
+  if (change.notifications !== undefined) {
+    const wanted = change.notifications;
+    const ok = typeof wanted === 'object' && wanted !== null && !Array.isArray(wanted) &&
+      Object.entries(wanted).every(([type, list]) => /^[A-Za-z0-9._-]{1,64}$/.test(type) && Array.isArray(list) && list.every((c) => typeof c === 'string' && /^[a-z]{1,16}$/.test(c)));
+    if (!ok) throw new CustomerError('BAD_REQUEST', 'notifications: an object of event type → the channels wanted, in order ([]: none), e.g. {"flight.changed": ["sms", "email"]}');
+    set.notifications = JSON.stringify({ ...profile.notifications, ...wanted });
+  }
+  if (change.attributes !== undefined) {
+    const given = change.attributes;
+    const ok = typeof given === 'object' && given !== null && !Array.isArray(given) &&
+      Object.entries(given).every(([k, v]) => /^[A-Za-z0-9._-]{1,64}$/.test(k) && (v === null || (typeof v === 'string' && v.length <= 200)));
+    if (!ok) throw new CustomerError('BAD_REQUEST', 'attributes: an object of name (letters, digits, . _ -) → text of at most 200 characters, or null to remove one');
+    const merged: Record<string, string> = { ...profile.attributes };
+    for (const [k, v] of Object.entries(given)) if (v === null) delete merged[k];
+    else merged[k] = v;
+    set.attributes = JSON.stringify(merged);
+  }
+  if (change.contacts !== undefined) set.contacts = JSON.stringify(checkContacts(change.contacts));
+  return { set, unset };
+}

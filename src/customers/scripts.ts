@@ -119,7 +119,7 @@ for i = 1, #cases, 2 do
   redis.call('HSET', P .. 'k:' .. cases[i], 'customer', into)
   redis.call('ZADD', I .. ':cases', cases[i + 1], cases[i])
 end
-for _, field in ipairs({'name', 'language', 'preferredChannel', 'crmId', 'timezone', 'notifications', 'attributes'}) do
+for _, field in ipairs({'name', 'language', 'preferredChannel', 'crmId', 'timezone', 'notifications', 'attributes', 'contacts'}) do
   local v = redis.call('HGET', F, field)
   if v then redis.call('HSETNX', I, field, v) end
 end

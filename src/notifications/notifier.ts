@@ -210,22 +210,27 @@ export class Notifier {
    */
   async #make(rule: NotificationRule, profile: CustomerProfile, event: Notification['event'], now: number, id: string): Promise<{ made: { id: string; due: number } | null } | { skipped: string }> {
     const refused = refusal(profile, rule);
-    const plan = refused ? [] : planFor(profile, rule);
-    const reason = refused ?? (plan.length === 0 ? 'no-address' : undefined) ?? (await this.#limited(rule, profile, event.payload, now));
+    const sends = refused ? [] : recipients(profile, rule);
+    const reason = refused ?? (sends.length === 0 ? 'no-address' : undefined) ?? (await this.#limited(rule, profile, event.payload, now));
     if (reason !== undefined) {
       await this.#count(now, rule.id, 'none', `skipped:${reason}`);
       return { skipped: reason };
     }
     const due = notBefore(now, rule.quietHours, profile.timezone ?? this.settings.timezone);
-    const n: Notification = {
-      id, rule: rule.id, event, customer: profile.id, customerName: profile.name,
-      language: profile.language ?? this.settings.defaultLanguage, plan, current: 0, state: 'scheduled', createdAt: new Date(now).toISOString(),
-      expiresAt: now + rule.expiresMinutes * 60_000, attempts: [], v: 0,
-    };
-    if (!(await this.deps.store.put(n, due))) return { made: null };
+    let made = 0;
+    for (const send of sends) {
+      const n: Notification = {
+        id: `${id}${send.suffix}`, rule: rule.id, event, customer: profile.id, customerName: send.name,
+        language: profile.language ?? this.settings.defaultLanguage, plan: send.plan, current: 0, state: 'scheduled', createdAt: new Date(now).toISOString(),
+        expiresAt: now + rule.expiresMinutes * 60_000, attempts: [], v: 0,
+      };
+      if (!(await this.deps.store.put(n, due))) continue;
+      made++;
+      await this.#count(now, rule.id, send.plan[0]!.channel, 'created');
+    }
+    if (made === 0) return { made: null };
     if (due <= now) this.#kick();
-    await this.#count(now, rule.id, plan[0]!.channel, 'created');
-    return { made: { id, due } };
+    return { made: { id: `${id}${sends[0]!.suffix}`, due } };
   }
 
   /** A one-to-many event: a job that walks the segment (once per event id: the same event again finds its job). */
@@ -602,13 +607,33 @@ function refusal(profile: CustomerProfile, rule: NotificationRule): string | und
 }
 
 /** The channels to try, in the customer's order when they chose one (among the rule's), each with their address. */
-function planFor(profile: CustomerProfile, rule: NotificationRule): { channel: NotificationChannel; to: string }[] {
+function planFor(profile: CustomerProfile, rule: NotificationRule, address: (channel: NotificationChannel) => string | undefined = (c) => addressOf(profile, c)): { channel: NotificationChannel; to: string }[] {
   const wanted = profile.notifications[rule.event];
   const order = wanted === undefined ? rule.channels : wanted.filter((c): c is NotificationChannel => rule.channels.includes(c as NotificationChannel));
   return order.flatMap((channel) => {
-    const to = addressOf(profile, channel);
+    const to = address(channel);
     return to === undefined ? [] : [{ channel, to }];
   });
+}
+
+/**
+ * Who gets the rule's notification and how: the customer, and with `contacts: all` each of their notification
+ * contacts ("me and my spouse"), each trying the channels in order; with `allChannels`, every channel at once, one
+ * notification each. `suffix` tells the notifications of one event apart.
+ */
+function recipients(profile: CustomerProfile, rule: NotificationRule): { suffix: string; name: string | null; plan: { channel: NotificationChannel; to: string }[] }[] {
+  const people = [
+    { suffix: '', name: profile.name, plan: planFor(profile, rule) },
+    ...(rule.contacts === 'all' ? profile.contacts.map((c, i) => ({ suffix: `-c${i + 1}`, name: c.name, plan: planFor(profile, rule, (channel) => contactAddress(c, channel)) })) : []),
+  ].filter((p) => p.plan.length > 0);
+  if (!rule.allChannels) return people;
+  return people.flatMap((p) => p.plan.map((step) => ({ suffix: `${p.suffix}-${step.channel}`, name: p.name, plan: [step] })));
+}
+
+function contactAddress(contact: CustomerProfile['contacts'][number], channel: NotificationChannel): string | undefined {
+  if (channel === 'voice' || channel === 'sms') return contact.phone ?? undefined;
+  if (channel === 'email') return contact.email ?? undefined;
+  return undefined;
 }
 
 function addressOf(profile: CustomerProfile, channel: NotificationChannel): string | undefined {

@@ -24,6 +24,10 @@ export interface NotificationRule {
   readonly payload: readonly string[];
   /** In order of preference: the next is tried when one fails or is not confirmed in time. */
   readonly channels: readonly NotificationChannel[];
+  /** Every channel at once instead of one after the other (one notification per channel). */
+  readonly allChannels: boolean;
+  /** customer: the customer alone; all: their notification contacts too (profile `contacts`), each a notification. */
+  readonly contacts: 'customer' | 'all';
   /** channel → language → text. Each channel of `channels` has one, with the centre's default language at least. */
   readonly templates: Readonly<Record<string, Readonly<Record<string, string>>>>;
   /** The dialplan a voice notification runs once answered (it says ${message}, sets `answer`, may queue to an agent). */

@@ -140,9 +140,10 @@ export class Reports {
         rows.push({
           from: iso(row.from), to: iso(row.to), [by]: name,
           created: n('created'), skipped, sent: n('sent'), delivered: n('delivered'), replied: n('replied'), fallbacks: n('fallback'), failedAttempts: n('failed'),
-          confirmed: n('final:confirmed'), declined: n('final:declined'), unconfirmed: n('final:unconfirmed'), failed: n('final:failed'), expired: n('final:expired'),
+          confirmed: n('final:confirmed'), declined: n('final:declined'), handedOff: n('final:handed-off'), unconfirmed: n('final:unconfirmed'), failed: n('final:failed'), expired: n('final:expired'),
           deliveryRatePercent: percent(n('delivered'), n('sent')),
           confirmationRatePercent: percent(n('final:confirmed'), answered),
+          handOffRatePercent: percent(n('final:handed-off'), answered + n('final:handed-off')),
           averageSecondsToConfirm: average(n('confirmMs') / 1000, n('final:confirmed')),
           optedOut: n('skipped:opted-out'),
           reached: n('reached'), calledAnyway: n('called-anyway'), callsAvoided: n('reached') - n('called-anyway'),

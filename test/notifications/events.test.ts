@@ -33,7 +33,7 @@ t.before(async () => {
   await new Promise<void>((resolve) => gateway.listen(0, '127.0.0.1', resolve));
   const at = `http://127.0.0.1:${(gateway.address() as AddressInfo).port}`;
   const rule = (id: string, event: string, channels: string, extra = '') =>
-    `{id: ${id}, event: ${event}, audience: customer, payload: [flight, departs], channels: [${channels}], templates: {sms: {en: "Flight {{flight}} now leaves at {{departs}}. Reply YES or NO."}, chat: {en: "Hi {{customer.name}}: flight {{flight}} now leaves at {{departs}}. Keep your seat? YES or NO", zh-TW: "{{customer.name}} 您好：{{flight}} 改為 {{departs}} 起飛。保留座位請回 YES"}, email: {en: "Dear {{customer.name}}, flight {{flight}} leaves at {{departs}}."}}, dialplan: null, confirm: {waitMinutes: 30, yes: [yes, y], no: [no, n]}, expiresMinutes: 600, quietHours: null, dedupKey: "{{flight}}-{{departs}}", maxPerDay: 5, callReason: null, avoidanceHours: 48, callbackUrl: "${at}/business", followUp: null${extra}}`;
+    `{id: ${id}, event: ${event}, audience: customer, payload: [flight, departs], channels: [${channels}], allChannels: false, contacts: customer, templates: {sms: {en: "Flight {{flight}} now leaves at {{departs}}. Reply YES or NO."}, chat: {en: "Hi {{customer.name}}: flight {{flight}} now leaves at {{departs}}. Keep your seat? YES or NO", zh-TW: "{{customer.name}} 您好：{{flight}} 改為 {{departs}} 起飛。保留座位請回 YES"}, email: {en: "Dear {{customer.name}}, flight {{flight}} leaves at {{departs}}."}}, dialplan: null, confirm: {waitMinutes: 30, yes: [yes, y], no: [no, n]}, expiresMinutes: 600, quietHours: null, dedupKey: "{{flight}}-{{departs}}", maxPerDay: 5, callReason: null, avoidanceHours: 48, callbackUrl: "${at}/business", followUp: null${extra}}`;
   const started = await startTestServer(t, {
     dialplans: {},
     rtpPorts: [36800, 36899],
@@ -42,7 +42,9 @@ t.before(async () => {
       ONECC_NOTIFICATIONS__API_TOKENS: `["${TOKEN}"]`,
       ONECC_NOTIFICATIONS__ATTEMPTS_PER_CHANNEL: '2',
       ONECC_NOTIFICATIONS__CHANNELS: `{sms: {url: "${at}/sms", perSecond: 0}, chat: {url: "${at}/chat", perSecond: 0}, email: {url: "${at}/email", perSecond: 0}, push: {url: null, perSecond: 0}}`,
-      ONECC_NOTIFICATIONS__RULES: `[${rule('flight-change', 'flight.changed', 'sms, chat, email')}]`,
+      ONECC_NOTIFICATIONS__RULES: `[${rule('flight-change', 'flight.changed', 'sms, chat, email')}, {id: storm, event: storm.warning, audience: customer, payload: [area], channels: [sms, email],
+        allChannels: true, contacts: all, templates: {sms: {en: "Storm warning for {{area}}, {{customer.name}}."}, email: {en: "Storm warning for {{area}}."}}, dialplan: null, confirm: null,
+        expiresMinutes: 60, quietHours: null, dedupKey: null, maxPerDay: 0, callReason: null, avoidanceHours: 48, callbackUrl: null, followUp: null}]`,
     },
   });
   onecc = started.onecc;
@@ -148,4 +150,18 @@ t.test('a failing SMS gateway falls back to email; preferences and consent are h
   }, 'the notifications report counts what Prometheus counts');
   t.equal(report.rows[0]!.created, 3);
   t.equal(report.rows[0]!.confirmed, 1);
+});
+
+t.test('a rule for every channel at once and every contact: the customer and their spouse', async (t) => {
+  t.match(await post('/customers', { identities: ['phone:+15558010'], contacts: [{ name: 'Lee', phone: '555-1234' }], by: 'test' }, {}), { status: 400, body: { error: /contacts: \[0\]\.phone/ } }, 'a contact\'s phone is checked');
+  t.equal((await post('/customers', { identities: ['phone:+15558010', 'email:kai@example.com'], name: 'Kai', contacts: [{ name: 'Lee', phone: '+15558011' }], by: 'test' }, {})).status, 201);
+  const made = await post('/events', { type: 'storm.warning', customer: 'phone:+15558010', payload: { area: 'Keelung' } });
+  t.equal(made.status, 202);
+  for (let i = 0; i < 100 && deliveries.filter((d) => d.body.rule === 'storm').length < 3; i++) await delay(50);
+  const storm = deliveries.filter((d) => d.body.rule === 'storm').map((d) => `${d.body.channel} ${d.body.to}: ${d.body.text}`).sort();
+  t.same(storm, [
+    'email kai@example.com: Storm warning for Keelung.',
+    'sms +15558010: Storm warning for Keelung, Kai.',
+    'sms +15558011: Storm warning for Keelung, Lee.',
+  ], 'SMS and email to Kai at once, and an SMS to Lee (no email known for Lee)');
 });

@@ -20,7 +20,7 @@ const gateway = createServer(async (req, res) => {
 });
 
 const rule = (extra: Partial<NotificationRule> = {}): NotificationRule => ({
-  id: 'appointment', event: 'appointment.tomorrow', audience: 'customer', payload: ['time'], channels: ['sms', 'email'],
+  id: 'appointment', event: 'appointment.tomorrow', audience: 'customer', payload: ['time'], channels: ['sms', 'email'], allChannels: false, contacts: 'customer',
   templates: { sms: { en: 'See you tomorrow at {{time}}. Reply YES to confirm.' }, email: { en: 'Your appointment is tomorrow at {{time}}.' } },
   confirm: { waitMinutes: 30, yes: ['yes'], no: ['no'] }, dialplan: null, expiresMinutes: 24 * 60, quietHours: null, dedupKey: null, maxPerDay: 0, callReason: null, avoidanceHours: 1, callbackUrl: null, followUp: null, ...extra,
 });
