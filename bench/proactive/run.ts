@@ -120,7 +120,7 @@ async function main(): Promise<void> {
     ONECC_NOTIFICATIONS__SECRET: SECRET,
     ONECC_NOTIFICATIONS__API_TOKENS: `["${TOKEN}"]`,
     ONECC_NOTIFICATIONS__CHANNELS: `{sms: {url: "${sinkUrl}", perSecond: 0}, chat: {url: null, perSecond: 0}, email: {url: null, perSecond: 0}, push: {url: null, perSecond: 0}}`,
-    ONECC_NOTIFICATIONS__RULES: `[{id: parcel, event: parcel.arrived, audience: customer, payload: [parcel, sent], channels: [sms], allChannels: false, contacts: customer, dialplan: null,
+    ONECC_NOTIFICATIONS__RULES: `[{id: parcel, event: parcel.arrived, audience: customer, payload: [parcel, sent], channels: [sms], priority: 5, allChannels: false, contacts: customer, dialplan: null,
       templates: {sms: {en: "Parcel {{parcel}} is at the front desk (sent {{sent}})"}}, confirm: null, expiresMinutes: 60, quietHours: null,
       dedupKey: "{{parcel}}", maxPerDay: 0, callReason: null, avoidanceHours: 48, callbackUrl: null, followUp: null}]`,
   };

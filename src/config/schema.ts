@@ -444,6 +444,7 @@ export const configSchema = object('onecc configuration', {
         audience: oneOf(['customer', 'segment'] as const, 'customer: each event names one customer; segment: each event names a segment of profiles (language, attributes) and every customer in it is notified, once per event id'),
         payload: list(string('token', 'a payload field'), 0, 'fields the event must carry (strings or numbers); templates may name them'),
         channels: list(oneOf(['voice', 'sms', 'chat', 'email', 'push'] as const, 'a channel'), 1, 'channels in order of preference: the next is tried when one fails or is not confirmed in time (a customer\'s own choice, among these, wins)'),
+        priority: integer(0, 9, 'when more notifications are due than can go out at once (a rate limit, a burst), the higher go first'),
         allChannels: boolean('send on every channel at once (one notification each) instead of one after the other'),
         contacts: oneOf(['customer', 'all'] as const, 'customer: the customer alone; all: also each of their notification contacts (profile contacts: "me and my spouse")'),
         templates: record(record(string('text', 'the message, with {{field}} and {{customer.name}}'), 'language → text'), 'channel → language → text (voice: what its dialplan says as ${message})'),

@@ -30,6 +30,8 @@ export interface Notification {
   readonly language: string;
   /** The channels to try, with the customer's address on each, in order. */
   readonly plan: readonly { readonly channel: NotificationChannel; readonly to: string }[];
+  /** The rule's priority (0–9): the higher go first when more are due than can be sent at once. */
+  readonly priority: number;
   /** Index in `plan` of the channel now tried. */
   current: number;
   state: NotificationState;
@@ -44,25 +46,34 @@ export interface Notification {
   v: number;
 }
 
-// Takes up to ARGV[2] due notifications (due by ARGV[1]) and leases each until ARGV[3]: moved from `due` to
-// `leased` by this script alone, so that two nodes never work on the same one; a lease that ends (its node died)
-// puts the notification back (KEYS[1] due, KEYS[2] leased).
+// Takes up to ARGV[2] due members (due by ARGV[1]) and leases each until ARGV[3]: moved from `due` to `leased` by
+// this script alone, so that two nodes never work on the same one; a lease that ends (its node died) puts the member
+// back (KEYS[1] due, KEYS[2] leased). Members are "<priority>|<id>" (a job's: its id, priority 0): among the first
+// 4 × ARGV[2] due, the highest priority go first, then the longest due.
 const CLAIM = `
 local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, 100)
-for _, id in ipairs(expired) do
-  redis.call('ZREM', KEYS[2], id)
-  redis.call('ZADD', KEYS[1], ARGV[1], id)
+for _, m in ipairs(expired) do
+  redis.call('ZREM', KEYS[2], m)
+  redis.call('ZADD', KEYS[1], ARGV[1], m)
 end
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
-for _, id in ipairs(ids) do
-  redis.call('ZREM', KEYS[1], id)
-  redis.call('ZADD', KEYS[2], ARGV[3], id)
+local count = tonumber(ARGV[2])
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, count * 4)
+local ranked = {}
+for i, m in ipairs(due) do ranked[i] = {m = m, p = tonumber(string.match(m, '^(%d)|')) or 0, i = i} end
+table.sort(ranked, function(a, b) if a.p ~= b.p then return a.p > b.p end return a.i < b.i end)
+local taken = {}
+for k = 1, math.min(count, #ranked) do
+  local m = ranked[k].m
+  redis.call('ZREM', KEYS[1], m)
+  redis.call('ZADD', KEYS[2], ARGV[3], m)
+  taken[k] = m
 end
-return ids
+return taken
 `;
 
 // Writes ARGV[2] (JSON) at KEYS[1] if the stored version is ARGV[1] (0: must not exist), ends its lease (KEYS[3])
-// and schedules it at ARGV[4] in KEYS[2] (or not at all: ''); returns 1, or 0 when the version did not match.
+// and schedules it (member ARGV[5]) at ARGV[4] in KEYS[2] (or not at all: ''); returns 1, or 0 when the version did
+// not match.
 const PUT = `
 local stored = redis.call('GET', KEYS[1])
 local v = stored and cjson.decode(stored).v or 0
@@ -119,14 +130,15 @@ export class NotificationStore {
     const based = n.v;
     const next = { ...n, v: based + 1 };
     const put = (this.#redis as Redis & { ntPut(...args: (string | number)[]): Promise<number> }).ntPut;
-    const written = (await put.call(this.#redis, `${this.#p}n:${n.id}`, `${this.#p}due`, `${this.#p}leased`, based, JSON.stringify(next), this.retentionMs, dueAt === null ? '' : dueAt, n.id)) === 1;
+    const written = (await put.call(this.#redis, `${this.#p}n:${n.id}`, `${this.#p}due`, `${this.#p}leased`, based, JSON.stringify(next), this.retentionMs, dueAt === null ? '' : dueAt, `${n.priority}|${n.id}`)) === 1;
     if (written) n.v = based + 1;
     return written;
   }
 
-  /** Due notifications, leased to the caller until `leaseUntil`. */
+  /** Due notifications' ids, highest priority first, leased to the caller until `leaseUntil`. */
   async claim(now: number, count: number, leaseUntil: number): Promise<string[]> {
-    return (this.#redis as Redis & { ntClaim(due: string, leased: string, now: number, count: number, until: number): Promise<string[]> }).ntClaim(`${this.#p}due`, `${this.#p}leased`, now, count, leaseUntil);
+    const members = await (this.#redis as Redis & { ntClaim(due: string, leased: string, now: number, count: number, until: number): Promise<string[]> }).ntClaim(`${this.#p}due`, `${this.#p}leased`, now, count, leaseUntil);
+    return members.map((m) => m.slice(m.indexOf('|') + 1));
   }
 
   /** Takes a de-duplication key for `ttlMs`; false when it was taken already (the notification was sent). */

@@ -24,6 +24,8 @@ export interface NotificationRule {
   readonly payload: readonly string[];
   /** In order of preference: the next is tried when one fails or is not confirmed in time. */
   readonly channels: readonly NotificationChannel[];
+  /** 0–9: when more notifications are due than can go out at once, the higher go first. */
+  readonly priority: number;
   /** Every channel at once instead of one after the other (one notification per channel). */
   readonly allChannels: boolean;
   /** customer: the customer alone; all: their notification contacts too (profile `contacts`), each a notification. */

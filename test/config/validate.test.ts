@@ -134,7 +134,7 @@ t.test('notification rules: a template naming what the event does not carry fail
   const config: Record<string, any> = valid();
   config.notifications.apiTokens = ['short'];
   config.notifications.rules = [{
-    id: 'flight', event: 'flight.changed', audience: 'customer', payload: ['flight'], channels: ['sms', 'email'], allChannels: false, contacts: 'customer',
+    id: 'flight', event: 'flight.changed', audience: 'customer', payload: ['flight'], channels: ['sms', 'email'], priority: 0, allChannels: false, contacts: 'customer',
     templates: { sms: { en: 'Flight {{flight}}, seat {{seat}}' }, push: { en: 'x' } },
     dialplan: null, confirm: null, expiresMinutes: 60, quietHours: { start: '9pm', end: '08:00' }, dedupKey: '{{gate}}', maxPerDay: 0, callReason: 'weather', avoidanceHours: 48, callbackUrl: 'ftp://x', followUp: null,
   }];

@@ -33,7 +33,7 @@ t.before(async () => {
   await new Promise<void>((resolve) => gateway.listen(0, '127.0.0.1', resolve));
   const at = `http://127.0.0.1:${(gateway.address() as AddressInfo).port}`;
   const rule = (id: string, event: string, channels: string, extra = '') =>
-    `{id: ${id}, event: ${event}, audience: customer, payload: [flight, departs], channels: [${channels}], allChannels: false, contacts: customer, templates: {sms: {en: "Flight {{flight}} now leaves at {{departs}}. Reply YES or NO."}, chat: {en: "Hi {{customer.name}}: flight {{flight}} now leaves at {{departs}}. Keep your seat? YES or NO", zh-TW: "{{customer.name}} 您好：{{flight}} 改為 {{departs}} 起飛。保留座位請回 YES"}, email: {en: "Dear {{customer.name}}, flight {{flight}} leaves at {{departs}}."}}, dialplan: null, confirm: {waitMinutes: 30, yes: [yes, y], no: [no, n]}, expiresMinutes: 600, quietHours: null, dedupKey: "{{flight}}-{{departs}}", maxPerDay: 5, callReason: null, avoidanceHours: 48, callbackUrl: "${at}/business", followUp: null${extra}}`;
+    `{id: ${id}, event: ${event}, audience: customer, payload: [flight, departs], channels: [${channels}], priority: 5, allChannels: false, contacts: customer, templates: {sms: {en: "Flight {{flight}} now leaves at {{departs}}. Reply YES or NO."}, chat: {en: "Hi {{customer.name}}: flight {{flight}} now leaves at {{departs}}. Keep your seat? YES or NO", zh-TW: "{{customer.name}} 您好：{{flight}} 改為 {{departs}} 起飛。保留座位請回 YES"}, email: {en: "Dear {{customer.name}}, flight {{flight}} leaves at {{departs}}."}}, dialplan: null, confirm: {waitMinutes: 30, yes: [yes, y], no: [no, n]}, expiresMinutes: 600, quietHours: null, dedupKey: "{{flight}}-{{departs}}", maxPerDay: 5, callReason: null, avoidanceHours: 48, callbackUrl: "${at}/business", followUp: null${extra}}`;
   const started = await startTestServer(t, {
     dialplans: {},
     rtpPorts: [36800, 36899],
@@ -43,7 +43,7 @@ t.before(async () => {
       ONECC_NOTIFICATIONS__ATTEMPTS_PER_CHANNEL: '2',
       ONECC_NOTIFICATIONS__CHANNELS: `{sms: {url: "${at}/sms", perSecond: 0}, chat: {url: "${at}/chat", perSecond: 0}, email: {url: "${at}/email", perSecond: 0}, push: {url: null, perSecond: 0}}`,
       ONECC_NOTIFICATIONS__RULES: `[${rule('flight-change', 'flight.changed', 'sms, chat, email')}, {id: storm, event: storm.warning, audience: customer, payload: [area], channels: [sms, email],
-        allChannels: true, contacts: all, templates: {sms: {en: "Storm warning for {{area}}, {{customer.name}}."}, email: {en: "Storm warning for {{area}}."}}, dialplan: null, confirm: null,
+        priority: 5, allChannels: true, contacts: all, templates: {sms: {en: "Storm warning for {{area}}, {{customer.name}}."}, email: {en: "Storm warning for {{area}}."}}, dialplan: null, confirm: null,
         expiresMinutes: 60, quietHours: null, dedupKey: null, maxPerDay: 0, callReason: null, avoidanceHours: 48, callbackUrl: null, followUp: null}]`,
     },
   });

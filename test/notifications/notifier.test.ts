@@ -20,7 +20,7 @@ const gateway = createServer(async (req, res) => {
 });
 
 const rule = (extra: Partial<NotificationRule> = {}): NotificationRule => ({
-  id: 'appointment', event: 'appointment.tomorrow', audience: 'customer', payload: ['time'], channels: ['sms', 'email'], allChannels: false, contacts: 'customer',
+  id: 'appointment', event: 'appointment.tomorrow', audience: 'customer', payload: ['time'], channels: ['sms', 'email'], priority: 0, allChannels: false, contacts: 'customer',
   templates: { sms: { en: 'See you tomorrow at {{time}}. Reply YES to confirm.' }, email: { en: 'Your appointment is tomorrow at {{time}}.' } },
   confirm: { waitMinutes: 30, yes: ['yes'], no: ['no'] }, dialplan: null, expiresMinutes: 24 * 60, quietHours: null, dedupKey: null, maxPerDay: 0, callReason: null, avoidanceHours: 1, callbackUrl: null, followUp: null, ...extra,
 });
@@ -44,6 +44,7 @@ t.test('quiet hours, confirmation time-outs, expiry, caps, and one send across t
     rule({ id: 'quiet', event: 'bill.overdue', confirm: null, quietHours: { start: '21:00', end: '08:00' } }),
     rule({ id: 'capped', event: 'card.limit', confirm: null, maxPerDay: 2, expiresMinutes: 10 }),
     rule({ id: 'news', event: 'newsletter', confirm: null, channels: ['email'], callReason: 'resolved' }),
+    rule({ id: 'alert', event: 'fraud.alert', confirm: null, channels: ['email'], priority: 9 }),
   ];
   const settings: NotifierSettings = {
     rules, channels: { sms: { url: `${at}/sms`, perSecond: 0 }, chat: { url: null, perSecond: 0 }, email: { url: `${at}/email`, perSecond: 2 }, push: { url: null, perSecond: 0 } },
@@ -109,4 +110,14 @@ t.test('quiet hours, confirmation time-outs, expiry, caps, and one send across t
   const reports = new Reports({ store: reportStore, recorder: new ReportRecorder(reportStore, silentLogger()), queues: [] });
   const day = await reports.notifications(parseRange(new URLSearchParams(`from=${new Date().toISOString().slice(0, 10)}&interval=day`), Date.now()), 'rule', 'news');
   t.match(day.rows, [{ rule: 'news', created: 5, sent: 5, reached: 5, calledAnyway: 1, callsAvoided: 4 }], 'one of the five reached still called about it: four calls avoided');
+
+  // Three newsletters, then a fraud alert (priority 9), all due at once through 2 emails a second: the alert goes first.
+  const later: string[] = [];
+  for (let i = 0; i < 3; i++) later.push(((await one.accept({ type: 'newsletter', customer: 'phone:+15559201', payload: { time: `n${i}` } })).body as { notifications: { id: string }[] }).notifications[0]!.id);
+  const alert = ((await one.accept({ type: 'fraud.alert', customer: 'phone:+15559201', payload: { time: 'now' } })).body as { notifications: { id: string }[] }).notifications[0]!.id;
+  const third = Math.ceil(Date.now() / 1000) * 1000 + 5000;
+  await one.work(third);
+  const firstTwo = received.filter((r) => r.body.notification === alert || later.includes(r.body.notification)).map((r) => r.body.notification);
+  t.equal(firstTwo.length, 2);
+  t.ok(firstTwo.includes(alert), 'the alert was among the first two');
 });

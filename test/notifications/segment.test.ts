@@ -35,7 +35,7 @@ t.before(async () => {
     env: {
       ONECC_NOTIFICATIONS__API_TOKENS: `["${TOKEN}"]`,
       ONECC_NOTIFICATIONS__CHANNELS: `{sms: {url: "${at}/sms", perSecond: 0}, chat: {url: null, perSecond: 0}, email: {url: null, perSecond: 0}, push: {url: null, perSecond: 0}}`,
-      ONECC_NOTIFICATIONS__RULES: `[{id: outage, event: outage.planned, audience: segment, payload: [when], channels: [sms], allChannels: false, contacts: customer, dialplan: null,
+      ONECC_NOTIFICATIONS__RULES: `[{id: outage, event: outage.planned, audience: segment, payload: [when], channels: [sms], priority: 5, allChannels: false, contacts: customer, dialplan: null,
         templates: {sms: {en: "Planned maintenance in your area at {{when}}."}}, confirm: null, expiresMinutes: 600, quietHours: null,
         dedupKey: null, maxPerDay: 0, callReason: null, avoidanceHours: 48, callbackUrl: null, followUp: null}]`,
     },

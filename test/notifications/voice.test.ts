@@ -59,7 +59,7 @@ t.before(async () => {
       ONECC_NOTIFICATIONS__API_TOKENS: `["${TOKEN}"]`,
       ONECC_NOTIFICATIONS__VOICE: '{trunk: carrier, callerId: "+15550100", ringTimeoutSeconds: 10, attempts: 1, retryMinutes: 1, callsPerSecond: 0}',
       ONECC_NOTIFICATIONS__CHANNELS: `{sms: {url: "${at}/sms", perSecond: 0}, chat: {url: null, perSecond: 0}, email: {url: null, perSecond: 0}, push: {url: null, perSecond: 0}}`,
-      ONECC_NOTIFICATIONS__RULES: `[{id: appointment, event: appointment.tomorrow, audience: customer, payload: [time], channels: [voice, sms], allChannels: false, contacts: customer, dialplan: notify,
+      ONECC_NOTIFICATIONS__RULES: `[{id: appointment, event: appointment.tomorrow, audience: customer, payload: [time], channels: [voice, sms], priority: 5, allChannels: false, contacts: customer, dialplan: notify,
         templates: {voice: {en: "Your appointment is tomorrow at {{time}}. Press 1 to confirm, 2 to cancel."}, sms: {en: "Appointment tomorrow at {{time}}. Reply YES or NO."}},
         confirm: {waitMinutes: 30, yes: [yes], no: [no]}, expiresMinutes: 600, quietHours: null, dedupKey: null, maxPerDay: 0, callReason: null, avoidanceHours: 48, callbackUrl: "${at}/business",
         followUp: {on: [confirmed], channel: sms, templates: {en: "Confirmed ({{answer}}): see you tomorrow at {{time}}."}}}]`,
