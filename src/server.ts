@@ -303,6 +303,15 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
       {
         store: notificationStore, customers, reports: reportStore, observe: (rule, channel, outcome) => metrics.notification(rule, channel, outcome), logger: logger.child({ component: 'notifications' }),
         ...(voiceChannel && nc.voice.trunk !== null ? { voice: voiceNotifier(voiceChannel, nc.voice.trunk, nc.voice.callerId, nc.voice.ringTimeoutSeconds * 1000) } : {}),
+        // A notification is a contact: on the customer's timeline and in their open case, with its outcome and answer.
+        onEnded: async (n) => {
+          const identity = (await customers.get(n.customer))?.identities[0];
+          await records.save({
+            id: n.id, channel: 'notification', direction: 'outbound', startedAt: n.createdAt, endedAt: new Date().toISOString(), trunk: 'notifications',
+            caller: n.rule, called: n.plan[n.current]?.to ?? '', legs: [], outcome: n.state, ...(identity ? { identities: [identity] } : {}),
+            notification: { rule: n.rule, event: n.event, attempts: n.attempts, answer: n.answer ?? null },
+          });
+        },
       },
     );
     for (const rule of nc.rules) {
@@ -317,7 +326,7 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
     const eventsApi = new EventsApi(notifier, { apiTokens: nc.apiTokens, secret: nc.secret, maxSkewSeconds: nc.maxSkewSeconds });
     const interactionApi = new InteractionApi({ records, ...(conversations ? { conversations } : {}), recordingDir: config.media.recordingDir });
     const reportApi = new ReportApi({ reports: new Reports({ store: reportStore, recorder: reportRecorder, queues: config.acd.queues }), quality });
-    const customerApi = new CustomerApi({ customers, records, quality, ...(dialer ? { campaignContacts: dialer } : {}), ...(conversations ? { conversations } : {}), ...(acd ? { acd } : {}), recordingDir: config.media.recordingDir, logger: logger.child({ component: 'customers' }) });
+    const customerApi = new CustomerApi({ customers, records, quality, notifications: notifier, ...(dialer ? { campaignContacts: dialer } : {}), ...(conversations ? { conversations } : {}), ...(acd ? { acd } : {}), recordingDir: config.media.recordingDir, logger: logger.child({ component: 'customers' }) });
     // Customers and recording files have no TTL of their own: swept hourly past their retention.
     const retention = new Retention(
       { customerDays: config.customers.retentionDays, recordingDays: config.media.recordingRetentionDays, recordingDir: config.media.recordingDir, everyMs: 3_600_000 },

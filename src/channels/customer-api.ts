@@ -21,6 +21,8 @@ export class CustomerApi {
     private readonly deps: {
       readonly customers: CustomerStore;
       readonly records: InteractionRecords;
+      /** Notifications of the customer (their timeline names them) are erased too. */
+      readonly notifications?: { forget(customer: string, ids: readonly string[]): Promise<void> };
       /** Outbound campaigns' contact lists: the customer's numbers are forgotten there too. */
       readonly campaignContacts?: { forgetNumbers(numbers: readonly string[]): Promise<number> };
       /** Quality evaluations of the customer's interactions are exported and erased with them. */
@@ -163,6 +165,7 @@ export class CustomerApi {
     const campaignContacts = (await this.deps.campaignContacts?.forgetNumbers(numbers)) ?? 0;
     const erased = await customers.erase(profile.id, by);
     await records.erase(erased.interactions);
+    await this.deps.notifications?.forget(profile.id, erased.interactions);
     await this.deps.quality?.forgetInteractions(erased.interactions);
     await this.deps.acd?.forgetEndedTasks('interaction', erased.interactions);
     this.deps.logger.info({ customer: profile.id, by, interactions: erased.interactions.length, files, campaignContacts }, 'customer erased');

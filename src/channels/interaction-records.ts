@@ -7,7 +7,8 @@ import type { ReportRecorder, SurveyResponse } from '../reports/index';
 /** One interaction (a call, a video call, a chat, an email thread) as the operator and reporting see it afterwards. */
 export interface InteractionRecord {
   readonly id: string;
-  readonly channel: 'voice' | 'video' | 'chat' | 'email';
+  /** notification: a proactive notification (src/notifications), whatever channels it went out on. */
+  readonly channel: 'voice' | 'video' | 'chat' | 'email' | 'notification';
   /** inbound (a caller; the default) or outbound (onecc called: an agent's manual dial). */
   readonly direction?: 'inbound' | 'outbound';
   readonly startedAt: string;
@@ -35,6 +36,8 @@ export interface InteractionRecord {
   /** How the call ended: completed, abandoned, rejected, failed... */
   outcome?: string;
   agentId?: string;
+  /** A notification's rule, event, attempts per channel and the customer's answer. */
+  notification?: unknown;
   /** Survey answers by the dialplan's variable names (voice), or csat (chat). */
   survey?: Record<string, string>;
   /** The satisfaction survey's answers on any channel, as reports read them. */
@@ -190,7 +193,7 @@ export class InteractionRecords implements InteractionHistory {
 
   /** The record's survey answers as a report fact, with its dispositions (from the stored list when not in hand). */
   async #reportFeedback(record: InteractionRecord): Promise<void> {
-    if (!this.#reports || record.feedback === undefined) return;
+    if (!this.#reports || record.feedback === undefined || record.channel === 'notification') return;
     try {
       const dispositions = record.dispositions ?? (await this.#redis.lrange(`${this.#prefix}:${record.id}:dispositions`, 0, -1)).map((e) => JSON.parse(e) as { disposition: string });
       const { feedback } = record;

@@ -175,6 +175,16 @@ export class NotificationStore {
     return score === null ? undefined : Number(score);
   }
 
+  /** Erases notifications by id, from the schedule too, and the customer's reach record. */
+  async forget(customer: string, ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    const members = await Promise.all(ids.map((id) => this.get(id).then((n) => (n ? `${n.priority}|${n.id}` : undefined))));
+    const known = members.filter((m): m is string => m !== undefined);
+    const multi = this.#redis.multi().del(...ids.map((id) => `${this.#p}n:${id}`), `${this.#p}reached:${customer}`);
+    if (known.length > 0) multi.zrem(`${this.#p}due`, ...known).zrem(`${this.#p}leased`, ...known);
+    await multi.exec();
+  }
+
   /** Keeps an event that could not be taken, with the reason, under `id`. */
   async deadLetter(id: string, entry: { readonly at: string; readonly reason: string; readonly event: unknown }): Promise<void> {
     await this.#redis.multi().hset(`${this.#p}dead`, id, JSON.stringify({ id, ...entry })).zadd(`${this.#p}dead:at`, Date.parse(entry.at), id).exec();

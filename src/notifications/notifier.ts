@@ -73,6 +73,8 @@ export class Notifier {
       readonly reports?: ReportStore;
       /** Voice notifications; without it a rule's voice channel fails over to the next. */
       readonly voice?: VoiceNotifier;
+      /** Told of every notification that ended (the customer's timeline gets it as an interaction). */
+      readonly onEnded?: (n: Notification) => Promise<void>;
       /** Every outcome, for metrics: rule, channel (or "none"), outcome. */
       readonly observe?: (rule: string, channel: string, outcome: string) => void;
       readonly logger: Logger;
@@ -248,6 +250,11 @@ export class Notifier {
     return { job: job.id, created, progress: `/events/jobs/${job.id}` };
   }
 
+  /** Erases these notifications (and their follow-ups) and what is kept of the customer's reach (a data deletion). */
+  forget(customer: string, ids: readonly string[]): Promise<void> {
+    return this.deps.store.forget(customer, ids.flatMap((id) => [id, `${id}-follow-up`]));
+  }
+
   /** A segment job's progress. */
   job(id: string): Promise<SegmentJob | undefined> {
     return this.deps.store.getJob(id);
@@ -417,6 +424,7 @@ export class Notifier {
 
   /** What follows a notification's end: the business's callback, the rule's follow-up message, calls-avoided tracking. */
   async #afterEnd(n: Notification, state: NotificationState, now: number): Promise<void> {
+    await this.deps.onEnded?.(n).catch((err: unknown) => this.deps.logger.error({ err, notification: n.id }, 'notification not recorded'));
     if (n.followUp) return;
     const rule = this.settings.rules.find((r) => r.id === n.rule);
     if (rule?.callReason && REACHED.includes(state)) {

@@ -120,6 +120,13 @@ t.test('a customer who prefers chat gets it there in their language; their reply
   t.match(await post('/notifications/replies', again.text, again.headers), { status: 409, body: { state: 'confirmed' } }, 'a confirmed notification stays confirmed');
   const record = (await (await fetch(`${base}/notifications/${id}`)).json()) as { state: string; attempts: { channel: string; deliveredAt?: string; answeredAt?: string }[] };
   t.match(record, { state: 'confirmed', attempts: [{ channel: 'chat', deliveredAt: /T/, answeredAt: /T/, outcome: 'confirmed' }] });
+
+  // The notification is a contact: on her timeline, in her case, with her answer; erased with her.
+  const cu = (await (await fetch(`${base}/customers?identity=${encodeURIComponent('phone:+15558002')}`)).json()) as { id: string };
+  const timeline = (await (await fetch(`${base}/customers/${cu.id}/timeline`)).json()) as Record<string, any>[];
+  t.match(timeline, [{ id, channel: 'notification', outcome: 'confirmed', customer: cu.id, case: /^case-/, notification: { rule: 'flight-change', answer: 'Yes please' } }], 'on her timeline, in her case');
+  t.equal((await fetch(`${base}/customers/${cu.id}`, { method: 'DELETE', body: '{"by":"dpo"}' })).status, 200);
+  t.equal((await fetch(`${base}/notifications/${id}`)).status, 404, 'erasing her erases the notification');
 });
 
 t.test('a failing SMS gateway falls back to email; preferences and consent are honoured; the report agrees with /metrics', async (t) => {

@@ -100,8 +100,9 @@ t.test('the customer answers the call, hears the message and presses 1: confirme
   for (let i = 0; i < 40 && !received.some((r) => r.body.notification === `${id}-follow-up`); i++) await delay(50);
   t.match(received.find((r) => r.body.notification === `${id}-follow-up`)?.body, { channel: 'sms', to: '+15558101', text: 'Confirmed (yes): see you tomorrow at 10:30.', confirm: false }, 'the follow-up message went out once it was confirmed');
   const cu = (await (await fetch(`http://127.0.0.1:${onecc.http.port}/customers?identity=${encodeURIComponent('phone:+15558101')}`)).json()) as { id: string };
-  const timeline = (await (await fetch(`http://127.0.0.1:${onecc.http.port}/customers/${cu.id}/timeline`)).json()) as { direction?: string; dialplan?: string; outcome?: string }[];
-  t.match(timeline, [{ direction: 'outbound', dialplan: 'notify', outcome: 'yes' }], 'the call is on the customer\'s timeline');
+  const timeline = (await (await fetch(`http://127.0.0.1:${onecc.http.port}/customers/${cu.id}/timeline`)).json()) as { id: string; channel: string; dialplan?: string; outcome?: string }[];
+  t.match(timeline.find((r) => r.channel === 'voice'), { direction: 'outbound', dialplan: 'notify', outcome: 'yes' }, 'the call is on the customer\'s timeline');
+  t.match(timeline.filter((r) => r.channel === 'notification').map((r) => `${r.id} ${r.outcome}`).sort(), [`${id} confirmed`, `${id}-follow-up sent`], 'and so are the notification and its follow-up');
 });
 
 t.test('a busy line falls back to SMS', async (t) => {
