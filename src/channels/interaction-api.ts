@@ -1,9 +1,9 @@
-import { readFile } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { ConversationStore } from './chat/conversation-store';
 import type { InteractionRecords } from './interaction-records';
 
-type Answer = { status: number; body: unknown; contentType?: undefined } | { status: number; body: string | Buffer; contentType: string };
+type Answer = { status: number; body: unknown; contentType?: undefined } | { status: number; body: { readonly file: string; readonly bytes: number }; contentType: string; stream: true };
 
 const AUDIO_TYPES: Readonly<Record<string, string>> = { '.wav': 'audio/wav', '.pcap': 'application/vnd.tcpdump.pcap' };
 
@@ -32,8 +32,8 @@ export class InteractionApi {
         const file = record.recording === undefined ? undefined : path.resolve(dir, record.recording);
         const type = file === undefined ? undefined : AUDIO_TYPES[path.extname(file)];
         if (file === undefined || type === undefined || !file.startsWith(`${dir}${path.sep}`)) return { status: 404, body: { error: `interaction ${id} has no recording` } };
-        const bytes = await readFile(file).catch(() => undefined);
-        return bytes ? { status: 200, body: bytes, contentType: type } : { status: 404, body: { error: `the recording of interaction ${id} is no longer kept` } };
+        const info = await stat(file).catch(() => undefined);
+        return info?.isFile() ? { status: 200, body: { file, bytes: info.size }, contentType: type, stream: true } : { status: 404, body: { error: `the recording of interaction ${id} is no longer kept` } };
       }
       default:
         return { status: 404, body: { error: `no /interactions/${rest} (transcript, recording)` } };

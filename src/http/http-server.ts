@@ -1,4 +1,5 @@
 import { createReadStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import path from 'node:path';
@@ -7,7 +8,11 @@ import type { Logger } from '../lib/index';
 import type { Metrics } from '../metrics/index';
 
 /** A resource's or action's answer: JSON, or (contentType given) `body` as it is, of that type: a CSV report, a recording. */
-export type HttpAnswer = { status: number; body: unknown; contentType?: undefined } | { status: number; body: string | Buffer; contentType: string };
+export type HttpAnswer =
+  | { status: number; body: unknown; contentType?: undefined }
+  | { status: number; body: string | Buffer; contentType: string }
+  /** A file sent as it is read (a recording of an hour is over 100 MB): `file` is its absolute path, `bytes` its size. */
+  | { status: number; body: { readonly file: string; readonly bytes: number }; contentType: string; stream: true };
 
 export interface HttpServerOptions {
   host: string;
@@ -136,6 +141,12 @@ export class HttpServer {
       if (path === prefix || path.startsWith(`${prefix}/`)) {
         const answer = await serve(decodeURIComponent(path.slice(prefix.length + 1)), url.searchParams, req);
         if (answer.contentType === undefined) return json(res, answer.status, answer.body);
+        if ('stream' in answer) {
+          res.writeHead(answer.status, { 'content-type': answer.contentType, 'content-length': answer.body.bytes });
+          if (req.method === 'HEAD') return void res.end();
+          // pipeline closes the file when the client goes away mid-download.
+          return pipeline(createReadStream(answer.body.file), res).catch((err: unknown) => this.options.logger.debug({ err, file: answer.body.file }, 'file download cut short'));
+        }
         res.writeHead(answer.status, { 'content-type': answer.contentType });
         return void res.end(answer.body);
       }

@@ -157,6 +157,7 @@ t.test('a voice survey with a recorded comment and a chat closed with CSAT show 
   t.match(transcript, { status: 200, body: [{ from: 'customer', text: 'Where is my refund?' }, { from: 'system', text: /ended/ }] }, 'the chat\'s transcript over HTTP');
   const audio = await fetch(`http://127.0.0.1:${onecc.http.port}/interactions/${record.id}/recording`);
   t.equal(audio.headers.get('content-type'), 'audio/wav');
+  t.equal(audio.headers.get('content-length'), String(statSync(record.recording!).size), 'streamed whole, its length announced');
   t.equal(Buffer.from(await audio.arrayBuffer()).subarray(0, 4).toString(), 'RIFF', 'the call\'s recording over HTTP');
   t.match(await api('GET', `/interactions/${record.id}/transcript`), { status: 404, body: { error: /no transcript/ } });
   t.match(await api('GET', '/quality/forms'), { status: 200, body: [{ id: 'standard' }] });
