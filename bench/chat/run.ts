@@ -7,50 +7,30 @@
  *
  *   npm run build && node dist/bench/chat/run.js [--conversations 5000] [--agents 500] [--rate 2000] [--seconds 30]
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { WebSocket } from 'ws';
 import { Credentials } from '../../src/agents/credentials';
 import { loadConfig } from '../../src/config/index';
+import { LatencyHistogram, positiveArg, startOnecc } from '../common/onecc-child';
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const value = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isFinite(value) || value <= 0) {
-    process.stderr.write(`--${name} needs a positive number\n`);
-    process.exit(2);
-  }
-  return value;
-}
-
-const CONVERSATIONS = Math.round(arg('conversations', 5000));
-const AGENTS = Math.round(arg('agents', 500));
-const RATE = arg('rate', 2000);
-const SECONDS = arg('seconds', 30);
-const REPLY_EVERY = Math.round(arg('reply', 4));
+const CONVERSATIONS = Math.round(positiveArg('conversations', 5000));
+const AGENTS = Math.round(positiveArg('agents', 500));
+const RATE = positiveArg('rate', 2000);
+const SECONDS = positiveArg('seconds', 30);
+const REPLY_EVERY = Math.round(positiveArg('reply', 4));
 const CAPACITY = Math.ceil(CONVERSATIONS / AGENTS);
 const SECRET = 'bench-chat-secret-0123456789abcdef';
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** Latencies in 10 µs buckets up to 5 s. */
-class Histogram {
-  readonly counts = new Uint32Array(500_000);
-  total = 0;
-  max = 0;
-  add(ms: number): void {
-    this.counts[Math.min(this.counts.length - 1, Math.max(0, Math.floor(ms * 100)))]!++;
-    this.total++;
-    this.max = Math.max(this.max, ms);
+/** Latencies up to 5 s. */
+class Histogram extends LatencyHistogram {
+  constructor() {
+    super(5000);
   }
-  quantile(q: number): number {
-    let seen = 0;
-    const target = Math.ceil(q * this.total);
-    for (let i = 0; i < this.counts.length; i++) if ((seen += this.counts[i]!) >= target) return i / 100;
-    return this.max;
-  }
+
   describe(): string {
     return this.total === 0 ? 'none' : `${this.total} delivered, p50 ${this.quantile(0.5).toFixed(2)} ms, p99 ${this.quantile(0.99).toFixed(2)} ms, max ${this.max.toFixed(1)} ms`;
   }
@@ -83,29 +63,9 @@ async function main(): Promise<void> {
     ONECC_IVR__TEXT_PROMPT_CACHE_DIR: path.join(dir, 'text-cache'),
   };
   const credentials = new Credentials(loadConfig({ env }).agents);
-  const sut = spawn(process.execPath, [path.resolve(__dirname, '../../src/main.js')], { env, stdio: ['ignore', 'pipe', 'inherit'] });
-  const cleanup = () => {
-    sut.kill('SIGTERM');
-    rmSync(dir, { recursive: true, force: true });
-  };
-  process.on('exit', cleanup);
-  // onecc logs its HTTP port as JSON (pino) once it listens.
-  const port = await new Promise<number>((resolve, reject) => {
-    let buffer = '';
-    const timer = setTimeout(() => reject(new Error('onecc did not start within 60 s')), 60_000);
-    let found = false;
-    sut.stdout!.on('data', (chunk: Buffer) => {
-      if (found) return; // the rest of the log is drained, not kept
-      buffer += chunk.toString();
-      const match = /"port":(\d+)[^\n]*HTTP listener up/.exec(buffer);
-      if (match) {
-        found = true;
-        clearTimeout(timer);
-        resolve(Number(match[1]));
-      }
-    });
-    sut.once('exit', (code) => reject(new Error(`onecc exited (${code}) before it listened`)));
-  });
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const { sut, port } = await startOnecc(env);
+  process.on('exit', () => sut.kill('SIGTERM'));
   const base = `ws://127.0.0.1:${port}`;
   console.log(`chat bench: ${CONVERSATIONS} conversations, ${AGENTS} agents (${CAPACITY} chats each), ${RATE} customer messages/s for ${SECONDS} s, an agent reply every ${REPLY_EVERY}; onecc pid ${sut.pid}`);
 

@@ -8,7 +8,6 @@
  *
  *   npm run build && node dist/bench/proactive/run.js [--customers 100000] [--rate 3000] [--concurrency 64] [--profile DIR]
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -18,43 +17,17 @@ import Redis from 'ioredis';
 import { CustomerStore } from '../../src/customers/index';
 import { signWebhook, silentLogger } from '../../src/lib/index';
 import { RedisServer } from '../../test/helpers/redis-server';
+import { LatencyHistogram, positiveArg, startOnecc } from '../common/onecc-child';
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const value = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isFinite(value) || value <= 0) {
-    process.stderr.write(`--${name} needs a positive number\n`);
-    process.exit(2);
-  }
-  return value;
-}
-
-const CUSTOMERS = Math.round(arg('customers', 100_000));
-const RATE = arg('rate', 3000);
-const CONCURRENCY = Math.round(arg('concurrency', 64));
+const CUSTOMERS = Math.round(positiveArg('customers', 100_000));
+const RATE = positiveArg('rate', 3000);
+const CONCURRENCY = Math.round(positiveArg('concurrency', 64));
 const SECRET = 'bench-proactive-secret-0123456789';
 const TOKEN = 'bench-proactive-token-0123456789abcdef';
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const phone = (i: number) => `+1555${String(i).padStart(7, '0')}`;
 
-/** Latencies in 10 µs buckets up to 60 s. */
-class Histogram {
-  readonly counts = new Uint32Array(6_000_000);
-  total = 0;
-  max = 0;
-  add(ms: number): void {
-    this.counts[Math.min(this.counts.length - 1, Math.max(0, Math.floor(ms * 100)))]!++;
-    this.total++;
-    this.max = Math.max(this.max, ms);
-  }
-  quantile(q: number): number {
-    let seen = 0;
-    const target = Math.ceil(q * this.total);
-    for (let i = 0; i < this.counts.length; i++) if ((seen += this.counts[i]!) >= target) return i / 100;
-    return this.max;
-  }
-}
 
 /** Peak resident memory of a process (VmHWM), in MiB. */
 function peakMiB(pid: number): number {
@@ -68,7 +41,7 @@ async function main(): Promise<void> {
   await redis.start();
 
   // The SMS gateway: every message once, signed; when it came and after how long.
-  const firstAttempt = new Histogram();
+  const firstAttempt = new LatencyHistogram(60_000);
   const seen = new Set<string>();
   let duplicates = 0;
   let badSignatures = 0;
@@ -126,29 +99,9 @@ async function main(): Promise<void> {
   };
   // --profile DIR: onecc writes a V8 CPU profile there as it exits (open it in Chrome's DevTools).
   const profile = process.argv.indexOf('--profile');
-  const profiling = profile >= 0 ? ['--cpu-prof', '--cpu-prof-dir', process.argv[profile + 1]!] : [];
-  const sut = spawn(process.execPath, [...profiling, path.resolve(__dirname, '../../src/main.js')], { env, stdio: ['ignore', 'pipe', 'inherit'] });
-  const cleanup = () => {
-    sut.kill('SIGTERM');
-    rmSync(dir, { recursive: true, force: true });
-  };
-  process.on('exit', cleanup);
-  const port = await new Promise<number>((resolve, reject) => {
-    let buffer = '';
-    let found = false;
-    const timer = setTimeout(() => reject(new Error('onecc did not start within 60 s')), 60_000);
-    sut.stdout!.on('data', (chunk: Buffer) => {
-      if (found) return;
-      buffer += chunk.toString();
-      const match = /"port":(\d+)[^\n]*HTTP listener up/.exec(buffer);
-      if (match) {
-        found = true;
-        clearTimeout(timer);
-        resolve(Number(match[1]));
-      }
-    });
-    sut.once('exit', (code) => reject(new Error(`onecc exited (${code}) before it listened`)));
-  });
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const { sut, port } = await startOnecc(env, profile >= 0 ? ['--cpu-prof', '--cpu-prof-dir', process.argv[profile + 1]!] : []);
+  process.on('exit', () => sut.kill('SIGTERM'));
   console.log(`proactive bench: ${CUSTOMERS} events for ${CUSTOMERS} customers at ${RATE}/s (${CONCURRENCY} connections) → rule → SMS webhook; onecc pid ${sut.pid}`);
 
   // Events at RATE per second, spread evenly, each a new parcel for one customer.
