@@ -1,6 +1,7 @@
 import type { Audio, SurveyNode, SurveyQuestion, SurveyScale } from '../dialplan/index';
 import type { CollectOptions } from '../../media/index';
 import { CallerHangup } from './errors';
+import { recordAfterTone } from './record-after-tone';
 import type { RunState, StepResult } from './run-state';
 
 /*
@@ -56,28 +57,11 @@ async function ask(question: SurveyQuestion, scaleName: Exclude<SurveyScale, 'co
 
 /** The caller's comment, recorded with the media call's recorder; its file goes into the question's variable. */
 async function recordComment(node: SurveyNode, question: SurveyQuestion, run: RunState): Promise<void> {
-  const { audio } = run;
-  await audio.say(question.prompt, run.language(), { bargeIn: true });
-  await audio.playFiles([await audio.guard(run.textPrompts.beep())]);
-  audio.flush();
-  await audio.call.startRecording(`survey-comment-${run.callId}-${run.clock.now().getTime()}`);
-  let hungUp = false;
-  try {
-    await audio.collect({ maxDigits: 1, firstDigitTimeoutMs: question.maxSeconds * 1000, interDigitTimeoutMs: 0 });
-  } catch (err) {
-    if (!(err instanceof CallerHangup)) throw err;
-    hungUp = true;
-  }
-  try {
-    const recording = await audio.call.stopRecording(audio.leg);
-    if (recording.durationMs >= MIN_COMMENT_MS) {
-      run.variables.set(question.into, recording.file);
-      run.recordInput({ node: node.id, kind: 'survey', variable: question.into, digits: '', scale: 'comment', file: recording.file, durationMs: recording.durationMs });
-    }
-  } catch (err) {
-    // Closed by the hang-up before the recording was stopped here: the file's result is lost with it.
-    if (!hungUp) throw err;
-    run.recordError(node.id, err);
+  await run.audio.say(question.prompt, run.language(), { bargeIn: true });
+  const { recording, hungUp } = await recordAfterTone(run, node.id, `survey-comment-${run.callId}-${run.clock.now().getTime()}`, question.maxSeconds);
+  if (recording !== undefined && recording.durationMs >= MIN_COMMENT_MS) {
+    run.variables.set(question.into, recording.file);
+    run.recordInput({ node: node.id, kind: 'survey', variable: question.into, digits: '', scale: 'comment', file: recording.file, durationMs: recording.durationMs });
   }
   if (hungUp) throw new CallerHangup();
 }

@@ -1,6 +1,6 @@
 import type { VoicemailNode } from '../dialplan/index';
-import type { RecordingResult } from '../../media/index';
 import { CallerHangup } from './errors';
+import { recordAfterTone } from './record-after-tone';
 import type { RunState, StepResult } from './run-state';
 import { substitute } from './variables';
 
@@ -10,28 +10,11 @@ import { substitute } from './variables';
  * stores it for the mailbox.
  */
 export async function runVoicemail(node: VoicemailNode, run: RunState): Promise<StepResult> {
-  const { audio } = run;
   const mailbox = substitute(node.mailbox, run.variables);
-  await audio.say(node.prompt, run.language());
-  await audio.playFiles([await audio.guard(run.textPrompts.beep())]);
-  audio.flush();
+  await run.audio.say(node.prompt, run.language());
   const name = `voicemail-${mailbox.replace(/[^A-Za-z0-9_-]/g, '_')}-${run.callId}-${run.clock.now().getTime()}`;
-  await audio.call.startRecording(name);
-  let hungUp = false;
-  try {
-    await audio.collect({ maxDigits: 1, firstDigitTimeoutMs: node.maxSeconds * 1000, interDigitTimeoutMs: 0 });
-  } catch (err) {
-    if (!(err instanceof CallerHangup)) throw err;
-    hungUp = true;
-  }
-  let recording: RecordingResult;
-  try {
-    recording = await audio.call.stopRecording(audio.leg);
-  } catch (err) {
-    // The media call was closed before the run heard of the hang-up: close() finished the file, whose result is lost.
-    if (hungUp) run.recordError(node.id, err);
-    throw hungUp ? new CallerHangup() : err;
-  }
+  const { recording, hungUp } = await recordAfterTone(run, node.id, name, node.maxSeconds);
+  if (recording === undefined) throw new CallerHangup();
   run.path.voicemails.push({ node: node.id, mailbox, file: recording.file, durationMs: recording.durationMs });
   await run.host.deliverVoicemail({ mailbox, file: recording.file, durationMs: recording.durationMs, context: run.context(node.id) });
   if (hungUp) throw new CallerHangup();
