@@ -305,10 +305,9 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
         ...(voiceChannel && nc.voice.trunk !== null ? { voice: voiceNotifier(voiceChannel, nc.voice.trunk, nc.voice.callerId, nc.voice.ringTimeoutSeconds * 1000) } : {}),
         // A notification is a contact: on the customer's timeline and in their open case, with its outcome and answer.
         onEnded: async (n) => {
-          const identity = (await customers.get(n.customer))?.identities[0];
           await records.save({
             id: n.id, channel: 'notification', direction: 'outbound', startedAt: n.createdAt, endedAt: new Date().toISOString(), trunk: 'notifications',
-            caller: n.rule, called: n.plan[n.current]?.to ?? '', legs: [], outcome: n.state, ...(identity ? { identities: [identity] } : {}),
+            caller: n.rule, called: n.plan[n.current]?.to ?? '', legs: [], outcome: n.state, ...(n.customerIdentity ? { identities: [n.customerIdentity] } : {}),
             notification: { rule: n.rule, event: n.event, attempts: n.attempts, answer: n.answer ?? null },
           });
         },

@@ -27,6 +27,8 @@ export interface Notification {
   readonly customer: string;
   /** As it was when the event came: templates' {{customer.name}}. */
   readonly customerName: string | null;
+  /** One of the customer's identities, which links the notification's interaction record to them. */
+  readonly customerIdentity: string | null;
   readonly language: string;
   /** The channels to try, with the customer's address on each, in order. */
   readonly plan: readonly { readonly channel: NotificationChannel; readonly to: string }[];

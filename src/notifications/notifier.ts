@@ -222,7 +222,7 @@ export class Notifier {
     let made = 0;
     for (const send of sends) {
       const n: Notification = {
-        id: `${id}${send.suffix}`, rule: rule.id, priority: rule.priority, event, customer: profile.id, customerName: send.name,
+        id: `${id}${send.suffix}`, rule: rule.id, priority: rule.priority, event, customer: profile.id, customerName: send.name, customerIdentity: profile.identities[0] ?? null,
         language: profile.language ?? this.settings.defaultLanguage, plan: send.plan, current: 0, state: 'scheduled', createdAt: new Date(now).toISOString(),
         expiresAt: now + rule.expiresMinutes * 60_000, attempts: [], v: 0,
       };
