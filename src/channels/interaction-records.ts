@@ -93,7 +93,7 @@ export class InteractionRecords implements InteractionHistory {
   readonly #dispositionListeners: ((customer: string, disposition: string, at: number) => Promise<void>)[] = [];
 
   constructor(redis: { host: string; port: number }, keyTag: string, private readonly retentionSeconds: number, private readonly logger: Logger) {
-    this.#redis = new Redis({ host: redis.host, port: redis.port, lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true });
+    this.#redis = new Redis({ host: redis.host, port: redis.port, lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true, enableAutoPipelining: true });
     this.#redis.on('error', (err) => logger.debug({ err: err.message }, 'interaction records: Redis connection error'));
     this.#prefix = `{${keyTag}}:interaction`;
   }
