@@ -9,7 +9,7 @@ import { identity, type IdentityKind } from '../../customers/index';
 import { checkWebhookSignature, randomId, signWebhook, type Logger } from '../../lib/index';
 import type { ReportRecorder } from '../../reports/index';
 import type { InteractionRecord, InteractionRecords } from '../interaction-records';
-import type { SurveyLinks } from '../survey/index';
+import { MAX_COMMENT_CHARS, type SurveyLinks } from '../survey/index';
 import type { ChatBusMessage, Conversation, ConversationStore } from './conversation-store';
 
 export type ChatConfig = OneccConfig['chat'];
@@ -22,8 +22,6 @@ class BadMessage extends Error {}
 
 /** A web visitor who gave no name. */
 const ANONYMOUS = 'Web visitor';
-/** A closing survey comment longer than this is refused. */
-const MAX_COMMENT_CHARS = 2000;
 
 /**
  * Chat: customers on the chat page (/chat/, WebSocket /chat/ws, protocol in docs/chat.md) and on messaging gateways

@@ -5,7 +5,8 @@ import type { InteractionRecords } from '../interaction-records';
 type Answer = { status: number; body: unknown };
 
 const DAY_MS = 86_400_000;
-const MAX_COMMENT_CHARS = 2000;
+/** A survey comment longer than this is refused, on every channel. */
+export const MAX_COMMENT_CHARS = 2000;
 
 /**
  * The satisfaction survey where no IVR or chat window asks it: a signed link to the survey page (/survey/?t=...)
