@@ -121,3 +121,36 @@ t.test('quiet hours, confirmation time-outs, expiry, caps, and one send across t
   t.equal(firstTwo.length, 2);
   t.ok(firstTwo.includes(alert), 'the alert was among the first two');
 });
+
+t.test('stop() while a segment job is being claimed and nothing is in flight returns once the claim ends', async (t) => {
+  const redis = new RedisServer();
+  await redis.start();
+  const redisAt = { host: '127.0.0.1', port: redis.port };
+  const customers = new CustomerStore(redisAt, 'ns', { caseIdleHours: 72, logger: silentLogger() });
+  const store = new NotificationStore(redisAt, 'ns', 86_400_000, silentLogger());
+  t.teardown(async () => {
+    store.close();
+    await customers.close();
+    await redis.stop();
+  });
+  // The real store, its job claim held back 300 ms: the window in which stop() once spun on an empty in-flight set
+  // without ever yielding to the event loop, so the claim could never finish.
+  const slowJobClaims = new Proxy(store, {
+    get(target, key) {
+      if (key === 'claimJob') return async (...args: Parameters<NotificationStore['claimJob']>) => (await new Promise((resolve) => setTimeout(resolve, 300)), target.claimJob(...args));
+      const value: unknown = Reflect.get(target, key);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  const settings: NotifierSettings = {
+    rules: [], channels: { sms: { url: null, perSecond: 0 }, chat: { url: null, perSecond: 0 }, email: { url: null, perSecond: 0 }, push: { url: null, perSecond: 0 } },
+    secret: 'notifier-test-secret-0123456789', defaultLanguage: 'en', timezone: 'UTC', webhookTimeoutMs: 2000, attemptsPerChannel: 2, voice: { attempts: 1, retryMinutes: 1, callsPerSecond: 0 },
+  };
+  const notifier = new Notifier(settings, { store: slowJobClaims, customers, logger: silentLogger() });
+  notifier.start();
+  await new Promise((resolve) => setTimeout(resolve, 260)); // past the first tick (200 ms): the job claim is pending
+  const began = Date.now();
+  await notifier.stop();
+  const took = Date.now() - began;
+  t.ok(took >= 150 && took < 2000, `stop waited for the job claim and returned (${took} ms)`);
+});
