@@ -79,7 +79,8 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
     metrics.reportMediaStatus(() => ({ engines: media.status(), openCalls: media.openCalls }));
 
     // Redis holds the ACD's state, phone registrations and interaction records, shared by every onecc node.
-    const redisAt = { host: config.acd.redis.host, port: config.acd.redis.port };
+    const { sentinels, sentinelMaster } = config.acd.redis;
+    const redisAt = { host: config.acd.redis.host, port: config.acd.redis.port, sentinels, sentinelMaster };
     if (config.acd.redis.embedded) {
       const embedded = new EmbeddedRedis({ ...config.acd.redis, ...redisAt }, logger.child({ component: 'redis' }));
       await embedded.start();
@@ -89,7 +90,9 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
     let acd: AcdEngine | undefined;
     if (config.acd.enabled) {
       const { redis, endedTaskRetentionSeconds } = config.acd;
-      const store = new RedisStore({ redis: redisAt, keyTag: redis.keyTag, endedTaskRetentionSeconds, logger: logger.child({ component: 'acd' }) });
+      const store = new RedisStore({
+        redis: redisAt, keyTag: redis.keyTag, endedTaskRetentionSeconds, waitReplicas: redis.waitReplicas, waitTimeoutMs: redis.waitTimeoutMs, logger: logger.child({ component: 'acd' }),
+      });
       const engine = new AcdEngine({ settings: config.acd, store, logger });
       acd = engine;
       closers.push(() => engine.close());

@@ -1,5 +1,5 @@
-import Redis, { type RedisOptions } from 'ioredis';
-import { randomId, type Logger } from '../lib/index';
+import Redis from 'ioredis';
+import { RateLimitedLog, randomId, redisConnectionOptions, type Logger, type RedisTarget } from '../lib/index';
 import { AcdError, AcdErrorCode } from './errors';
 import { AcdKeys } from './keys';
 import { loadScripts, type AcdScripts } from './scripts';
@@ -7,7 +7,15 @@ import type { AcdStore, Change, CommitResult } from './store';
 import type { AcdEvent, AgentRecord, CrossChannelRule, TaskRecord } from './types';
 
 export interface RedisStoreOptions {
-  readonly redis: Pick<RedisOptions, 'host' | 'port' | 'password' | 'username' | 'db' | 'tls'>;
+  /** One Redis, or the primary its Sentinels name. */
+  readonly redis: RedisTarget;
+  /**
+   * A change counts as committed once this many replicas have it too (WAIT), so that a Sentinel failover cannot lose
+   * a change a node already acted on. Default 0 (one Redis, or replication trusted as it is).
+   */
+  readonly waitReplicas?: number;
+  /** How long a commit waits for those replicas before it goes on, logging that the change is on the primary only. Default 100 ms. */
+  readonly waitTimeoutMs?: number;
   /** Hash tag of every key (`{onecc}:acd:...`): one tenant or deployment per tag. */
   readonly keyTag: string;
   /** The change log is trimmed to about this many entries; a node further behind reloads. Default 100,000. */
@@ -44,6 +52,9 @@ export class RedisStore implements AcdStore {
   readonly #logger: Logger;
   #rulesJson = '[]';
   readonly #loadTimeoutMs: number;
+  readonly #waitReplicas: number;
+  readonly #waitTimeoutMs: number;
+  readonly #unreplicatedLog: RateLimitedLog;
   #lastId = '0-0';
   #lastSeq = 0;
   #following = false;
@@ -62,8 +73,9 @@ export class RedisStore implements AcdStore {
     this.#logger = options.logger;
     // Commands queue while Redis is away and go out on reconnect; a change resent that way is recognised by the
     // script (reply 2), so a lost reply never turns into a lost or doubled change.
-    this.#redis = new Redis({ ...options.redis, enableAutoPipelining: true, maxRetriesPerRequest: null, lazyConnect: false });
-    this.#follower = new Redis({ ...options.redis, maxRetriesPerRequest: null });
+    const connection = redisConnectionOptions(options.redis);
+    this.#redis = new Redis({ ...connection, enableAutoPipelining: true, maxRetriesPerRequest: null, lazyConnect: false });
+    this.#follower = new Redis({ ...connection, maxRetriesPerRequest: null });
     for (const connection of [this.#redis, this.#follower]) {
       connection.on('error', (err) => this.#logger.warn({ err: err.message }, 'redis connection error'));
     }
@@ -71,6 +83,9 @@ export class RedisStore implements AcdStore {
     this.#logLength = options.logLength ?? 100_000;
     this.#retentionSeconds = options.endedTaskRetentionSeconds ?? 86_400;
     this.#loadTimeoutMs = options.loadTimeoutMs ?? 10_000;
+    this.#waitReplicas = options.waitReplicas ?? 0;
+    this.#waitTimeoutMs = options.waitTimeoutMs ?? 100;
+    this.#unreplicatedLog = new RateLimitedLog(this.#logger, 1);
   }
 
   useRules(rules: readonly CrossChannelRule[]): void {
@@ -81,8 +96,9 @@ export class RedisStore implements AcdStore {
     let timer: NodeJS.Timeout | undefined;
     const limit = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        const { host, port } = this.#redis.options;
-        reject(new AcdError(AcdErrorCode.store, `Redis at ${host}:${port} did not answer within ${this.#loadTimeoutMs} ms`, { host, port }));
+        const { host, port, sentinels, name } = this.#redis.options;
+        const where = sentinels ? `the primary of "${name}" (Sentinels ${sentinels.map((s) => `${s.host}:${s.port}`).join(', ')})` : `Redis at ${host}:${port}`;
+        reject(new AcdError(AcdErrorCode.store, `${where} did not answer within ${this.#loadTimeoutMs} ms`, { host, port }));
       }, this.#loadTimeoutMs);
     });
     try {
@@ -117,7 +133,17 @@ export class RedisStore implements AcdStore {
       args.push(task.id, change.taskBases![i]!, task.rev, taskJsons[i]!, ends ? '1' : '0');
       if (ends) keys.push(k.endedTask(task.id));
     });
-    const reply = (await this.#scripts.commitChange(keys, args)) as (number | string)[];
+    const committing = this.#scripts.commitChange(keys, args) as Promise<(number | string)[]>;
+    // Queued right behind the script on the same connection, so it covers this change (and costs no extra round trip).
+    // (Caught now: when the connection drops, the script's rejection is the one the caller hears.)
+    const replicated = this.#waitReplicas > 0 ? this.#redis.wait(this.#waitReplicas, this.#waitTimeoutMs).catch(() => 0) : undefined;
+    const reply = await committing;
+    if (replicated !== undefined) {
+      const replicas = await replicated;
+      if (replicas < this.#waitReplicas && reply[0] !== 0) {
+        this.#unreplicatedLog.warn({ replicas, wanted: this.#waitReplicas }, `ACD change on the Redis primary but not on ${this.#waitReplicas} replica(s) within ${this.#waitTimeoutMs} ms: a failover now could lose it`);
+      }
+    }
     if (reply[0] === 1) {
       // (A resend answered 2 wrote nothing now: its entry, under the first send's token, is applied from the log.)
       if (this.#acked.size >= ACKED_KEPT) this.#acked = new Set();

@@ -1,7 +1,7 @@
 import Redis from 'ioredis';
 import type { InteractionHistory, ScreenPop } from '../agents/index';
 import type { CustomerStore } from '../customers/index';
-import type { Logger } from '../lib/index';
+import { redisConnectionOptions, type Logger, type RedisTarget } from '../lib/index';
 import type { ReportRecorder, SurveyResponse } from '../reports/index';
 
 /** One interaction (a call, a video call, a chat, an email thread) as the operator and reporting see it afterwards. */
@@ -92,8 +92,8 @@ export class InteractionRecords implements InteractionHistory {
   #reports: ReportRecorder | undefined;
   readonly #dispositionListeners: ((customer: string, disposition: string, at: number) => Promise<void>)[] = [];
 
-  constructor(redis: { host: string; port: number }, keyTag: string, private readonly retentionSeconds: number, private readonly logger: Logger) {
-    this.#redis = new Redis({ host: redis.host, port: redis.port, lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true, enableAutoPipelining: true });
+  constructor(redis: RedisTarget, keyTag: string, private readonly retentionSeconds: number, private readonly logger: Logger) {
+    this.#redis = new Redis({ ...redisConnectionOptions(redis), lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true, enableAutoPipelining: true });
     this.#redis.on('error', (err) => logger.debug({ err: err.message }, 'interaction records: Redis connection error'));
     this.#prefix = `{${keyTag}}:interaction`;
   }

@@ -197,6 +197,14 @@ export const configSchema = object('onecc configuration', {
       binary: string('path', 'embedded: the redis-server executable'),
       dataDir: string('path', 'embedded: where Redis keeps its append-only file; relative paths are relative to the working directory'),
       keyTag: string('token', 'hash tag of every ACD key ({tag}:acd:...): one per deployment or tenant on a shared Redis (Cluster-safe)'),
+      sentinels: list(
+        object('a Redis Sentinel', { host: string('host', 'Sentinel host'), port: integer(1, 65535, 'Sentinel port (usually 26379)') }),
+        0,
+        'Redis Sentinels to ask for the primary of sentinelMaster (host and port are then unused; needs embedded false); empty: connect to host:port',
+      ),
+      sentinelMaster: string('token', 'the Sentinels\' name of the Redis primary group'),
+      waitReplicas: integer(0, 16, 'an ACD change counts as committed once this many replicas have it (WAIT), so a failover cannot lose it; 1 with Sentinel, 0 for one Redis'),
+      waitTimeoutMs: integer(1, 10_000, 'longest a change waits for those replicas before onecc goes on (logging that it is on the primary only)'),
     }),
     skills: list(string('token', 'skill name'), 0, 'skills agents may have and target expressions may name'),
     languages: list(string('token', 'language tag, e.g. en or zh-TW'), 0, 'languages agents may speak and target expressions may name (lang:TAG)'),
@@ -589,6 +597,9 @@ export function crossKeyIssues(config: OneccConfig): ConfigIssue[] {
       path: ['voice', 'ringTimeoutSeconds'],
       reason: `must be below acd.offerTimeoutSeconds (${config.acd.offerTimeoutSeconds}) so that onecc, not the offer timeout, ends an unanswered ring (got ${config.voice.ringTimeoutSeconds})`,
     });
+  }
+  if (config.acd.redis.sentinels.length > 0 && config.acd.redis.embedded) {
+    issues.push({ path: ['acd', 'redis', 'embedded'], reason: 'must be false with acd.redis.sentinels: the Sentinels name the primary, onecc does not start it' });
   }
   config.media.rtpengines.forEach((engine, i) => {
     if (engine.portMin >= engine.portMax) {

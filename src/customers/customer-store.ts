@@ -1,5 +1,5 @@
 import Redis from 'ioredis';
-import { isTimeZone, OneccError, randomId, type Logger } from '../lib/index';
+import { isTimeZone, OneccError, randomId, redisConnectionOptions, type Logger, type RedisTarget } from '../lib/index';
 import { identity as checkedIdentity, parseIdentity, type Identity } from './identity';
 import { ATTACH, LINK, MERGE, SPLIT } from './scripts';
 
@@ -107,11 +107,11 @@ export class CustomerStore {
   readonly #run: (script: string, args: (string | number)[]) => Promise<unknown>;
 
   constructor(
-    redis: { host: string; port: number },
+    redis: RedisTarget,
     keyTag: string,
     private readonly options: { readonly caseIdleHours: number; readonly logger: Logger },
   ) {
-    this.#redis = new Redis({ host: redis.host, port: redis.port, lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true, enableAutoPipelining: true });
+    this.#redis = new Redis({ ...redisConnectionOptions(redis), lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true, enableAutoPipelining: true });
     this.#redis.on('error', (err) => options.logger.debug({ err: err.message }, 'customers: Redis connection error'));
     this.#prefix = `{${keyTag}}:cx:`;
     for (const [name, lua] of Object.entries({ attach: ATTACH, merge: MERGE, split: SPLIT, link: LINK })) this.#redis.defineCommand(`customers_${name}`, { numberOfKeys: 0, lua });

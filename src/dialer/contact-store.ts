@@ -1,5 +1,5 @@
 import Redis from 'ioredis';
-import type { Logger } from '../lib/index';
+import { redisConnectionOptions, type Logger, type RedisTarget } from '../lib/index';
 import type { Contact } from './contacts';
 
 /** A contact as the store keeps it: the imported row and how calling it went so far. */
@@ -47,8 +47,8 @@ export class ContactStore {
   readonly #redis: Redis;
   readonly #prefix: string;
 
-  constructor(redis: { host: string; port: number }, keyTag: string, private readonly logger: Logger) {
-    this.#redis = new Redis({ host: redis.host, port: redis.port, lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true });
+  constructor(redis: RedisTarget, keyTag: string, private readonly logger: Logger) {
+    this.#redis = new Redis({ ...redisConnectionOptions(redis), lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true });
     this.#redis.on('error', (err) => logger.debug({ err: err.message }, 'dialer contacts: Redis connection error'));
     this.#redis.defineCommand('claimContacts', { numberOfKeys: 2, lua: CLAIM });
     this.#prefix = `{${keyTag}}:dialer`;

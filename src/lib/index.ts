@@ -9,3 +9,4 @@ export { yamlLineOf } from './yaml-line';
 export { signWebhook, webhookHeaders, checkWebhookSignature } from './webhook-signature';
 export { isTimeZone } from './time-zone';
 export { renderTemplate, templateVariables } from './template';
+export { redisConnectionOptions, type RedisEndpoint, type RedisTarget } from './redis-target';

@@ -1,5 +1,5 @@
 import Redis from 'ioredis';
-import type { Logger } from '../lib/index';
+import { redisConnectionOptions, type Logger, type RedisTarget } from '../lib/index';
 import type { NotificationChannel } from './rules';
 
 export type NotificationState = 'scheduled' | 'waiting' | 'sent' | 'confirmed' | 'declined' | 'handed-off' | 'unconfirmed' | 'failed' | 'expired';
@@ -114,8 +114,8 @@ export class NotificationStore {
   readonly #redis: Redis;
   readonly #p: string;
 
-  constructor(redis: { host: string; port: number }, keyTag: string, private readonly retentionMs: number, logger: Logger) {
-    this.#redis = new Redis({ host: redis.host, port: redis.port, lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true, enableAutoPipelining: true });
+  constructor(redis: RedisTarget, keyTag: string, private readonly retentionMs: number, logger: Logger) {
+    this.#redis = new Redis({ ...redisConnectionOptions(redis), lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true, enableAutoPipelining: true });
     this.#redis.on('error', (err) => logger.debug({ err: err.message }, 'notifications: Redis connection error'));
     this.#redis.defineCommand('ntClaim', { numberOfKeys: 2, lua: CLAIM });
     this.#redis.defineCommand('ntPut', { numberOfKeys: 3, lua: PUT });

@@ -1,5 +1,5 @@
 import Redis from 'ioredis';
-import type { Logger } from '../lib/index';
+import { redisConnectionOptions, type Logger, type RedisTarget } from '../lib/index';
 import { bucketOf, bucketsOf, BUCKET_MS } from './intervals';
 
 /** What is counted per bucket: `<kind>|<subject>|<figure>` (kind q: queue, ch: channel, a: agent, d: disposition...). */
@@ -15,8 +15,8 @@ export class ReportStore {
   readonly #prefix: string;
   readonly #retentionMs: number;
 
-  constructor(redis: { host: string; port: number }, keyTag: string, retentionDays: number, private readonly logger: Logger) {
-    this.#redis = new Redis({ host: redis.host, port: redis.port, lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true, enableAutoPipelining: true });
+  constructor(redis: RedisTarget, keyTag: string, retentionDays: number, private readonly logger: Logger) {
+    this.#redis = new Redis({ ...redisConnectionOptions(redis), lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true, enableAutoPipelining: true });
     this.#redis.on('error', (err) => logger.debug({ err: err.message }, 'reports: Redis connection error'));
     this.#prefix = `{${keyTag}}:report`;
     this.#retentionMs = retentionDays * 86_400_000;

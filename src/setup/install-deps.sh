@@ -5,7 +5,7 @@ set -euo pipefail
 
 # Debian packages. Later work adds to these lists; keep one package per word.
 RUNTIME_DEBS=(redis-server rtpengine-daemon espeak-ng sox)  # espeak-ng, sox: the prompts (build-prompts.sh)
-TEST_DEBS=(libnet-sip-perl baresip-core docker-compose openssl chromium iproute2 prometheus)  # chromium: the WebRTC test (headless); iproute2: its loopback-only network namespace; prometheus: scrapes onecc in test/metrics (promtool too)
+TEST_DEBS=(libnet-sip-perl baresip-core docker-compose openssl chromium iproute2 prometheus redis-sentinel)  # redis-sentinel: the failover test (test/faults); chromium: the WebRTC test (headless); iproute2: its loopback-only network namespace; prometheus: scrapes onecc in test/metrics (promtool too)
 NODE_MAJOR_MIN=20
 
 say() { echo "install-deps: $*"; }

@@ -11,6 +11,8 @@ import path from 'node:path';
 
 export interface RedisServerOptions {
   readonly appendOnly?: boolean;
+  /** Starts as a replica of that server (a Sentinel may promote it). */
+  readonly replicaOf?: { readonly host: string; readonly port: number };
   readonly binary?: string;
   /** How long start() waits for Redis to accept connections. Default 10 s. */
   readonly startTimeoutMs?: number;
@@ -31,6 +33,7 @@ export class RedisServer {
     if (this.port === 0) this.port = await freeTcpPort();
     const args = ['--bind', this.host, '--port', String(this.port), '--dir', this.dir, '--save', '', '--daemonize', 'no', '--loglevel', 'warning'];
     if (this.options.appendOnly) args.push('--appendonly', 'yes', '--appendfsync', 'always');
+    if (this.options.replicaOf) args.push('--replicaof', this.options.replicaOf.host, String(this.options.replicaOf.port));
     const child = spawn(this.options.binary ?? '/usr/bin/redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     this.#process = child;
     let stderr = '';
@@ -44,6 +47,10 @@ export class RedisServer {
       }
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
+  }
+
+  get running(): boolean {
+    return this.#process !== undefined && this.#process.exitCode === null && this.#process.signalCode === null;
   }
 
   /** Stops it: SIGKILL by default (a crash), SIGTERM for a clean shutdown. Removes the data dir unless keepData. */

@@ -1,6 +1,6 @@
 import Redis from 'ioredis';
 import type { ChatFeedEvent, ChatMessageView } from '../../agents/index';
-import type { Logger } from '../../lib/index';
+import { redisConnectionOptions, type Logger, type RedisTarget } from '../../lib/index';
 
 /** A chat conversation's state, beside its transcript. */
 export interface Conversation {
@@ -46,8 +46,8 @@ export class ConversationStore {
   readonly #channel: string;
   readonly #retentionSeconds: number;
 
-  constructor(redis: { host: string; port: number }, keyTag: string, retentionDays: number, private readonly logger: Logger) {
-    const options = { host: redis.host, port: redis.port, lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true };
+  constructor(redis: RedisTarget, keyTag: string, retentionDays: number, private readonly logger: Logger) {
+    const options = { ...redisConnectionOptions(redis), lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true };
     this.#redis = new Redis(options);
     this.#subscriber = new Redis(options);
     for (const r of [this.#redis, this.#subscriber]) r.on('error', (err) => logger.debug({ err: err.message }, 'chat: Redis connection error'));

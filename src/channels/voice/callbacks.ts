@@ -1,7 +1,7 @@
 import Redis from 'ioredis';
 import type Srf from 'drachtio-srf';
 import type { AcdEngine, AcdEvent, TaskRecord } from '../../acd/index';
-import { randomId, type Logger } from '../../lib/index';
+import { randomId, redisConnectionOptions, type Logger, type RedisTarget } from '../../lib/index';
 import type { MediaCall, MediaService } from '../../media/index';
 import type { CallbackAttemptRecord, InteractionRecords } from '../interaction-records';
 import { dialFirstAnswer, hangUp, phonesToRing, type Dial } from './dial';
@@ -245,8 +245,8 @@ export class CallbackRetries {
   #timer: NodeJS.Timeout | undefined;
   #polling: Promise<void> | undefined;
 
-  constructor(redis: { host: string; port: number }, keyTag: string, private readonly logger: Logger, private readonly pollMs = 1000) {
-    this.#redis = new Redis({ host: redis.host, port: redis.port, lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true });
+  constructor(redis: RedisTarget, keyTag: string, private readonly logger: Logger, private readonly pollMs = 1000) {
+    this.#redis = new Redis({ ...redisConnectionOptions(redis), lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true });
     this.#redis.on('error', (err) => logger.debug({ err: err.message }, 'callback retries: Redis connection error'));
     this.#key = `{${keyTag}}:callback-retries`;
   }

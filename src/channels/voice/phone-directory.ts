@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import Redis, { type RedisOptions } from 'ioredis';
+import Redis from 'ioredis';
 import type { PhoneConfig } from '../../config/index';
-import { InvalidStateError, OneccError, TypedEmitter, type Logger } from '../../lib/index';
+import { InvalidStateError, OneccError, redisConnectionOptions, TypedEmitter, type Logger, type RedisTarget } from '../../lib/index';
 
 /** The transports drachtio reports in `req.protocol`. */
 export type SipTransport = 'udp' | 'tcp' | 'tls' | 'ws' | 'wss';
@@ -49,7 +49,7 @@ export interface PhoneDirectoryEvents {
 export interface PhoneDirectoryOptions {
   phones: readonly PhoneConfig[];
   /** The Redis every onecc node shares (acd.redis). */
-  redis: Pick<RedisOptions, 'host' | 'port'>;
+  redis: RedisTarget;
   /** Hash tag of the keys ({tag}:voice:...), as the ACD's acd.redis.keyTag. */
   keyTag: string;
   /** A Redis command unanswered this long fails with PhoneDirectoryError. */
@@ -143,7 +143,7 @@ export class PhoneDirectory extends TypedEmitter<PhoneDirectoryEvents> {
     this.#expiryKey = `${this.#prefix}expiries`;
     this.#timeoutMs = options.commandTimeoutMs;
     this.#log = options.logger.child({ component: 'phone-directory' });
-    this.#redis = new Redis({ ...options.redis, commandTimeout: options.commandTimeoutMs, maxRetriesPerRequest: 1 });
+    this.#redis = new Redis({ ...redisConnectionOptions(options.redis), commandTimeout: options.commandTimeoutMs, maxRetriesPerRequest: 1 });
     this.#redis.on('error', (err: Error) => this.#log.warn({ err: err.message }, 'redis connection error'));
     this.#redis.defineCommand(REPLACE_COMMAND, { lua: REPLACE_BINDINGS_LUA, numberOfKeys: 2 });
     this.#sweepTimer = setInterval(() => void this.#sweep(), options.sweepIntervalMs ?? 1000);
