@@ -93,7 +93,7 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
       const store = new RedisStore({
         redis: redisAt, keyTag: redis.keyTag, endedTaskRetentionSeconds, waitReplicas: redis.waitReplicas, waitTimeoutMs: redis.waitTimeoutMs, logger: logger.child({ component: 'acd' }),
       });
-      const engine = new AcdEngine({ settings: config.acd, store, logger });
+      const engine = new AcdEngine({ settings: config.acd, store, logger, nodeId: config.acd.nodeId ?? undefined });
       acd = engine;
       closers.push(() => engine.close());
       await engine.start();

@@ -28,6 +28,27 @@ export interface AcdConfigSection extends AcdSettings {
 
 export const KEY_TAG = /^[A-Za-z0-9_.-]+$/;
 
+/**
+ * The settings every node sharing one store must agree on (a node routing with other queues or skills would make
+ * other decisions on the same tasks), as setting key (`queues.<name>` per queue) -> canonical JSON.
+ */
+export function routingConfiguration(settings: AcdSettings): Record<string, string> {
+  const config: Record<string, string> = {
+    skills: canonicalJson([...settings.skills].sort()),
+    languages: canonicalJson([...settings.languages].sort()),
+  };
+  for (const key of ['defaultCapacity', 'crossChannel', 'wrapUpSeconds', 'offerTimeoutSeconds', 'ronaReason', 'nodeLeaseSeconds'] as const) config[key] = canonicalJson(settings[key]);
+  for (const queue of settings.queues) config[`queues.${queue.name}`] = canonicalJson(queue);
+  return config;
+}
+
+/** JSON with object keys sorted: equal values, equal text. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+  );
+}
+
 export interface AcdConfigIssue {
   readonly path: readonly (string | number)[];
   readonly reason: string;

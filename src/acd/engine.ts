@@ -1,5 +1,5 @@
 import { InvalidStateError, randomId, silentLogger, TypedEmitter, type Logger } from '../lib/index';
-import { assertValidSettings, type AcdSettings } from './acd-settings';
+import { assertValidSettings, routingConfiguration, type AcdSettings } from './acd-settings';
 import { applyAgentOp, type AgentOp } from './agent-op';
 import { hasFreeSlot, noTasks, slotsHeld } from './capacity';
 import { SimulatedClock, systemClock, type AcdClock, type TimerHandle } from './clock';
@@ -146,6 +146,11 @@ export class AcdEngine extends TypedEmitter<AcdEngineEvents> {
   #leaseTimer: TimerHandle | undefined;
   #started = false;
   readonly #revPrefix = `${randomId(6)}.`;
+  /** This process among all that ever ran as nodeId: who holds the node's lease. */
+  readonly #instance = randomId();
+  #joined = false;
+  /** Another process took this node id: nothing of ours may touch it any more. */
+  #fenced = false;
   #revCounter = 0;
   #closed = false;
 
@@ -171,6 +176,7 @@ export class AcdEngine extends TypedEmitter<AcdEngineEvents> {
     this.#assertOpen();
     if (this.#started) return;
     this.#started = true;
+    if (this.#store.shared) await this.#join();
     await this.#reload();
     this.#store.follow(
       (change) => this.#applyRemote(change),
@@ -188,6 +194,7 @@ export class AcdEngine extends TypedEmitter<AcdEngineEvents> {
     this.#wrapUpTimers.clear();
     if (this.#leaseTimer) this.#clock.clearTimer(this.#leaseTimer);
     await Promise.allSettled([...this.#inFlight]);
+    if (this.#joined && !this.#fenced) await this.#store.releaseNode(this.nodeId, this.#instance).catch((err: unknown) => this.#logger.warn({ err }, 'node id not released: a restart waits for its lease'));
     await this.#store.close();
     this.safeEmit('close');
   }
@@ -814,13 +821,51 @@ export class AcdEngine extends TypedEmitter<AcdEngineEvents> {
 
   // ---- leases: a node that stops renewing loses its offers and its tasks to the others ------------------------------
 
+  /**
+   * Takes this node's lease, or refuses to start: while another process holds the node id (a restarted node waits up
+   * to two leases for its previous instance's to run out; a live duplicate keeps renewing and is refused), or when a
+   * live node routes with another configuration, naming the keys that differ.
+   */
+  async #join(): Promise<void> {
+    const leaseMs = this.settings.nodeLeaseSeconds * 1000;
+    const config = routingConfiguration(this.settings);
+    const giveUpAt = Date.now() + 2 * leaseMs;
+    for (let waited = false; ; waited = true) {
+      const now = this.#clock.now();
+      const joined = await this.#store.join(this.nodeId, this.#instance, now + leaseMs, now, config);
+      if (joined.ok) {
+        this.#joined = true;
+        return;
+      }
+      if ('differing' in joined) {
+        const keys = joined.differing.map((key) => `acd.${key}`).join(', ');
+        throw new AcdError(AcdErrorCode.configMismatch, `node ${this.nodeId} routes with another configuration than live node ${joined.node}: ${keys} differ; every node sharing this Redis needs the same acd settings`, {
+          node: joined.node, differing: joined.differing,
+        });
+      }
+      if (Date.now() > giveUpAt) {
+        throw new AcdError(AcdErrorCode.nodeIdHeld, `node id ${this.nodeId} is held by another running onecc (its lease keeps being renewed, now until ${new Date(joined.heldUntil).toISOString()}); give each node its own acd.nodeId`, {
+          node: this.nodeId,
+        });
+      }
+      if (!waited) this.#logger.warn({ heldUntil: joined.heldUntil }, 'node id held by a previous instance: waiting for its lease to run out');
+      await new Promise((resolve) => setTimeout(resolve, Math.min(1000, leaseMs / 4)));
+    }
+  }
+
   async #keepLease(): Promise<void> {
     const leaseMs = this.settings.nodeLeaseSeconds * 1000;
     const tick = async (): Promise<void> => {
       if (this.#closed) return;
       const now = this.#clock.now();
       try {
-        await this.#store.renewLease(this.nodeId, now + leaseMs);
+        if (!(await this.#store.renewLease(this.nodeId, this.#instance, now + leaseMs))) {
+          // Our lease ran out (this process stalled) and another process took the node id: two may never route as one.
+          this.#logger.error({ node: this.nodeId }, 'ACD node id taken over by another process: this node stops routing');
+          this.#fenced = true;
+          await this.close();
+          return;
+        }
         for (const dead of await this.#store.expiredNodes(now)) if (dead !== this.nodeId) await this.#takeOver(dead);
       } catch (err) {
         this.#logger.warn({ err }, 'lease renewal or sweep failed');

@@ -15,6 +15,10 @@ export const AcdErrorCode = {
   /** Another node changed the same record again and again; the command was not applied. */
   contention: 'ACD_CONTENTION',
   store: 'ACD_STORE',
+  /** A node joining others on one Redis routes with another configuration (queues, skills ...). */
+  configMismatch: 'ACD_CONFIG_MISMATCH',
+  /** Another running process holds this node id. */
+  nodeIdHeld: 'ACD_NODE_ID_HELD',
 } as const;
 export type AcdErrorCode = (typeof AcdErrorCode)[keyof typeof AcdErrorCode];
 

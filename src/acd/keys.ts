@@ -11,6 +11,8 @@ export class AcdKeys {
   readonly log: string;
   readonly sequence: string;
   readonly nodes: string;
+  readonly nodeInstances: string;
+  readonly nodeConfigs: string;
   readonly #prefix: string;
 
   constructor(tag: string) {
@@ -22,6 +24,8 @@ export class AcdKeys {
     this.log = `${this.#prefix}log`;
     this.sequence = `${this.#prefix}log-seq`;
     this.nodes = `${this.#prefix}nodes`;
+    this.nodeInstances = `${this.#prefix}node-instances`;
+    this.nodeConfigs = `${this.#prefix}node-configs`;
   }
 
   endedTask(id: string): string {

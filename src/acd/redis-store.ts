@@ -3,7 +3,7 @@ import { RateLimitedLog, randomId, redisConnectionOptions, type Logger, type Red
 import { AcdError, AcdErrorCode } from './errors';
 import { AcdKeys } from './keys';
 import { loadScripts, type AcdScripts } from './scripts';
-import type { AcdStore, Change, CommitResult } from './store';
+import type { AcdStore, Change, CommitResult, JoinResult } from './store';
 import type { AcdEvent, AgentRecord, CrossChannelRule, TaskRecord } from './types';
 
 export interface RedisStoreOptions {
@@ -93,6 +93,11 @@ export class RedisStore implements AcdStore {
   }
 
   async load(): Promise<{ agents: AgentRecord[]; tasks: TaskRecord[] }> {
+    return this.#answerInTime(this.#load());
+  }
+
+  /** What the engine's start waits for fails after loadTimeoutMs, naming the Redis, instead of queueing for ever. */
+  async #answerInTime<T>(reply: Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const limit = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
@@ -102,7 +107,7 @@ export class RedisStore implements AcdStore {
       }, this.#loadTimeoutMs);
     });
     try {
-      return await Promise.race([this.#load(), limit]);
+      return await Promise.race([reply, limit]);
     } finally {
       clearTimeout(timer);
     }
@@ -235,8 +240,20 @@ export class RedisStore implements AcdStore {
     return erased;
   }
 
-  async renewLease(node: string, until: number): Promise<void> {
-    await this.#redis.zadd(this.#keys.nodes, until, node);
+  async join(node: string, instance: string, until: number, now: number, config: Readonly<Record<string, string>>): Promise<JoinResult> {
+    const k = this.#keys;
+    const reply = (await this.#answerInTime(this.#scripts.joinNode([k.nodes, k.nodeInstances, k.nodeConfigs], [node, instance, until, now, JSON.stringify(config)]))) as string[];
+    if (reply[0] === 'ok') return { ok: true };
+    if (reply[0] === 'held') return { ok: false, heldUntil: Number(reply[2]) };
+    return { ok: false, node: reply[1]!, differing: reply.slice(2) };
+  }
+
+  async renewLease(node: string, instance: string, until: number): Promise<boolean> {
+    return (await this.#scripts.renewLease([this.#keys.nodes, this.#keys.nodeInstances], [node, instance, until])) === 1;
+  }
+
+  async releaseNode(node: string, instance: string): Promise<void> {
+    await this.#scripts.releaseNode([this.#keys.nodeInstances], [node, instance]);
   }
 
   async expiredNodes(now: number): Promise<string[]> {
@@ -244,7 +261,8 @@ export class RedisStore implements AcdStore {
   }
 
   async forgetNode(node: string): Promise<void> {
-    await this.#redis.zrem(this.#keys.nodes, node);
+    const k = this.#keys;
+    await this.#redis.multi().zrem(k.nodes, node).hdel(k.nodeInstances, node).hdel(k.nodeConfigs, node).exec();
   }
 
   /** Redis's count of commands processed, for benchmarks (INFO stats). */

@@ -18,17 +18,24 @@ function luaDir(): string {
   return found;
 }
 
+type Script = (keys: readonly string[], args: readonly (string | number)[]) => Promise<unknown>;
+
+/** Each takes KEYS and ARGV as its lua/<name>.lua file describes them, and returns its reply. */
 export interface AcdScripts {
-  /** See lua/commitChange.lua for KEYS, ARGV and the reply. */
-  commitChange(keys: readonly string[], args: readonly (string | number)[]): Promise<unknown>;
+  commitChange: Script;
+  joinNode: Script;
+  renewLease: Script;
+  releaseNode: Script;
 }
 
 export function loadScripts(redis: Redis): AcdScripts {
-  const lua = readFileSync(path.join(luaDir(), 'commitChange.lua'), 'utf8');
-  const name = `commitChange:${createHash('sha1').update(lua).digest('hex').slice(0, SCRIPT_VERSION_LENGTH)}`;
-  redis.defineCommand(name, { lua });
-  const command = (redis as unknown as Record<string, (...args: (string | number)[]) => Promise<unknown>>)[name]!.bind(redis);
-  return {
-    commitChange: (keys, args) => command(keys.length, ...keys, ...args),
+  const dir = luaDir();
+  const load = (file: keyof AcdScripts): Script => {
+    const lua = readFileSync(path.join(dir, `${file}.lua`), 'utf8');
+    const name = `${file}:${createHash('sha1').update(lua).digest('hex').slice(0, SCRIPT_VERSION_LENGTH)}`;
+    redis.defineCommand(name, { lua });
+    const command = (redis as unknown as Record<string, (...args: (string | number)[]) => Promise<unknown>>)[name]!.bind(redis);
+    return (keys, args) => command(keys.length, ...keys, ...args);
   };
+  return { commitChange: load('commitChange'), joinNode: load('joinNode'), renewLease: load('renewLease'), releaseNode: load('releaseNode') };
 }

@@ -29,6 +29,11 @@ export type CommitResult =
   | { readonly ok: true; readonly agents?: readonly AgentRecord[] }
   | { readonly ok: false; readonly agents: ReadonlyMap<string, AgentRecord | null>; readonly tasks: ReadonlyMap<string, TaskRecord | null> };
 
+export type JoinResult =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly heldUntil: number }
+  | { readonly ok: false; readonly node: string; readonly differing: readonly string[] };
+
 /** Where the ACD's shared state lives: memory (one node, simulated time) or Redis (any number of nodes). */
 export interface AcdStore {
   /** True when other nodes may write too: the engine then keeps a lease and follows their changes. */
@@ -48,7 +53,15 @@ export interface AcdStore {
    * besides (the change log): a customer's data deletion. Returns how many tasks it erased.
    */
   forgetEndedTasks(attribute: string, values: readonly string[]): Promise<number>;
-  renewLease(node: string, until: number): Promise<void>;
+  /**
+   * The node's first lease (lua/joinNode.lua): refused while another live process holds the id, or when a live node
+   * routes with another configuration (`config`: setting key -> canonical JSON, see routingConfiguration()).
+   */
+  join(node: string, instance: string, until: number, now: number, config: Readonly<Record<string, string>>): Promise<JoinResult>;
+  /** Extends the lease; false when another process holds the node id now (this one must stop). */
+  renewLease(node: string, instance: string, until: number): Promise<boolean>;
+  /** A clean close: gives up the node id (a restart takes it at once), keeps the lease (see lua/releaseNode.lua). */
+  releaseNode(node: string, instance: string): Promise<void>;
   /** Nodes whose lease ended before `now`. */
   expiredNodes(now: number): Promise<string[]>;
   forgetNode(node: string): Promise<void>;
@@ -134,7 +147,15 @@ export class MemoryStore implements AcdStore {
     return erased;
   }
 
-  async renewLease(): Promise<void> {}
+  async join(): Promise<JoinResult> {
+    return { ok: true };
+  }
+
+  async renewLease(): Promise<boolean> {
+    return true;
+  }
+
+  async releaseNode(): Promise<void> {}
 
   async expiredNodes(): Promise<string[]> {
     return [];

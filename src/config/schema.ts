@@ -190,6 +190,7 @@ export const configSchema = object('onecc configuration', {
   }),
   acd: object('the ACD: skills-based routing of voice, video, chat and email to agents, its state in Redis', {
     enabled: boolean('onecc runs the ACD (it needs the Redis at acd.redis)'),
+    nodeId: nullable(string('token', 'this node\'s name among the nodes sharing acd.redis (logs, leases); null: a new random one at each start. A node refuses to start while another running process holds its name')),
     redis: object('the Redis every onecc node shares ACD state through', {
       host: string('host', 'Redis host'),
       port: integer(0, 65535, 'Redis port; with embedded, 0 picks a free port'),

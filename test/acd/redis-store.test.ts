@@ -1,4 +1,5 @@
 import t from 'tap';
+import Redis from 'ioredis';
 import { AcdEngine, RedisStore } from '../../src/acd/index';
 import { silentLogger } from '../../src/lib/index';
 import { RedisServer } from '../helpers/redis-server';
@@ -81,6 +82,60 @@ t.test('records survive an onecc restart: a new engine on the same Redis sees th
   await second.settled();
   t.equal(second.task('chat').state, 'offered');
   await second.close();
+});
+
+t.test('a node routing with other queues or skills refuses to join the live nodes, naming what differs', async (t) => {
+  const redis = new RedisServer();
+  await redis.start();
+  t.teardown(() => redis.stop());
+  const first = node(redis, 'first', 'config', { nodeLeaseSeconds: 1 });
+  await first.start();
+  const queues = [QUEUES[0]!, { ...QUEUES[1]!, target: 'sales >= 2' }, QUEUES[2]!];
+  const store = new RedisStore({ redis: { host: redis.host, port: redis.port }, keyTag: 'config', logger: silentLogger() });
+  const other = new AcdEngine({ settings: settings(queues, { nodeLeaseSeconds: 1, skills: ['billing', 'sales', 'tech', 'legal'] }), store, nodeId: 'other' });
+  await t.rejects(other.start(), {
+    code: 'ACD_CONFIG_MISMATCH',
+    message: 'node other routes with another configuration than live node first: acd.queues.sales, acd.skills differ; every node sharing this Redis needs the same acd settings',
+  });
+  await other.close();
+  const sameButReordered = node(redis, 'second', 'config', { nodeLeaseSeconds: 1, skills: ['tech', 'sales', 'billing'] });
+  await sameButReordered.start();
+  t.pass('the same settings, skills listed in another order: joins');
+  await Promise.all([first.close(), sameButReordered.close()]);
+  // Once every live node is gone (leases run out), a new configuration may start: an operator's rolling change.
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  const changed = new AcdEngine({ settings: settings(queues, { nodeLeaseSeconds: 1 }), store: new RedisStore({ redis: { host: redis.host, port: redis.port }, keyTag: 'config', logger: silentLogger() }), nodeId: 'changed' });
+  await changed.start();
+  t.pass('a new configuration starts once no live node runs the old one');
+  await changed.close();
+});
+
+t.test('one node id, two processes: the second is refused while the first renews; a clean restart takes the id at once; a node whose id was taken stops', async (t) => {
+  const redis = new RedisServer();
+  await redis.start();
+  t.teardown(() => redis.stop());
+  const lease = { nodeLeaseSeconds: 1 };
+  const running = node(redis, 'n1', 'ids', lease);
+  await running.start();
+  const duplicate = node(redis, 'n1', 'ids', lease);
+  const refusedAfter = Date.now();
+  await t.rejects(duplicate.start(), { code: 'ACD_NODE_ID_HELD', message: /^node id n1 is held by another running onecc \(its lease keeps being renewed, now until .*\); give each node its own acd.nodeId$/ });
+  t.ok(Date.now() - refusedAfter >= 1900, 'refused only after waiting two leases for it to run out');
+  await duplicate.close();
+
+  await running.close(); // cleanly: the id is released (a crash would leave it held until its lease ran out)
+  const restarted = node(redis, 'n1', 'ids', lease);
+  const restartAt = Date.now();
+  await restarted.start();
+  t.ok(Date.now() - restartAt < 500, `the restarted node took its id at once (${Date.now() - restartAt} ms)`);
+
+  // Another process takes the id (as after this one stalled past its lease): at its next renewal this one stops.
+  const raw = new Redis({ host: redis.host, port: redis.port });
+  await raw.hset('{ids}:acd:node-instances', 'n1', 'another-process');
+  raw.disconnect();
+  const closed = new Promise<void>((resolve) => restarted.once('close', () => resolve()));
+  await t.resolves(Promise.race([closed, new Promise((_, reject) => setTimeout(() => reject(new Error('still routing')), 2000))]), 'fenced: it closed itself');
+  await t.rejects(restarted.enqueue({ channel: 'chat', queue: 'billing' }), { name: 'InvalidStateError' });
 });
 
 t.test('an engine whose Redis does not answer fails to start with a coded error naming it', async (t) => {
