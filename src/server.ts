@@ -53,7 +53,10 @@ export interface OneccServer {
   readonly dialer: Dialer | undefined;
   readonly http: HttpServer;
   readonly metrics: Metrics;
-  /** Refuses new calls (503; /ready not ready) and waits up to `seconds` for the calls in progress to end. */
+  /**
+   * Refuses new calls (503; /ready not ready), hands the queue entries it owns to the other nodes (AcdEngine.handOver)
+   * and waits up to `seconds` for the calls in progress to end.
+   */
   drain(seconds: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -412,7 +415,10 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
       async drain(seconds: number): Promise<void> {
         draining = true;
         logger.info({ calls: voiceChannel?.activeCalls ?? 0, seconds }, 'draining: no new calls; waiting for the calls in progress');
-        await voiceChannel?.drain(Date.now() + seconds * 1000);
+        const callsEnded = voiceChannel?.drain(Date.now() + seconds * 1000);
+        // Callers waiting here keep their place, routed by the other nodes from now on; this node keeps their calls.
+        await acd?.handOver().catch((err: unknown) => logger.warn({ err }, 'draining: waiting tasks not handed over; this node keeps routing them'));
+        await callsEnded;
         logger.info({ left: voiceChannel?.activeCalls ?? 0 }, 'drained');
       },
       close(): Promise<void> {

@@ -406,6 +406,28 @@ export class AcdEngine extends TypedEmitter<AcdEngineEvents> {
     return this.#estimate(task, this.#tasksAhead(task));
   }
 
+  /**
+   * A node draining: hands the waiting tasks it owns, oldest first, to the other live nodes in turn. They route them
+   * and run their timers from then on, each task keeping its place (enqueue time, priority, step); the channel here
+   * keeps the customer and takes the offer whichever node makes it. Returns how many went; none without another node.
+   */
+  async handOver(): Promise<number> {
+    const others = (await this.#store.liveNodes(this.#clock.now())).filter((node) => node !== this.nodeId);
+    if (others.length === 0) return 0;
+    const waiting = [...this.#tasks.values()].filter((t) => t.owner === this.nodeId && t.state === 'waiting').sort((a, b) => a.enqueuedAt - b.enqueuedAt);
+    let handed = 0;
+    for (const [i, { id }] of waiting.entries()) {
+      await this.#command((_now, draft) => {
+        const task = this.#tasks.get(id);
+        if (!task || task.owner !== this.nodeId || task.state !== 'waiting') return;
+        this.#putTask(draft, task, { owner: others[i % others.length]! }, (next, at, node) => ({ type: 'task-requeued', node, at, task: next, reason: `node ${this.nodeId} draining: handed to ${next.owner}` }));
+        handed++;
+      });
+    }
+    this.#logger.info({ handed, to: others }, 'draining: waiting tasks handed to the other nodes');
+    return handed;
+  }
+
   /** Erases ended tasks by an attribute's values (a customer's data deletion; see AcdStore.forgetEndedTasks). */
   forgetEndedTasks(attribute: string, values: readonly string[]): Promise<number> {
     return this.#store.forgetEndedTasks(attribute, values);

@@ -256,6 +256,10 @@ export class RedisStore implements AcdStore {
     await this.#scripts.releaseNode([this.#keys.nodeInstances], [node, instance]);
   }
 
+  async liveNodes(now: number): Promise<string[]> {
+    return this.#redis.zrangebyscore(this.#keys.nodes, `(${now}`, '+inf');
+  }
+
   async expiredNodes(now: number): Promise<string[]> {
     return this.#redis.zrangebyscore(this.#keys.nodes, '-inf', `(${now}`);
   }

@@ -62,6 +62,8 @@ export interface AcdStore {
   renewLease(node: string, instance: string, until: number): Promise<boolean>;
   /** A clean close: gives up the node id (a restart takes it at once), keeps the lease (see lua/releaseNode.lua). */
   releaseNode(node: string, instance: string): Promise<void>;
+  /** Nodes whose lease runs past `now`. */
+  liveNodes(now: number): Promise<string[]>;
   /** Nodes whose lease ended before `now`. */
   expiredNodes(now: number): Promise<string[]>;
   forgetNode(node: string): Promise<void>;
@@ -156,6 +158,10 @@ export class MemoryStore implements AcdStore {
   }
 
   async releaseNode(): Promise<void> {}
+
+  async liveNodes(): Promise<string[]> {
+    return [];
+  }
 
   async expiredNodes(): Promise<string[]> {
     return [];

@@ -58,7 +58,8 @@ export class VideoChannel {
       });
     });
     this.deps.acd.on('event', (event: AcdEvent) => {
-      if (event.type === 'task-offered' && event.node === this.deps.acd.nodeId) this.#offers.get(event.task.id)?.(event.agent.id);
+      // The call is on this node whichever node made the offer (another one, after a drain handed the task over).
+      if (event.type === 'task-offered') this.#offers.get(event.task.id)?.(event.agent.id);
     });
   }
 

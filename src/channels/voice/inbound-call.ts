@@ -437,7 +437,7 @@ class VoiceQueueSession implements QueueSession {
   /** Acts on an offer made before this session was registered for the task's events. */
   catchUp(): void {
     const task = this.#currentTask();
-    if (task?.state === 'offered' && task.offer?.node === this.deps.acd.nodeId && this.#ringing === undefined) {
+    if (task?.state === 'offered' && task.offer !== null && this.#ringing === undefined) {
       this.#task = task;
       void this.#ring(task, task.offer.agentId);
     }
@@ -447,7 +447,9 @@ class VoiceQueueSession implements QueueSession {
     // After a transfer to a queue, the previous task's last events still arrive: only the current task counts.
     if (this.#settled || !('task' in event) || event.task.id !== this.#task.id) return;
     this.#task = event.task;
-    if (event.type === 'task-offered' && event.task.offer?.node === this.deps.acd.nodeId) {
+    // Whichever node made the offer (the task's owner: this node, or another after a drain handed it over), the call
+    // is here: this node rings the agent.
+    if (event.type === 'task-offered') {
       void this.#ring(event.task, event.agent.id);
     } else if (event.type === 'callback-offered' && !this.#connected) {
       // The queue's offer-callback escalation step: the runner says the node's callback offer now.
@@ -696,14 +698,14 @@ class VoiceQueueSession implements QueueSession {
     const offered: string[] = [];
     let wake: (() => void) | undefined;
     const onEvent = (event: AcdEvent) => {
-      if (event.type === 'task-offered' && event.task.id === task.id && event.node === acd.nodeId) {
+      if (event.type === 'task-offered' && event.task.id === task.id) {
         offered.push(event.agent.id);
         wake?.();
       }
     };
     acd.on('event', onEvent);
     const current = acd.task(task.id);
-    if (current.state === 'offered' && current.offer?.node === acd.nodeId) offered.push(current.offer.agentId);
+    if (current.state === 'offered' && current.offer !== null) offered.push(current.offer.agentId);
     const deadline = Date.now() + this.deps.transferRingTimeoutMs;
     try {
       while (Date.now() < deadline && !this.call.callerGone) {
