@@ -1,9 +1,7 @@
 /*
  * What the benchmarks that run onecc as in production share: their numeric options, a latency histogram, and onecc
- * started as a child process (dist/src/main.js) with the HTTP port read from its log.
+ * started as a child process (test/helpers/onecc-process.ts).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 
 /** `--<name> N` from the command line, a positive number; exits with 2 and the reason otherwise. */
 export function positiveArg(name: string, fallback: number): number {
@@ -40,28 +38,4 @@ export class LatencyHistogram {
   }
 }
 
-/**
- * onecc from dist/ in a child process with `env` (its log level info or lower: the HTTP listener's port is read
- * from its log), `nodeArgs` before the script (e.g. --cpu-prof). Resolves once it listens, within 60 s.
- */
-export async function startOnecc(env: Record<string, string>, nodeArgs: readonly string[] = []): Promise<{ sut: ChildProcess; port: number }> {
-  const sut = spawn(process.execPath, [...nodeArgs, path.resolve(__dirname, '../../src/main.js')], { env, stdio: ['ignore', 'pipe', 'inherit'] });
-  // onecc logs its HTTP port as JSON (pino) once it listens.
-  const port = await new Promise<number>((resolve, reject) => {
-    let buffer = '';
-    let found = false;
-    const timer = setTimeout(() => reject(new Error('onecc did not start within 60 s')), 60_000);
-    sut.stdout!.on('data', (chunk: Buffer) => {
-      if (found) return; // the rest of the log is drained, not kept
-      buffer += chunk.toString();
-      const match = /"port":(\d+)[^\n]*HTTP listener up/.exec(buffer);
-      if (match) {
-        found = true;
-        clearTimeout(timer);
-        resolve(Number(match[1]));
-      }
-    });
-    sut.once('exit', (code) => reject(new Error(`onecc exited (${code}) before it listened`)));
-  });
-  return { sut, port };
-}
+export { startOnecc } from '../../test/helpers/onecc-process';

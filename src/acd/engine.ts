@@ -73,7 +73,12 @@ export interface QueueSnapshot {
 }
 
 /** One map entry per event type, plus `event` for all of them. */
-export type AcdEngineEvents = { [K in AcdEventType]: [Extract<AcdEvent, { type: K }>] } & { event: [AcdEvent]; close: [] };
+export type AcdEngineEvents = { [K in AcdEventType]: [Extract<AcdEvent, { type: K }>] } & {
+  event: [AcdEvent];
+  close: [];
+  /** This node took over a dead node's tasks (ids): its channels decide what becomes of customers who were there. */
+  'node-lost': [{ readonly node: string; readonly adopted: readonly string[] }];
+};
 
 interface QueueStats {
   day: number;
@@ -901,6 +906,7 @@ export class AcdEngine extends TypedEmitter<AcdEngineEvents> {
   async #takeOver(dead: string): Promise<void> {
     const orphans = [...this.#tasks.values()].filter((t) => t.owner === dead || t.offer?.node === dead);
     this.#logger.warn({ dead, tasks: orphans.length }, 'node lease expired: taking over its offers and tasks');
+    const adopted = new Set<string>();
     for (const orphan of orphans) {
       await this.#command((_now, draft) => {
         const task = this.#tasks.get(orphan.id);
@@ -908,9 +914,11 @@ export class AcdEngine extends TypedEmitter<AcdEngineEvents> {
         const owner = task.owner === dead ? this.nodeId : task.owner;
         if (task.state === 'offered' && task.offer?.node === dead) this.#withdrawOffer(draft, task, 'node-lost', { owner });
         else this.#putTask(draft, task, { owner });
+        if (owner === this.nodeId) adopted.add(task.id);
       });
     }
     await this.#store.forgetNode(dead);
+    if (adopted.size > 0) this.safeEmit('node-lost', { node: dead, adopted: [...adopted] });
   }
 
   // ---- building changes ---------------------------------------------------------------------------------------------

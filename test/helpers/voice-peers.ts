@@ -82,8 +82,8 @@ function takeCalls(t: Test, srf: Srf, taker: CallTaker): void {
 
 export interface Trunk extends CallTaker {
   readonly port: number;
-  /** Calls `number` at onecc from `callerNumber`; the caller sends a 440 Hz tone once connected. */
-  call(number: string, callerNumber?: string): Promise<{ rtp: RtpEndpoint; dialog: Promise<Srf.Dialog>; cancel: () => void }>;
+  /** Calls `number` at onecc (or at the request URI `to`: another onecc node) from `callerNumber`. */
+  call(number: string, callerNumber?: string, to?: string): Promise<{ rtp: RtpEndpoint; dialog: Promise<Srf.Dialog>; cancel: () => void }>;
 }
 
 /** A trunk: places calls to onecc, and takes the calls onecc places through it (callbacks). */
@@ -93,11 +93,11 @@ export async function startTrunk(t: Test, onecc: OneccServer, host = '127.0.0.1'
   const app = await connectApp(t, sut, (srf) => takeCalls(t, srf, taker));
   return Object.assign(taker, {
     port: sut.engine.port('udp'),
-    async call(number: string, callerNumber = '+15550001') {
+    async call(number: string, callerNumber = '+15550001', to = oneccUri(onecc, number)) {
       const rtp = await RtpEndpoint.open();
       t.teardown(() => rtp.close());
       let inviteSent: Srf.SrfRequest | undefined;
-      const dialog = app.srf.createUAC(oneccUri(onecc, number), { localSdp: rtp.sdp(), headers: { From: `<sip:${callerNumber}@${host}>` } }, { cbRequest: ((_err: unknown, req: Srf.SrfRequest) => (inviteSent = req)) as unknown as (req: Srf.SrfRequest) => void });
+      const dialog = app.srf.createUAC(to, { localSdp: rtp.sdp(), headers: { From: `<sip:${callerNumber}@${host}>` } }, { cbRequest: ((_err: unknown, req: Srf.SrfRequest) => (inviteSent = req)) as unknown as (req: Srf.SrfRequest) => void });
       return { rtp, dialog, cancel: () => inviteSent?.cancel(() => undefined) };
     },
   });

@@ -15,6 +15,8 @@ import type { PhoneDirectory } from './phone-directory';
 export const callbackAttributes = {
   /** 'requested' marks a task as a callback. */
   marker: 'callback',
+  /** The node holding the caller's call while the task waits: if that node dies, its callers are called back. */
+  callNode: 'callNode',
   number: 'callbackNumber',
   /** The URI the customer is called at (the trunk's outboundUri filled in when the callback was requested). */
   uri: 'callbackUri',
@@ -64,6 +66,7 @@ export class CallbackDialer {
   /** Takes the ACD's events; handles offers this node made that were made before it listened. */
   start(): void {
     this.deps.acd.on('event', (event) => this.#onEvent(event));
+    this.deps.acd.on('node-lost', ({ node, adopted }) => void this.#recoverCallers(node, adopted));
     for (const task of this.deps.acd.tasks()) {
       if (isCallback(task) && task.state === 'offered' && task.offer?.node === this.deps.acd.nodeId) void this.#handle(task, task.offer.agentId);
     }
@@ -81,6 +84,34 @@ export class CallbackDialer {
         await active.media.close();
       }),
     );
+  }
+
+  /**
+   * A node died with callers on it (this node adopted their tasks): a caller still waiting keeps the place in the
+   * queue as a callback (abandoned if there is no number to call); a conversation cut off ends, so that its agent
+   * goes to wrap-up instead of staying busy.
+   */
+  async #recoverCallers(deadNode: string, taskIds: readonly string[]): Promise<void> {
+    const { acd } = this.deps;
+    for (const id of taskIds) {
+      const task = liveTask(acd, id);
+      if (!task || task.owner !== acd.nodeId || task.channel !== 'voice' || isCallback(task) || task.attributes[callbackAttributes.callNode] !== deadNode) continue;
+      const log = this.#log.child({ taskId: id, deadNode });
+      try {
+        if (task.state === 'assigned') {
+          await acd.complete(id);
+          log.warn({ agentId: task.agentId }, 'the conversation was on a node that died: ended');
+        } else if (task.attributes[callbackAttributes.uri] === undefined) {
+          await acd.abandon(id, 'node-lost');
+          log.warn('a caller waiting on a node that died, with no number to call back: abandoned');
+        } else {
+          await acd.continueAs(id, { attributes: { [callbackAttributes.marker]: 'requested', [callbackAttributes.attempt]: '1' } });
+          log.warn('a caller waiting on a node that died is called back, keeping the place in the queue');
+        }
+      } catch (err) {
+        log.error({ err }, 'recovering a caller of a node that died failed');
+      }
+    }
   }
 
   #onEvent(event: AcdEvent): void {

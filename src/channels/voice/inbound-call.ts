@@ -127,11 +127,16 @@ export class InboundCall implements IvrHost {
 
   async enterQueue(request: QueueRequest): Promise<QueueSession> {
     // `interaction` names this call's interaction record: the agent's wrap-up adds its disposition there.
-    const attributes: Record<string, string> = { ...request.variables, language: request.language, dialplan: request.dialplan, interaction: this.id };
-    const task = await this.deps.acd.enqueue({ channel: 'voice', queue: request.queue, priority: request.priority, attributes });
     // A `callbackNumber` variable (collected in the dialplan) is called back instead of the calling number.
     const number = request.variables.callbackNumber ?? request.variables.caller ?? '';
     const uri = this.deps.callbackUri(number);
+    const attributes: Record<string, string> = {
+      ...request.variables, language: request.language, dialplan: request.dialplan, interaction: this.id,
+      // Where this call is, and how to call the caller back should this node die while they wait (callbacks.ts).
+      [callbackAttributes.callNode]: this.deps.acd.nodeId,
+      ...(uri === undefined ? {} : { [callbackAttributes.number]: number, [callbackAttributes.uri]: uri }),
+    };
+    const task = await this.deps.acd.enqueue({ channel: 'voice', queue: request.queue, priority: request.priority, attributes });
     const callback = uri === undefined ? undefined : {
       [callbackAttributes.marker]: 'requested',
       [callbackAttributes.number]: number,

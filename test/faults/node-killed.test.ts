@@ -1,0 +1,101 @@
+// A onecc node killed (SIGKILL) with a caller waiting in its queue: node A (in this process) and node B (dist/src/main.js
+// in a child process) share one Redis. A caller on B waits for an agent; B is killed, its call with it. Once B's
+// lease runs out, A adopts the task and turns it into a callback that keeps the caller's original enqueue time; when
+// an agent comes free on A, A rings the agent, then calls the customer back through the trunk.
+import t from 'tap';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { freeUdpPort } from '../../src/lib/index';
+import type { OneccServer } from '../../src/server';
+import { startOnecc } from '../helpers/onecc-process';
+import { startTestServer } from '../helpers/onecc-server';
+import { destroy } from '../helpers/drachtio-harness';
+import { startPhone, startTrunk } from '../helpers/voice-peers';
+import { waitFor } from '../helpers/wait';
+
+const DIALPLAN = `
+id: killed
+numbers: ["5000"]
+language: en
+languages: [en]
+start: queue
+onError: goodbye
+nodes:
+  queue: { type: queue, queue: general, maxWait: 120, onTimeout: goodbye }
+  goodbye: { type: hangup, prompt: goodbye }
+`;
+const B_RTP = [37400, 37499] as const;
+// What both nodes must agree on (acd.*), and the voice settings of the test.
+const SHARED = {
+  ONECC_ACD__NODE_LEASE_SECONDS: '2',
+  ONECC_ACD__OFFER_TIMEOUT_SECONDS: '10',
+  ONECC_ACD__WRAP_UP_SECONDS: '{voice: 1, video: 1, chat: 0, email: 0}',
+  ONECC_VOICE__RING_TIMEOUT_SECONDS: '4',
+  ONECC_VOICE__PHONES: '[{username: alice, password: pw-a, agent: alice}]',
+  ONECC_VOICE__TRUNKS: '[{name: local, addresses: [127.0.0.1/32], username: null, password: null, outboundUri: "sip:{number}@{source}"}]',
+};
+
+let a: OneccServer;
+
+t.before(async () => {
+  ({ onecc: a } = await startTestServer(t, { dialplans: { 'killed.yaml': DIALPLAN }, rtpPorts: [37300, 37399], env: { ...SHARED, ONECC_ACD__NODE_ID: 'node-a' } }));
+});
+
+t.test('node B killed with a caller queued: node A calls the caller back, keeping their place', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'onecc-node-b-'));
+  writeFileSync(path.join(dir, 'killed.yaml'), DIALPLAN);
+  const sipPort = await freeUdpPort();
+  const { sut: b } = await startOnecc({
+    ...process.env, ...SHARED,
+    ONECC_LOG__LEVEL: 'info',
+    ONECC_ACD__NODE_ID: 'node-b',
+    ONECC_ACD__REDIS__EMBEDDED: 'false',
+    ONECC_ACD__REDIS__PORT: String(a.redis.port),
+    ONECC_SIP__LISTEN: `[{transport: udp, host: 127.0.0.1, port: ${sipPort}}]`,
+    ONECC_SIP__DRACHTIO__PORT: '0',
+    ONECC_HTTP__PORT: '0',
+    ONECC_MEDIA__RTPENGINES: `[{host: 127.0.0.1, ngPort: 0, interface: 127.0.0.1, portMin: ${B_RTP[0]}, portMax: ${B_RTP[1]}}]`,
+    ONECC_MEDIA__DTMF__PORT: '0',
+    ONECC_MEDIA__RECORDING_DIR: path.join(dir, 'recordings'),
+    ONECC_IVR__DIALPLANS_DIR: dir,
+    ONECC_IVR__TEXT_PROMPT_CACHE_DIR: path.join(dir, 'text-cache'),
+  });
+  t.teardown(() => {
+    if (b.exitCode === null && b.signalCode === null) b.kill('SIGKILL');
+    // B's rtpengine runs in its own process group: it outlives a SIGKILL of B.
+    try {
+      execFileSync('pkill', ['-KILL', '-f', `rtpengine .*--port-min=${B_RTP[0]} `]);
+    } catch {
+      // none left
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const trunk = await startTrunk(t, a);
+  trunk.answering = [{ answer: true, toneHz: 500 }];
+  const call = await trunk.call('5000', '+15550199', `sip:5000@127.0.0.1:${sipPort}`);
+  await call.dialog;
+  const acd = a.acd!;
+  let taskId: string | undefined;
+  t.ok(await waitFor(() => (taskId = [...acd.tasks()].find((task) => task.owner === 'node-b' && task.state === 'waiting')?.id) !== undefined, 8000), 'the caller waits in B\'s queue (A sees it)');
+  const enqueuedAt = acd.task(taskId!).enqueuedAt;
+
+  const killedAt = Date.now();
+  b.kill('SIGKILL');
+  t.ok(await waitFor(() => acd.task(taskId!).owner === 'node-a' && acd.task(taskId!).attributes.callback === 'requested', 10_000), 'A adopted the task as a callback once B\'s lease ran out');
+  const recoveredMs = Date.now() - killedAt;
+  t.ok(recoveredMs >= 1000, `not before B's lease could have run out (${recoveredMs} ms after the kill)`);
+  t.match(acd.task(taskId!), { enqueuedAt, state: 'waiting', queue: 'general', attributes: { callbackNumber: '+15550199' } }, 'keeping the original enqueue time');
+
+  // An agent comes free on A: A rings her, then calls the customer back through the trunk.
+  const alice = await startPhone(t, a, 'alice', 'pw-a', 'alice', [{ answer: true, toneHz: 880 }]);
+  await acd.login('alice', { skills: { general: 5 }, languages: ['en'] }, 'ready');
+  t.teardown(() => acd.logout('alice').catch(() => undefined));
+  t.ok(await waitFor(() => alice.answered.length === 1, 8000), 'alice\'s phone rang for the callback and answered');
+  t.equal(alice.rings[0]!.headers['x-onecc-callback'], '+15550199', 'with the number to call back');
+  t.ok(await waitFor(() => trunk.answered.length === 1, 8000), 'the customer was called back through the trunk');
+  t.match(trunk.rings[0]!.uri, /^sip:\+15550199@/, 'at their number');
+  await destroy(alice.answered[0]!.dialog);
+});
