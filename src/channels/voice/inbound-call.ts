@@ -433,6 +433,17 @@ class VoiceQueueSession implements QueueSession {
     if (this.#settled || this.#connected) return this.#leaving ?? Promise.resolve(); // while talking, #connect settles it
     this.#leaving ??= (async () => {
       this.#ringing?.cancel();
+      // Not the caller's doing: the rtpengine carrying the call died. A caller who can be called back keeps the place.
+      if (this.call.media.ended === 'rtpengine-lost' && this.callback !== undefined && this.#handledBy === undefined) {
+        const kept = await this.deps.acd.continueAs(this.#task.id, { attributes: { ...this.#task.attributes, ...this.callback } }).then(
+          () => true,
+          (err: unknown) => (this.deps.logger.warn({ err, taskId: this.#task.id }, 'media lost: the caller could not be kept as a callback'), false),
+        );
+        if (kept) {
+          this.deps.logger.warn({ taskId: this.#task.id }, 'media lost while queued (rtpengine died): the caller will be called back, keeping the place');
+          return this.#settle({ kind: 'left', reason: 'callback' });
+        }
+      }
       await this.deps.acd.abandon(this.#task.id, 'caller-hangup').catch(() => undefined);
       this.#settle(this.#handledBy === undefined ? { kind: 'caller-hangup' } : { kind: 'conversation-ended', agent: this.#handledBy, endedBy: 'caller' });
     })();
