@@ -1,8 +1,9 @@
 import { OneccError } from '../lib';
 
 /**
- * Why a media operation failed. `INCOMPATIBLE_SDP` carries sipStatus 488 (Not Acceptable Here) so that the voice
- * layer can answer the INVITE with it without knowing media internals.
+ * Why a media operation failed, and the SIP status a voice layer answers an INVITE with for it, without knowing media
+ * internals: 488 (Not Acceptable Here) for SDP it cannot negotiate, 503 (Service Unavailable: try another node) when
+ * no rtpengine answers, 500 otherwise.
  */
 export type MediaErrorCode =
   | 'INCOMPATIBLE_SDP'
@@ -20,6 +21,6 @@ export class MediaError extends OneccError {
 
   constructor(code: MediaErrorCode, message: string, context: Record<string, unknown> = {}, options?: { cause?: unknown }) {
     super(code, message, context, options);
-    this.sipStatus = code === 'INCOMPATIBLE_SDP' ? 488 : 500;
+    this.sipStatus = code === 'INCOMPATIBLE_SDP' ? 488 : code === 'NO_RTPENGINE' || code === 'RTPENGINE_TIMEOUT' ? 503 : 500;
   }
 }

@@ -35,6 +35,8 @@ export interface CallbackSettings {
 }
 
 const LEG = { agent: 'agent', customer: 'customer' } as const;
+/** How long a callback offered while no rtpengine answers waits before going back to its queue. */
+const MEDIA_RETRY_MS = 1000;
 
 /**
  * Calls customers back. When the ACD offers a callback task to an agent (on this node), the agent's phones ring
@@ -135,7 +137,17 @@ export class CallbackDialer {
     const { profile, targets } = phonesToRing(await this.deps.phones.devicesOf(agentId).catch(() => []));
     if (targets.length === 0) return this.#agentMissed(task, agentId, 'no-phone', log);
 
-    const media = this.deps.media.openCall(`cb-${randomId()}`);
+    let media: MediaCall;
+    try {
+      media = this.deps.media.openCall(`cb-${randomId()}`);
+    } catch (err) {
+      // No rtpengine answers (one is restarting): not the agent's fault. The callback goes back to its place after a
+      // moment and is offered again, rather than at once into the same outage.
+      log.warn({ err }, 'no media for the callback now: offered again shortly');
+      await new Promise((resolve) => setTimeout(resolve, MEDIA_RETRY_MS));
+      await acd.continueAs(task.id, {}).catch((e: unknown) => log.warn({ err: e }, 'could not put the callback back in its queue'));
+      return;
+    }
     const active = { media, dials: new Set<Dial>(), dialogs: new Set<Srf.Dialog>() };
     this.#active.add(active);
     // Written to the interaction record once the agent took the callback (a missed offer is no attempt).

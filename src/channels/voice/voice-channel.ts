@@ -3,7 +3,7 @@ import type { AcdEngine } from '../../acd/index';
 import { TaskControlError, type TaskControls } from '../../agents/index';
 import { IvrRunner, type DialplanSet, type TextPrompts } from '../../ivr/index';
 import { randomId, type Logger } from '../../lib/index';
-import { MediaError, type MediaService } from '../../media/index';
+import { MediaError, type MediaCall, type MediaService } from '../../media/index';
 import type { PromptLibrary } from '../../media/prompts/index';
 import type { ReportRecorder } from '../../reports/index';
 import type { InteractionRecord, InteractionRecords } from '../interaction-records';
@@ -226,16 +226,18 @@ export class VoiceChannel implements TaskControls {
     req.on('cancel', () => (cancelled = true));
 
     const id = `in-${randomId()}`;
-    const media = this.options.media.openCall(id);
+    let media: MediaCall | undefined;
     let localSdp: string;
     try {
+      media = this.options.media.openCall(id);
       await media.offer(CALLER_LEG, req.body, 'rtp');
       localSdp = await media.answerWithPrompts(CALLER_LEG);
     } catch (err) {
-      await media.close();
+      await media?.close();
       const status = err instanceof MediaError ? err.sipStatus : 500;
       this.#log.warn({ err, called }, `call refused with ${status}`);
-      return void res.send(status);
+      // 503 (no rtpengine answers): the trunk or the SIP front end tries another node, or again shortly.
+      return void res.send(status, status === 503 ? { headers: { 'Retry-After': '5' } } : {});
     }
     if (cancelled) return void (await media.close());
     const call = new InboundCall(id, media, req.body, {

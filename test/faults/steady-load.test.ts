@@ -1,0 +1,193 @@
+// Faults under steady load, with onecc as it runs: node A (in this process) and node B (dist/src/main.js, a child
+// process) share one Redis; a trunk places a call every 300 ms, alternately to each node (to A alone once B is gone,
+// as a SIP front end would), into one queue served by three agents whose phones registered through A; each agent
+// talks for 1 to 2 s. Mid-run, in turn: B is killed (SIGKILL) with callers queued on it, A's rtpengine is killed,
+// Redis is restarted. Afterwards every caller was either connected to an agent or called back (through the trunk,
+// keeping the original enqueue time), no agent holds a slot, and the generator's count matches onecc's. Prints the
+// figures: callers queued at each fault, recovered, lost, and the time from the fault to each recovery (p50/p99).
+import t from 'tap';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { channels, type AcdEvent } from '../../src/acd/index';
+import { freeUdpPort } from '../../src/lib/index';
+import { destroy } from '../helpers/drachtio-harness';
+import { startOnecc } from '../helpers/onecc-process';
+import { startTestServer } from '../helpers/onecc-server';
+import { startPhone, startTrunk, type CallTaker } from '../helpers/voice-peers';
+import { delay, waitFor } from '../helpers/wait';
+
+const DIALPLAN = `
+id: load
+numbers: ["5000"]
+language: en
+languages: [en]
+start: queue
+onError: goodbye
+nodes:
+  queue: { type: queue, queue: general, maxWait: 300, onTimeout: goodbye }
+  goodbye: { type: hangup, prompt: goodbye }
+`;
+const B_RTP = [37700, 37799] as const;
+const AGENTS = ['ann', 'ben', 'cat'];
+const CALLS = 30;
+const CALL_EVERY_MS = 300;
+// The faults, by the number of calls placed before each.
+const KILL_NODE_AT = 12;
+const KILL_RTPENGINE_AT = 18;
+const RESTART_REDIS_AT = 24;
+const A_RTP = [37600, 37699] as const;
+const SHARED = {
+  ONECC_ACD__NODE_LEASE_SECONDS: '2',
+  ONECC_ACD__OFFER_TIMEOUT_SECONDS: '10',
+  ONECC_ACD__WRAP_UP_SECONDS: '{voice: 1, video: 1, chat: 0, email: 0}',
+  ONECC_VOICE__RING_TIMEOUT_SECONDS: '4',
+  ONECC_VOICE__PHONES: `[${AGENTS.map((a) => `{username: ${a}, password: pw-${a}, agent: ${a}}`).join(', ')}]`,
+  ONECC_VOICE__TRUNKS: '[{name: local, addresses: [127.0.0.1/32], username: null, password: null, outboundUri: "sip:{number}@{source}"}]',
+};
+
+const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+
+t.test('a node killed under steady load: every caller connected or called back, no agent stuck', async (t) => {
+  const { onecc: a } = await startTestServer(t, { dialplans: { 'load.yaml': DIALPLAN }, rtpPorts: [A_RTP[0], A_RTP[1]], env: { ...SHARED, ONECC_ACD__NODE_ID: 'node-a', ONECC_MEDIA__EMBEDDED__RESTART_DELAY_MS: '200' } });
+  const dir = mkdtempSync(path.join(tmpdir(), 'onecc-node-b-'));
+  writeFileSync(path.join(dir, 'load.yaml'), DIALPLAN);
+  const sipPort = await freeUdpPort();
+  const { sut: b } = await startOnecc({
+    ...process.env, ...SHARED,
+    ONECC_LOG__LEVEL: 'info',
+    ONECC_ACD__NODE_ID: 'node-b',
+    ONECC_ACD__REDIS__EMBEDDED: 'false',
+    ONECC_ACD__REDIS__PORT: String(a.redis.port),
+    ONECC_SIP__LISTEN: `[{transport: udp, host: 127.0.0.1, port: ${sipPort}}]`,
+    ONECC_SIP__DRACHTIO__PORT: '0',
+    ONECC_HTTP__PORT: '0',
+    ONECC_MEDIA__RTPENGINES: `[{host: 127.0.0.1, ngPort: 0, interface: 127.0.0.1, portMin: ${B_RTP[0]}, portMax: ${B_RTP[1]}}]`,
+    ONECC_MEDIA__DTMF__PORT: '0',
+    ONECC_MEDIA__RECORDING_DIR: path.join(dir, 'recordings'),
+    ONECC_IVR__DIALPLANS_DIR: dir,
+    ONECC_IVR__TEXT_PROMPT_CACHE_DIR: path.join(dir, 'text-cache'),
+  });
+  t.teardown(() => {
+    if (b.exitCode === null && b.signalCode === null) b.kill('SIGKILL');
+    try {
+      execFileSync('pkill', ['-KILL', '-f', `rtpengine .*--port-min=${B_RTP[0]} `]); // its own process group
+    } catch {
+      // none left
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const acd = a.acd!;
+
+  // Agents answer, talk 1–2 s, hang up; wrap-up 1 s.
+  const phones = new Map<string, CallTaker>();
+  for (const [i, agent] of AGENTS.entries()) phones.set(agent, await startPhone(t, a, agent, `pw-${agent}`, agent, [{ answer: true, toneHz: 700 + 100 * i }]));
+  const hungUp = new Set<unknown>();
+  const talker = setInterval(() => {
+    for (const phone of phones.values()) {
+      for (const call of phone.answered) {
+        if (!hungUp.has(call) && Date.now() - call.answeredAt > 1000 + (call.answeredAt % 1000)) {
+          hungUp.add(call);
+          void destroy(call.dialog).catch(() => undefined);
+        }
+      }
+    }
+  }, 100);
+  t.teardown(() => clearInterval(talker));
+  for (const agent of AGENTS) await acd.login(agent, { skills: { general: 5 }, languages: ['en'] }, 'ready');
+  // An agent whose phone could not be rung while a part was down goes not-ready (RONA) and, as a person would, back.
+  const comeBack = setInterval(() => {
+    for (const agent of AGENTS) if (acd.agentState(agent) === 'not-ready') void acd.setReady(agent).catch(() => undefined);
+  }, 500);
+  t.teardown(() => clearInterval(comeBack));
+  t.teardown(async () => {
+    for (const agent of AGENTS) await acd.logout(agent).catch(() => undefined);
+  });
+
+  const trunk = await startTrunk(t, a);
+  trunk.answering = [{ answer: true, toneHz: 500 }]; // customers answer their callbacks
+  const callers: { number: string; node: 'a' | 'b' }[] = [];
+  const enqueuedAt = new Map<string, number>(); // caller number -> the enqueue time of their task
+  const recoveredAt = new Map<string, number>();
+  acd.on('event', (e: AcdEvent) => {
+    if (!('task' in e)) return;
+    const number = e.task.attributes.caller;
+    if (number !== undefined && !enqueuedAt.has(number)) enqueuedAt.set(number, e.task.enqueuedAt);
+    if (number !== undefined && e.task.attributes.callback === 'requested' && !recoveredAt.has(number)) recoveredAt.set(number, Date.now());
+  });
+
+  // A trunk whose call is refused with 503 (no rtpengine answering) tries again shortly, as Retry-After asks.
+  let retried = 0;
+  const placing: Promise<boolean>[] = [];
+  const place = async (number: string, to: string | undefined): Promise<boolean> => {
+    for (let attempt = 1; attempt <= 20; attempt++) {
+      const status = await (await trunk.call('5000', number, to)).dialog.then(() => 200, (err: { status?: number }) => err.status ?? 0);
+      if (status === 200) return true;
+      if (status !== 503) return false;
+      retried++;
+      await delay(500);
+    }
+    return false;
+  };
+  let killedAt = 0;
+  let queuedOnB: string[] = [];
+  let rtpengineKilledAt = 0;
+  let queuedOnA: string[] = [];
+  const queuedOn = (node: string) => [...acd.tasks()].filter((task) => task.owner === node && task.state !== 'assigned').map((task) => task.attributes.caller!);
+  for (let i = 0; i < CALLS; i++) {
+    if (i === KILL_NODE_AT) {
+      queuedOnB = queuedOn('node-b');
+      killedAt = Date.now();
+      b.kill('SIGKILL');
+    } else if (i === KILL_RTPENGINE_AT) {
+      queuedOnA = queuedOn('node-a').filter((n) => !queuedOnB.includes(n));
+      rtpengineKilledAt = Date.now();
+      execFileSync('pkill', ['-KILL', '-f', `rtpengine .*--port-min=${A_RTP[0]} `]);
+    } else if (i === RESTART_REDIS_AT) {
+      // A clean restart (SIGTERM: the append-only file is complete); onecc's embedded Redis comes back by itself.
+      execFileSync('pkill', ['-TERM', '-f', `redis-server 127.0.0.1:${a.redis.port}`]);
+    }
+    const number = `+1555020${String(i).padStart(4, '0')}`;
+    const node = killedAt === 0 && i % 2 === 1 ? 'b' : 'a';
+    callers.push({ number, node });
+    placing.push(place(number, node === 'b' ? `sip:5000@127.0.0.1:${sipPort}` : undefined));
+    await delay(CALL_EVERY_MS);
+  }
+  const refusedFinally = (await Promise.all(placing)).filter((ok) => !ok).length;
+  t.equal(refusedFinally, 0, `every call got in (${retried} refused with 503 while a part was down, then retried)`);
+  t.ok(queuedOnB.length > 0, `${queuedOnB.length} callers queued on B when it was killed`);
+
+  // Connected: an agent's phone rang for them (as a queued caller, or for their callback) and answered.
+  const connected = () => {
+    const numbers = new Set<string>();
+    for (const phone of phones.values()) {
+      phone.answered.forEach((call) => numbers.add(call.headers['x-onecc-var-caller'] ?? call.headers['x-onecc-callback'] ?? ''));
+    }
+    return numbers;
+  };
+  const calledBack = () => new Set(trunk.answered.map((call) => /sip:(\+\d+)@/.exec(call.headers.to ?? '')?.[1] ?? ''));
+  const settled = () => callers.every((c) => connected().has(c.number));
+  await waitFor(settled, 90_000);
+
+  const lost = callers.filter((c) => !connected().has(c.number)).map((c) => `${c.number} (node ${c.node})`);
+  t.same(lost, [], 'every caller was connected to an agent');
+  const recovered = queuedOnB.filter((n) => calledBack().has(n));
+  t.same(queuedOnB.filter((n) => !recovered.includes(n)), [], 'every caller queued on B at the kill was called back');
+  for (const number of recovered) t.ok(recoveredAt.has(number), `${number} kept as a callback`);
+  t.same(queuedOnB.filter((n) => enqueuedAt.get(n) === undefined), [], 'each with their original enqueue time known');
+
+  // No agent left holding a slot once the last conversation is over.
+  await waitFor(() => AGENTS.every((agent) => channels.every((c) => acd.agent(agent).reserved[c] + acd.agent(agent).busy[c] === 0)), 10_000);
+  t.same(AGENTS.filter((agent) => channels.some((c) => acd.agent(agent).reserved[c] + acd.agent(agent).busy[c] !== 0)), [], 'no agent stuck reserved or busy');
+  t.equal([...acd.tasks()].length, 0, 'no task left in the queue');
+  t.equal(connected().size, CALLS, `generator ${CALLS} calls, onecc connected ${connected().size} callers`);
+
+  const mediaRecovered = queuedOnA.filter((n) => calledBack().has(n) || connected().has(n));
+  t.same(queuedOnA.filter((n) => !mediaRecovered.includes(n)), [], 'every caller queued on A when its rtpengine died was connected or called back');
+
+  const times = queuedOnB.map((n) => (recoveredAt.get(n) ?? NaN) - killedAt).sort((x, y) => x - y);
+  const mediaTimes = queuedOnA.filter((n) => recoveredAt.has(n)).map((n) => recoveredAt.get(n)! - rtpengineKilledAt).sort((x, y) => x - y);
+  t.comment(`faults: node B killed with ${queuedOnB.length} callers queued on it; recovered ${recovered.length}, lost ${queuedOnB.length - recovered.length}; kill -> callback p50 ${quantile(times, 0.5)} ms, p99 ${quantile(times, 0.99)} ms (lease 2 s)`);
+  t.comment(`faults: A's rtpengine killed with ${queuedOnA.length} callers queued on A; recovered ${mediaRecovered.length} (${mediaTimes.length} as callbacks, kill -> callback p50 ${quantile(mediaTimes, 0.5)} ms, p99 ${quantile(mediaTimes, 0.99)} ms); Redis restarted once; ${CALLS} calls, lost ${lost.length}`);
+});
