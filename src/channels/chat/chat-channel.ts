@@ -241,8 +241,17 @@ export class ChatChannel implements ChatControls {
   /** A customer's message, checked, stored and passed to the agent handling the conversation. */
   async #customerMessage(conversation: Conversation, frame: Frame): Promise<ChatMessageView> {
     const { text, attachments } = this.#checked(frame);
-    const message = await this.options.store.append(conversation.id, { from: 'customer', text, attachments, at: Date.now() });
-    await this.#toAgent(conversation, { type: 'chat-message', taskId: conversation.taskId, message });
+    return this.#fromCustomerOnce(conversation, { text, attachments }, frame.clientId);
+  }
+
+  /**
+   * Stores a customer's message and shows it to the agent, once per sender's id (`clientId` from the chat page,
+   * `messageId` from a gateway): a resend after a lost ack or a retried webhook gets the stored message back.
+   */
+  async #fromCustomerOnce(conversation: Conversation, content: { text: string; attachments: ChatAttachment[] }, senderId: unknown): Promise<ChatMessageView> {
+    const clientId = typeof senderId === 'string' && senderId.length > 0 ? senderId.slice(0, 128) : undefined;
+    const { duplicate, ...message } = await this.options.store.append(conversation.id, { from: 'customer', ...content, at: Date.now() }, clientId);
+    if (!duplicate) await this.#toAgent(conversation, { type: 'chat-message', taskId: conversation.taskId, message });
     return message;
   }
 
@@ -316,8 +325,7 @@ export class ChatChannel implements ChatControls {
       const identities = [checkedIdentity('connector', `${channel}:${from.id}`), ...(['phone', 'email'] as const).flatMap((kind) => (typeof from[kind] === 'string' ? [checkedIdentity(kind, from[kind] as string)] : []))];
       conversation = await this.#open(channel, external, { id: from.id, name }, queue, { caller: name, customerId: from.id, source: channel }, null, 'chat', identities);
     }
-    const message = await this.options.store.append(conversation.id, { from: 'customer', ...checked, at: Date.now() });
-    await this.#toAgent(conversation, { type: 'chat-message', taskId: conversation.taskId, message });
+    const message = await this.#fromCustomerOnce(conversation, checked, payload.messageId);
     return { status: 200, body: { conversation: conversation.id, message } };
   }
 
@@ -333,8 +341,7 @@ export class ChatChannel implements ChatControls {
       const name = typeof from.name === 'string' ? from.name.slice(0, 80) : from.id;
       conversation = await this.#open('email', thread, { id: from.id, name }, this.options.config.queue, { caller: from.id, name, subject, thread }, null, 'email', [checkedIdentity('email', from.id)]);
     }
-    const message = await this.options.store.append(conversation.id, { from: 'customer', ...checked, at: Date.now() });
-    await this.#toAgent(conversation, { type: 'chat-message', taskId: conversation.taskId, message });
+    const message = await this.#fromCustomerOnce(conversation, checked, payload.messageId);
     return { status: 200, body: { conversation: conversation.id, taskId: conversation.taskId, message } };
   }
 

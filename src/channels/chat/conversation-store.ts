@@ -33,6 +33,20 @@ export type ChatBusMessage =
   | { readonly to: 'agent'; readonly agentId: string; readonly event: ChatFeedEvent; readonly at: number }
   | { readonly to: 'customer'; readonly conversation: string; readonly frame: Record<string, unknown> };
 
+/** KEYS: the transcript stream, its hash of client ids -> stream ids. ARGV: client id ('' none), message JSON, TTL. */
+const APPEND_ONCE_LUA = `
+if ARGV[1] ~= '' then
+  local known = redis.call('HGET', KEYS[2], ARGV[1])
+  if known then return {0, known} end
+end
+local id = redis.call('XADD', KEYS[1], '*', 'm', ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+if ARGV[1] ~= '' then
+  redis.call('HSET', KEYS[2], ARGV[1], id)
+  redis.call('EXPIRE', KEYS[2], ARGV[3])
+end
+return {1, id}`;
+
 /**
  * Conversations in Redis, shared by every onecc node and surviving restarts: each conversation's state (a JSON
  * value), its transcript (a stream: ids are ordered, and what read receipts name), an index by the gateway's
@@ -80,12 +94,17 @@ export class ConversationStore {
     return conversation?.state === 'open' ? conversation : undefined;
   }
 
-  /** Appends a message to the transcript; returns it with its stream id. */
-  async append(id: string, message: Omit<ChatMessageView, 'id'>): Promise<ChatMessageView> {
+  /**
+   * Appends a message to the transcript; returns it with its stream id. With a `clientId` (the sender's own id for
+   * the message) a resend — after a lost ack, a reconnect, another node — is recognised: the message stored the first
+   * time comes back with `duplicate`, and the transcript keeps it once.
+   */
+  async append(id: string, message: Omit<ChatMessageView, 'id'>, clientId?: string): Promise<ChatMessageView & { duplicate?: true }> {
     const key = `${this.#key(id)}:messages`;
-    const streamId = (await this.#redis.xadd(key, '*', 'm', JSON.stringify(message)))!;
-    await this.#redis.expire(key, this.#retentionSeconds);
-    return { id: streamId, ...message };
+    const [added, streamId] = (await this.#redis.eval(APPEND_ONCE_LUA, 2, key, `${key}:client-ids`, clientId ?? '', JSON.stringify(message), this.#retentionSeconds)) as [number, string];
+    if (added === 1) return { id: streamId, ...message };
+    const [stored] = await this.#redis.xrange(key, streamId, streamId);
+    return { id: streamId, ...(stored ? (JSON.parse(stored[1][1]!) as Omit<ChatMessageView, 'id'>) : message), duplicate: true };
   }
 
   /** The transcript, oldest first; only messages after `afterId` when given. */
@@ -97,7 +116,7 @@ export class ConversationStore {
   /** Erases a conversation: its record, transcript and indexes (a customer's data deletion). */
   async erase(id: string): Promise<void> {
     const conversation = await this.get(id);
-    const keys = [this.#key(id), `${this.#key(id)}:messages`];
+    const keys = [this.#key(id), `${this.#key(id)}:messages`, `${this.#key(id)}:messages:client-ids`];
     if (conversation) {
       keys.push(`${this.#prefix}:task:${conversation.taskId}`);
       if (conversation.externalId !== null) keys.push(this.#externalKey(conversation.source, conversation.externalId));

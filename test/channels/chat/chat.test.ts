@@ -185,8 +185,13 @@ t.test('the connector: signed webhooks in, the agent\'s replies out; unsigned ca
   t.match(offer.data.task.attributes, { caller: 'Dan', customerId: '+15551234', source: 'whatsapp' });
   const taskId = offer.data.task.id as string;
   await alice.call({ type: 'accept', taskId });
-  t.match(await connector('messages', { ...message, text: 'Are you there?' }), { status: 200, body: { conversation: accepted.body.conversation } }, 'the same gateway conversation continues');
+  const followUp = await connector('messages', { ...message, text: 'Are you there?', messageId: 'wamid.7' });
+  t.match(followUp, { status: 200, body: { conversation: accepted.body.conversation } }, 'the same gateway conversation continues');
   await alice.next((f) => f.event === 'chat-message' && f.data.message.text === 'Are you there?', 3000);
+  const retried = await connector('messages', { ...message, text: 'Are you there?', messageId: 'wamid.7' });
+  t.equal(retried.body.message.id, followUp.body.message.id, 'a webhook retried with the same messageId: the message stored the first time');
+  await delay(200);
+  t.equal(alice.frames.filter((f) => f.event === 'chat-message' && f.data?.message?.text === 'Are you there?').length, 1, 'and the agent sees it once');
   webhook.length = 0;
   await alice.call({ type: 'chat-send', taskId, text: 'Yes! How can I help?' });
   for (let i = 0; i < 40 && !webhook.some((w) => w.body.type === 'message'); i++) await delay(50);
@@ -269,4 +274,30 @@ t.test('a conversation survives a restart of onecc', async (t) => {
   await alice.call({ type: 'chat-send', taskId, text: 'Welcome back.' });
   t.match(await customer.next((f) => f.type === 'message' && f.message.text === 'Welcome back.'), { message: { from: 'agent' } });
   t.ok(sent.data.id, 'message ids are stable across the restart');
+});
+
+t.test('a message resent with the same clientId (its ack lost) is stored and shown once', async (t) => {
+  const alice = await agent(t, 'alice');
+  signOff(t, 'alice');
+  const customer = await ChatCustomer.open(t, onecc.http.port);
+  customer.send({ type: 'start', name: 'Ivy' });
+  const started = await customer.next((f) => f.type === 'started');
+  customer.send({ type: 'message', text: 'my order is late', clientId: 'ivy-1' });
+  const first = await customer.next((f) => f.type === 'ack' && f.clientId === 'ivy-1');
+  const offer = await alice.next((f) => f.event === 'offer', 5000);
+  await alice.call({ type: 'accept', taskId: offer.data.task.id });
+
+  // The page reconnects (another socket, as after a node died) and resends what it had no ack for.
+  const again = await ChatCustomer.open(t, onecc.http.port);
+  again.send({ type: 'resume', conversation: started.conversation, token: started.token });
+  await again.next((f) => f.type === 'resumed');
+  again.send({ type: 'message', text: 'my order is late', clientId: 'ivy-1' });
+  const second = await again.next((f) => f.type === 'ack' && f.clientId === 'ivy-1');
+  t.equal(second.message.id, first.message.id, 'the resend is acknowledged with the message stored the first time');
+  again.send({ type: 'message', text: 'order 1234', clientId: 'ivy-2' });
+  await again.next((f) => f.type === 'ack' && f.clientId === 'ivy-2');
+  const history = await alice.call({ type: 'chat-history', taskId: offer.data.task.id });
+  t.same(history.data.messages.filter((m: { from: string }) => m.from === 'customer').map((m: { text: string }) => m.text), ['my order is late', 'order 1234'], 'the transcript has each message once');
+  t.equal(alice.frames.filter((f) => f.event === 'chat-message' && f.data?.message?.text === 'my order is late').length, 1, 'the agent saw it once');
+  await alice.call({ type: 'hangup', taskId: offer.data.task.id });
 });
