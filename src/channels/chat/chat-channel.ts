@@ -173,9 +173,11 @@ export class ChatChannel implements ChatControls {
           if (conversationId === undefined) return send({ type: 'error', code: 'not-started', message: 'send start or resume first' });
           await this.#fromCustomer(conversationId, frame, send);
         } catch (err) {
-          if (err instanceof BadMessage) return send({ type: 'error', code: 'bad-message', message: err.message, ...(typeof frame.clientId === 'string' ? { clientId: frame.clientId } : {}) });
+          const clientId = typeof frame.clientId === 'string' ? { clientId: frame.clientId } : {};
+          if (err instanceof BadMessage) return send({ type: 'error', code: 'bad-message', message: err.message, ...clientId });
           this.#log.warn({ err }, 'chat: customer frame failed');
-          send({ type: 'error', code: 'unavailable', message: 'onecc could not take that; try again' });
+          // With its clientId, the page knows which message to send again (a resend is stored once).
+          send({ type: 'error', code: 'unavailable', message: 'onecc could not take that; try again', ...clientId });
         }
       });
     });
