@@ -422,12 +422,13 @@ export class AcdEngine extends TypedEmitter<AcdEngineEvents> {
     const waiting = [...this.#tasks.values()].filter((t) => t.owner === this.nodeId && t.state === 'waiting').sort((a, b) => a.enqueuedAt - b.enqueuedAt);
     let handed = 0;
     for (const [i, { id }] of waiting.entries()) {
-      await this.#command((_now, draft) => {
+      const went = await this.#command((_now, draft) => {
         const task = this.#tasks.get(id);
-        if (!task || task.owner !== this.nodeId || task.state !== 'waiting') return;
+        if (!task || task.owner !== this.nodeId || task.state !== 'waiting') return false;
         this.#putTask(draft, task, { owner: others[i % others.length]! }, (next, at, node) => ({ type: 'task-requeued', node, at, task: next, reason: `node ${this.nodeId} draining: handed to ${next.owner}` }));
-        handed++;
+        return true;
       });
+      if (went) handed++;
     }
     this.#logger.info({ handed, to: others }, 'draining: waiting tasks handed to the other nodes');
     return handed;
