@@ -5,7 +5,7 @@ import { CHAT_PAGE_DIR, ChatChannel, ConversationStore } from './channels/chat/i
 import { VIDEO_PAGE_DIR, VideoChannel } from './channels/video/index';
 import type Srf from 'drachtio-srf';
 import { AcdEngine, RedisStore } from './acd/index';
-import { AgentFeed, Credentials } from './agents/index';
+import { AgentFeed, Credentials, FeedPresence } from './agents/index';
 import { SOFTPHONE_DIR } from './agents/softphone/assets';
 import { connectSipApplication } from './channels/voice/index';
 import type { OneccConfig } from './config/index';
@@ -266,8 +266,11 @@ export async function startServer(config: OneccConfig, logger: Logger): Promise<
     // Agents' desktops and supervisors follow the ACD here (ws://<http>/agent); calls are controlled through the voice channel.
     let agentFeed: AgentFeed | undefined;
     if (acd) {
+      const presence = new FeedPresence(redisAt, config.acd.redis.keyTag, logger);
+      closers.push(() => presence.close());
       const feed = new AgentFeed({
         acd,
+        presence,
         config: config.agents,
         credentials: new Credentials(config.agents),
         ...(voiceChannel ? { controls: voiceChannel } : {}),

@@ -76,7 +76,8 @@ export interface QueueSnapshot {
 export type AcdEngineEvents = { [K in AcdEventType]: [Extract<AcdEvent, { type: K }>] } & {
   event: [AcdEvent];
   close: [];
-  /** This node took over a dead node's tasks (ids): its channels decide what becomes of customers who were there. */
+  /** This node took over a dead node (the tasks it adopted, maybe none): the channels and the agent feed decide what
+   * becomes of the customers and agents who were there. */
   'node-lost': [{ readonly node: string; readonly adopted: readonly string[] }];
 };
 
@@ -919,7 +920,7 @@ export class AcdEngine extends TypedEmitter<AcdEngineEvents> {
       });
     }
     await this.#store.forgetNode(dead);
-    if (adopted.size > 0) this.safeEmit('node-lost', { node: dead, adopted: [...adopted] });
+    this.safeEmit('node-lost', { node: dead, adopted: [...adopted] });
   }
 
   // ---- building changes ---------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import type { AgentsConfig, RosterEntry } from '../config/index';
 import type { Logger } from '../lib/index';
 import type { Credentials, Identity } from './credentials';
 import { FeedSession, eventBody } from './feed-session';
+import type { FeedPresence } from './feed-presence';
 import { agentOnlyCommands, closeCodes, parseCommand, ringingCommands, supervisorOnlyCommands, type CommandType, type ErrorCode } from './protocol';
 import { TaskControlError, type ChatAttachment, type ChatControls, type InteractionHistory, type TaskControls } from './task-controls';
 
@@ -25,6 +26,8 @@ export interface AgentFeedOptions {
    * in the welcome snapshot; undefined when the agent has none.
    */
   readonly softphoneAccount?: (agentId: string) => SoftphoneAccount | undefined;
+  /** Which node holds each agent's session, shared by the nodes: agents of a node that died get the grace too. */
+  readonly presence?: FeedPresence;
   readonly logger: Logger;
 }
 
@@ -65,12 +68,15 @@ export class AgentFeed {
   readonly #heartbeat: NodeJS.Timeout;
   #snapshotTimer: NodeJS.Timeout | undefined;
   readonly #onAcdEvent = (event: AcdEvent) => this.#fanOut(event);
+  readonly #onNodeLost = ({ node }: { node: string }) => void this.#nodeLost(node);
+  readonly #lostNodeTimers = new Set<NodeJS.Timeout>();
   readonly #unsubscribeChat: (() => void) | undefined;
 
   constructor(private readonly options: AgentFeedOptions) {
     this.#roster = new Map(options.config.roster.map((entry) => [entry.id, entry]));
     this.#log = options.logger.child({ component: 'agent-feed' });
     options.acd.on('event', this.#onAcdEvent);
+    options.acd.on('node-lost', this.#onNodeLost);
     this.#unsubscribeChat = options.chat?.subscribe((agentId, { type, ...data }, at) => this.#agents.get(agentId)?.event(eventBody(type, at, data)));
     this.#heartbeat = setInterval(() => this.#checkHeartbeats(), options.config.heartbeatSeconds * 1000);
     this.#heartbeat.unref();
@@ -88,6 +94,8 @@ export class AgentFeed {
 
   async close(): Promise<void> {
     this.options.acd.off('event', this.#onAcdEvent);
+    this.options.acd.off('node-lost', this.#onNodeLost);
+    for (const timer of this.#lostNodeTimers) clearTimeout(timer);
     this.#unsubscribeChat?.();
     clearInterval(this.#heartbeat);
     clearInterval(this.#snapshotTimer);
@@ -165,6 +173,7 @@ export class AgentFeed {
         this.#agents.set(identity.agentId, session);
         session.attach(ws, transport);
       }
+      this.#present(identity.agentId);
     } else {
       session = this.#newSession(identity);
       this.#supervisors.add(session);
@@ -212,9 +221,38 @@ export class AgentFeed {
     session.graceTimer.unref();
   }
 
+  #present(agentId: string): void {
+    this.options.presence?.connected(agentId, this.options.acd.nodeId).catch((err: unknown) => this.#log.warn({ err, agentId }, 'agent feed presence not recorded'));
+  }
+
+  /**
+   * This node took over a dead node's work: the agents whose sessions were there get the resume grace from now; those
+   * who did not reconnect to any node by then go not-ready, as a node does with its own.
+   */
+  async #nodeLost(node: string): Promise<void> {
+    const { presence } = this.options;
+    if (presence === undefined) return;
+    const agents = await presence.agentsOn(node).catch(() => [] as string[]);
+    if (agents.length === 0) return;
+    this.#log.warn({ node, agents: agents.length }, 'agents whose feed was on a node that died: not-ready unless they reconnect within the grace');
+    const timer = setTimeout(() => {
+      this.#lostNodeTimers.delete(timer);
+      void (async () => {
+        for (const agentId of agents) {
+          if ((await presence.nodeOf(agentId).catch(() => node)) !== node) continue; // back, on some node
+          await this.#awayTooLong(agentId);
+          await presence.left(agentId, node).catch(() => undefined);
+        }
+      })();
+    }, this.options.config.resumeGraceSeconds * 1000);
+    timer.unref();
+    this.#lostNodeTimers.add(timer);
+  }
+
   /** An agent who did not come back in time gets no more offers (calls in progress go on). */
   async #awayTooLong(agentId: string): Promise<void> {
     const { acd } = this.options;
+    void this.options.presence?.left(agentId, acd.nodeId).catch(() => undefined);
     try {
       const state = acd.agentState(agentId);
       if (state !== 'logged-out') await acd.setNotReady(agentId, DISCONNECTED_REASON);
