@@ -3,29 +3,14 @@
 // lease runs out, A adopts the task and turns it into a callback that keeps the caller's original enqueue time; when
 // an agent comes free on A, A rings the agent, then calls the customer back through the trunk.
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { freeUdpPort } from '../../src/lib/index';
 import type { OneccServer } from '../../src/server';
-import { startOnecc } from '../helpers/onecc-process';
+import { startOneccNode } from '../helpers/onecc-process';
 import { startTestServer } from '../helpers/onecc-server';
 import { destroy } from '../helpers/drachtio-harness';
-import { startPhone, startTrunk } from '../helpers/voice-peers';
+import { queueDialplan, startPhone, startTrunk } from '../helpers/voice-peers';
 import { waitFor } from '../helpers/wait';
 
-const DIALPLAN = `
-id: killed
-numbers: ["5000"]
-language: en
-languages: [en]
-start: queue
-onError: goodbye
-nodes:
-  queue: { type: queue, queue: general, maxWait: 120, onTimeout: goodbye }
-  goodbye: { type: hangup, prompt: goodbye }
-`;
+const DIALPLAN = queueDialplan('killed');
 const B_RTP = [37400, 37499] as const;
 // What both nodes must agree on (acd.*), and the voice settings of the test.
 const SHARED = {
@@ -44,33 +29,10 @@ t.before(async () => {
 });
 
 t.test('node B killed with a caller queued: node A calls the caller back, keeping their place', async (t) => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'onecc-node-b-'));
-  writeFileSync(path.join(dir, 'killed.yaml'), DIALPLAN);
-  const sipPort = await freeUdpPort();
-  const { sut: b } = await startOnecc({
-    ...process.env, ...SHARED,
-    ONECC_LOG__LEVEL: 'info',
-    ONECC_ACD__NODE_ID: 'node-b',
-    ONECC_ACD__REDIS__EMBEDDED: 'false',
-    ONECC_ACD__REDIS__PORT: String(a.redis.port),
-    ONECC_SIP__LISTEN: `[{transport: udp, host: 127.0.0.1, port: ${sipPort}}]`,
-    ONECC_SIP__DRACHTIO__PORT: '0',
-    ONECC_HTTP__PORT: '0',
-    ONECC_MEDIA__RTPENGINES: `[{host: 127.0.0.1, ngPort: 0, interface: 127.0.0.1, portMin: ${B_RTP[0]}, portMax: ${B_RTP[1]}}]`,
-    ONECC_MEDIA__DTMF__PORT: '0',
-    ONECC_MEDIA__RECORDING_DIR: path.join(dir, 'recordings'),
-    ONECC_IVR__DIALPLANS_DIR: dir,
-    ONECC_IVR__TEXT_PROMPT_CACHE_DIR: path.join(dir, 'text-cache'),
-  });
-  t.teardown(() => {
-    if (b.exitCode === null && b.signalCode === null) b.kill('SIGKILL');
-    // B's rtpengine runs in its own process group: it outlives a SIGKILL of B.
-    try {
-      execFileSync('pkill', ['-KILL', '-f', `rtpengine .*--port-min=${B_RTP[0]} `]);
-    } catch {
-      // none left
-    }
-    rmSync(dir, { recursive: true, force: true });
+  const { sut: b, sipPort } = await startOneccNode(t, {
+    dialplans: { 'killed.yaml': DIALPLAN },
+    rtpPorts: B_RTP,
+    env: { ...SHARED, ONECC_ACD__NODE_ID: 'node-b', ONECC_ACD__REDIS__EMBEDDED: 'false', ONECC_ACD__REDIS__PORT: String(a.redis.port) },
   });
 
   const trunk = await startTrunk(t, a);

@@ -2,24 +2,14 @@
 // their place in the queue as a callback, onecc restarts its rtpengine, and when an agent comes free the agent is
 // rung and the customer called back through the trunk.
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
 import type { OneccServer } from '../../src/server';
 import { destroy } from '../helpers/drachtio-harness';
+import { killRtpengine } from '../helpers/onecc-process';
 import { startTestServer } from '../helpers/onecc-server';
-import { startPhone, startTrunk } from '../helpers/voice-peers';
+import { queueDialplan, startPhone, startTrunk } from '../helpers/voice-peers';
 import { waitFor } from '../helpers/wait';
 
-const DIALPLAN = `
-id: media-lost
-numbers: ["5000"]
-language: en
-languages: [en]
-start: queue
-onError: goodbye
-nodes:
-  queue: { type: queue, queue: general, maxWait: 120, onTimeout: goodbye }
-  goodbye: { type: hangup, prompt: goodbye }
-`;
+const DIALPLAN = queueDialplan('media-lost');
 const RTP = [37500, 37599] as const;
 
 let onecc: OneccServer;
@@ -48,7 +38,7 @@ t.test('rtpengine killed under a queued caller: the caller is called back, keepi
   const enqueuedAt = acd.task(taskId!).enqueuedAt;
   const byeFromOnecc = new Promise<void>((resolve) => dialog.on('destroy', () => resolve()));
 
-  execFileSync('pkill', ['-KILL', '-f', `rtpengine .*--port-min=${RTP[0]} `]);
+  killRtpengine(RTP[0]);
   t.ok(await Promise.race([byeFromOnecc.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 5000))]), 'onecc ended the call whose media was lost (BYE)');
   t.ok(await waitFor(() => acd.task(taskId!).attributes.callback === 'requested', 5000), 'the task became a callback');
   t.match(acd.task(taskId!), { state: 'waiting', enqueuedAt, attributes: { callbackNumber: '+15550177' } }, 'keeping its place');

@@ -6,32 +6,18 @@
 // keeping the original enqueue time), no agent holds a slot, and the generator's count matches onecc's. Prints the
 // figures: callers queued at each fault, recovered, lost, and the time from the fault to each recovery (p50/p99).
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { channels, type AcdEvent } from '../../src/acd/index';
 import { ConversationStore } from '../../src/channels/chat/conversation-store';
-import { freeUdpPort, silentLogger } from '../../src/lib/index';
+import { silentLogger } from '../../src/lib/index';
 import { destroy } from '../helpers/drachtio-harness';
 import { ChatCustomer } from '../helpers/chat-customer';
 import { SENTINEL_MASTER, SentinelGroup } from '../helpers/redis-sentinel';
-import { startOnecc } from '../helpers/onecc-process';
+import { killRtpengine, startOneccNode } from '../helpers/onecc-process';
 import { startTestServer } from '../helpers/onecc-server';
-import { startPhone, startTrunk, type CallTaker } from '../helpers/voice-peers';
+import { queueDialplan, startPhone, startTrunk, type CallTaker } from '../helpers/voice-peers';
 import { delay, waitFor } from '../helpers/wait';
 
-const DIALPLAN = `
-id: load
-numbers: ["5000"]
-language: en
-languages: [en]
-start: queue
-onError: goodbye
-nodes:
-  queue: { type: queue, queue: general, maxWait: 300, onTimeout: goodbye }
-  goodbye: { type: hangup, prompt: goodbye }
-`;
+const DIALPLAN = queueDialplan('load', 300);
 const B_RTP = [37700, 37799] as const;
 const AGENTS = ['ann', 'ben', 'cat'];
 const CALLS = 30;
@@ -71,32 +57,7 @@ t.test('a node killed under steady load: every caller connected or called back, 
     rtpPorts: [A_RTP[0], A_RTP[1]],
     env: { ...SHARED, ...redisEnv, ONECC_ACD__NODE_ID: 'node-a', ONECC_MEDIA__EMBEDDED__RESTART_DELAY_MS: '200' },
   });
-  const dir = mkdtempSync(path.join(tmpdir(), 'onecc-node-b-'));
-  writeFileSync(path.join(dir, 'load.yaml'), DIALPLAN);
-  const sipPort = await freeUdpPort();
-  const { sut: b, port: bHttpPort } = await startOnecc({
-    ...process.env, ...SHARED,
-    ONECC_LOG__LEVEL: 'info',
-    ...redisEnv,
-    ONECC_ACD__NODE_ID: 'node-b',
-    ONECC_SIP__LISTEN: `[{transport: udp, host: 127.0.0.1, port: ${sipPort}}]`,
-    ONECC_SIP__DRACHTIO__PORT: '0',
-    ONECC_HTTP__PORT: '0',
-    ONECC_MEDIA__RTPENGINES: `[{host: 127.0.0.1, ngPort: 0, interface: 127.0.0.1, portMin: ${B_RTP[0]}, portMax: ${B_RTP[1]}}]`,
-    ONECC_MEDIA__DTMF__PORT: '0',
-    ONECC_MEDIA__RECORDING_DIR: path.join(dir, 'recordings'),
-    ONECC_IVR__DIALPLANS_DIR: dir,
-    ONECC_IVR__TEXT_PROMPT_CACHE_DIR: path.join(dir, 'text-cache'),
-  });
-  t.teardown(() => {
-    if (b.exitCode === null && b.signalCode === null) b.kill('SIGKILL');
-    try {
-      execFileSync('pkill', ['-KILL', '-f', `rtpengine .*--port-min=${B_RTP[0]} `]); // its own process group
-    } catch {
-      // none left
-    }
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const { sut: b, sipPort, httpPort: bHttpPort } = await startOneccNode(t, { dialplans: { 'load.yaml': DIALPLAN }, rtpPorts: B_RTP, env: { ...SHARED, ...redisEnv, ONECC_ACD__NODE_ID: 'node-b' } });
   const acd = a.acd!;
 
   // Agents answer, talk 1–2 s, hang up; wrap-up 1 s.
@@ -201,7 +162,7 @@ t.test('a node killed under steady load: every caller connected or called back, 
     } else if (i === KILL_RTPENGINE_AT) {
       queuedOnA = queuedOn('node-a').filter((n) => !queuedOnB.includes(n));
       rtpengineKilledAt = Date.now();
-      execFileSync('pkill', ['-KILL', '-f', `rtpengine .*--port-min=${A_RTP[0]} `]);
+      killRtpengine(A_RTP[0]);
     } else if (i === FAIL_OVER_REDIS_AT) {
       // The Redis primary killed: the Sentinels promote a replica while calls and chats go on.
       failover = redis.killPrimary();

@@ -2,8 +2,12 @@
  * onecc as in production: dist/src/main.js in a child process, for benchmarks and for tests that kill it (kill -9).
  * Needs `npm run build`.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { Test } from 'tap';
+import { freeUdpPort } from '../../src/lib/index';
 
 // Benchmarks run from dist/test/helpers, tests under tap from test/helpers: onecc itself runs from dist either way.
 const MAIN = __dirname.split(path.sep).includes('dist') ? path.resolve(__dirname, '../../src/main.js') : path.resolve(__dirname, '../../dist/src/main.js');
@@ -32,4 +36,52 @@ export async function startOnecc(env: Record<string, string>, nodeArgs: readonly
     sut.once('exit', (code) => reject(new Error(`onecc exited (${code}) before it listened`)));
   });
   return { sut, port };
+}
+
+/** SIGKILLs the rtpengine whose RTP ports start at `portMin` (the test's own range); throws if none runs, unless ifAny. */
+export function killRtpengine(portMin: number, options: { ifAny?: boolean } = {}): void {
+  try {
+    execFileSync('pkill', ['-KILL', '-f', `rtpengine .*--port-min=${portMin} `]);
+  } catch (err) {
+    if (!options.ifAny) throw err;
+  }
+}
+
+export interface OneccNode {
+  readonly sut: ChildProcess;
+  readonly sipPort: number;
+  readonly httpPort: number;
+}
+
+/**
+ * Another onecc node in a child process, for tests that kill it: UDP SIP on a free 127.0.0.1 port, its own rtpengine
+ * on `rtpPorts`, `dialplans` (file name → YAML) in a temp dir, `env` on top (its Redis, node id, shared settings).
+ * Teardown kills it, and its rtpengine (which runs in a process group of its own, so outlives a SIGKILL of onecc).
+ */
+export async function startOneccNode(t: Pick<Test, 'teardown'>, options: { dialplans: Record<string, string>; rtpPorts: readonly [number, number]; env: Record<string, string> }): Promise<OneccNode> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'onecc-node-'));
+  for (const [name, yaml] of Object.entries(options.dialplans)) writeFileSync(path.join(dir, name), yaml);
+  const [portMin, portMax] = options.rtpPorts;
+  const sipPort = await freeUdpPort();
+  let sut: ChildProcess | undefined;
+  t.teardown(() => {
+    if (sut && sut.exitCode === null && sut.signalCode === null) sut.kill('SIGKILL');
+    killRtpengine(portMin, { ifAny: true });
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const started = await startOnecc({
+    ...(process.env as Record<string, string>),
+    ONECC_LOG__LEVEL: 'info',
+    ONECC_SIP__LISTEN: `[{transport: udp, host: 127.0.0.1, port: ${sipPort}}]`,
+    ONECC_SIP__DRACHTIO__PORT: '0',
+    ONECC_HTTP__PORT: '0',
+    ONECC_MEDIA__RTPENGINES: `[{host: 127.0.0.1, ngPort: 0, interface: 127.0.0.1, portMin: ${portMin}, portMax: ${portMax}}]`,
+    ONECC_MEDIA__DTMF__PORT: '0',
+    ONECC_MEDIA__RECORDING_DIR: path.join(dir, 'recordings'),
+    ONECC_IVR__DIALPLANS_DIR: dir,
+    ONECC_IVR__TEXT_PROMPT_CACHE_DIR: path.join(dir, 'text-cache'),
+    ...options.env,
+  });
+  sut = started.sut;
+  return { sut, sipPort, httpPort: started.port };
 }

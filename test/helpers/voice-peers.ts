@@ -10,6 +10,21 @@ import { connectApp, srfRequest, startDrachtio } from './drachtio-harness';
 import { RtpEndpoint } from './rtp/rtp-endpoint';
 import { delay } from './wait';
 
+/** A dialplan for number 5000 that puts the caller straight into the queue `general` (the scale-out and fault tests). */
+export function queueDialplan(id: string, maxWaitSeconds = 120): string {
+  return `
+id: ${id}
+numbers: ["5000"]
+language: en
+languages: [en]
+start: queue
+onError: goodbye
+nodes:
+  queue: { type: queue, queue: general, maxWait: ${maxWaitSeconds}, onTimeout: goodbye }
+  goodbye: { type: hangup, prompt: goodbye }
+`;
+}
+
 export function oneccUri(onecc: OneccServer, user: string): string {
   const udp = onecc.sip!.listeners.find((l) => l.transport === 'udp')!;
   return `sip:${user}@127.0.0.1:${udp.boundPort}`;

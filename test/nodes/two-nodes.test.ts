@@ -7,20 +7,10 @@ import t from 'tap';
 import type { OneccServer } from '../../src/server';
 import { destroy } from '../helpers/drachtio-harness';
 import { startTestServer } from '../helpers/onecc-server';
-import { frequencyOf, startPhone, startTrunk } from '../helpers/voice-peers';
+import { frequencyOf, queueDialplan, startPhone, startTrunk } from '../helpers/voice-peers';
 import { delay, waitFor } from '../helpers/wait';
 
-const DIALPLAN = `
-id: nodes
-numbers: ["5000"]
-language: en
-languages: [en]
-start: queue
-onError: goodbye
-nodes:
-  queue: { type: queue, queue: general, maxWait: 60, onTimeout: goodbye }
-  goodbye: { type: hangup, prompt: goodbye }
-`;
+const DIALPLAN = queueDialplan('nodes', 60);
 const PHONES = '[{username: alice, password: pw-a, agent: alice}, {username: bob, password: pw-b, agent: bob}]';
 
 let a: OneccServer;
