@@ -80,6 +80,8 @@ export class AgentFeed {
     this.#unsubscribeChat = options.chat?.subscribe((agentId, { type, ...data }, at) => this.#agents.get(agentId)?.event(eventBody(type, at, data)));
     this.#heartbeat = setInterval(() => this.#checkHeartbeats(), options.config.heartbeatSeconds * 1000);
     this.#heartbeat.unref();
+    // Sessions recorded under this node id belong to a previous instance of it (a restart): the same grace applies.
+    void this.#nodeLost(options.acd.nodeId);
   }
 
   /** Connections open now (authenticated or not). */
@@ -239,7 +241,8 @@ export class AgentFeed {
       this.#lostNodeTimers.delete(timer);
       void (async () => {
         for (const agentId of agents) {
-          if ((await presence.nodeOf(agentId).catch(() => node)) !== node) continue; // back, on some node
+          if (this.#agents.get(agentId)?.socket !== undefined) continue; // back, here
+          if ((await presence.nodeOf(agentId).catch(() => node)) !== node) continue; // back, on another node
           await this.#awayTooLong(agentId);
           await presence.left(agentId, node).catch(() => undefined);
         }

@@ -69,6 +69,10 @@ export class CallbackDialer {
   start(): void {
     this.deps.acd.on('event', (event) => this.#onEvent(event));
     this.deps.acd.on('node-lost', ({ node, adopted }) => void this.#recoverCallers(node, adopted));
+    // This process holds no call yet: callers queued under this node id were on a previous instance of it, which
+    // crashed and was restarted (with a fixed acd.nodeId) before the other nodes took its work over.
+    const { nodeId } = this.deps.acd;
+    void this.#recoverCallers(nodeId, [...this.deps.acd.tasks()].filter((task) => task.owner === nodeId).map((task) => task.id));
     for (const task of this.deps.acd.tasks()) {
       if (isCallback(task) && task.state === 'offered' && task.offer?.node === this.deps.acd.nodeId) void this.#handle(task, task.offer.agentId);
     }
@@ -89,9 +93,9 @@ export class CallbackDialer {
   }
 
   /**
-   * A node died with callers on it (this node adopted their tasks): a caller still waiting keeps the place in the
-   * queue as a callback (abandoned if there is no number to call); a conversation cut off ends, so that its agent
-   * goes to wrap-up instead of staying busy.
+   * A node died with callers on it (this node adopted their tasks, or is that node restarted): a caller still waiting
+   * keeps the place in the queue as a callback (abandoned if there is no number to call); a conversation cut off
+   * ends, so that its agent goes to wrap-up instead of staying busy.
    */
   async #recoverCallers(deadNode: string, taskIds: readonly string[]): Promise<void> {
     const { acd } = this.deps;
