@@ -72,10 +72,26 @@ export class SentinelGroup {
   async killPrimary(): Promise<{ killedPort: number; newPort: number; failoverMs: number }> {
     const killedPort = await this.primaryPort();
     const started = Date.now();
-    await this.servers.find((s) => s.port === killedPort)!.stop();
+    await this.servers.find((s) => s.port === killedPort)!.stop({ keepData: true });
     let newPort = killedPort;
     await this.#until('a replica promoted', async () => (newPort = await this.primaryPort().catch(() => killedPort)) !== killedPort, 30_000);
     return { killedPort, newPort, failoverMs: Date.now() - started };
+  }
+
+  /** Starts the killed servers again; the Sentinels make each a replica of the current primary. Resolves once synced. */
+  async restartKilled(): Promise<void> {
+    for (const server of this.servers.filter((s) => !s.running)) {
+      await server.start();
+      await this.#until(`${server.port} a replica again`, async () => {
+        const probe = new Redis({ host: server.host, port: server.port, lazyConnect: true, maxRetriesPerRequest: 1 });
+        try {
+          await probe.connect();
+          return /role:slave[\s\S]*master_link_status:up/.test(await probe.info('replication'));
+        } finally {
+          probe.disconnect();
+        }
+      }, 30_000);
+    }
   }
 
   async stop(): Promise<void> {
