@@ -23,9 +23,11 @@ function utcClock(minutes: number): string {
   return `${String(Math.floor(at / 60)).padStart(2, '0')}:${String(at % 60).padStart(2, '0')}`;
 }
 
+// The screened campaign's person waits for AMD's verdict before the agent is rung: 5 s to connect, so that a busy
+// machine does not turn them into an abandon; the others keep the regulators' 2 s, whose message timing is checked.
 const campaign = (id: string, queue: string) => `{id: ${id}, mode: progressive, queue: ${queue}, trunk: carrier, callerId: "+15550100", contactsFile: null, dncFiles: [], consentPurpose: marketing, timezone: UTC,
   window: {start: "${utcClock(-60)}", end: "${utcClock(60)}", days: [mon, tue, wed, thu, fri, sat, sun]}, maxLines: 2, ringTimeoutSeconds: 5,
-  abandonLimitPercent: 3, abandonWindowHours: 720, connectSeconds: 2, safeHarbourPrompt: goodbye,
+  abandonLimitPercent: 3, abandonWindowHours: 720, connectSeconds: ${id === 'screened' ? 5 : 2}, safeHarbourPrompt: goodbye,
   retries: {busy: {delaySeconds: 1, maxAttempts: 2}, noAnswer: {delaySeconds: 60, maxAttempts: 1}, failed: {delaySeconds: 60, maxAttempts: 1}, machine: {delaySeconds: 60, maxAttempts: 1}},
   amd: {enabled: ${id === 'screened'}, onMachine: message, machineMessage: goodbye, initialSilenceMs: 2500, greetingMs: 1500, afterGreetingSilenceMs: 800, maxWords: 2, silenceRms: 300, falsePositivePercent: 5}, agentless: {prompt: goodbye, transferKey: null}, blendWith: [${id === 'blended' ? 'retention' : ''}], autoStart: false}`;
 
