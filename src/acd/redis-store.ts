@@ -14,7 +14,11 @@ export interface RedisStoreOptions {
    * a change a node already acted on. Default 0 (one Redis, or replication trusted as it is).
    */
   readonly waitReplicas?: number;
-  /** How long a commit waits for those replicas before it goes on, logging that the change is on the primary only. Default 100 ms. */
+  /**
+   * How long a commit waits for those replicas before it goes on, logging that the change is on the primary only.
+   * Default 1 s: WAIT returns as soon as they have it, and a replica of a loaded primary may lag by more than 100 ms
+   * (the failover test lost changes with 100 ms).
+   */
   readonly waitTimeoutMs?: number;
   /** Hash tag of every key (`{onecc}:acd:...`): one tenant or deployment per tag. */
   readonly keyTag: string;
@@ -36,6 +40,8 @@ const FOLLOW_BATCH = 1000;
 const FOLLOW_SLICE = 50;
 /** Tokens of committed changes not yet seen in the log; past this many (entries read before their reply) they are dropped. */
 const ACKED_KEPT = 10_000;
+/** WAIT's answer when its connection dropped: whether a replica has the change is unknown. */
+const WAIT_LOST = -1;
 
 /**
  * ACD state in Redis: agents and tasks as JSON records with versions in hashes, written only by the commitChange
@@ -84,7 +90,7 @@ export class RedisStore implements AcdStore {
     this.#retentionSeconds = options.endedTaskRetentionSeconds ?? 86_400;
     this.#loadTimeoutMs = options.loadTimeoutMs ?? 10_000;
     this.#waitReplicas = options.waitReplicas ?? 0;
-    this.#waitTimeoutMs = options.waitTimeoutMs ?? 100;
+    this.#waitTimeoutMs = options.waitTimeoutMs ?? 1000;
     this.#unreplicatedLog = new RateLimitedLog(this.#logger, 1);
   }
 
@@ -141,10 +147,13 @@ export class RedisStore implements AcdStore {
     const committing = this.#scripts.commitChange(keys, args) as Promise<(number | string)[]>;
     // Queued right behind the script on the same connection, so it covers this change (and costs no extra round trip).
     // (Caught now: when the connection drops, the script's rejection is the one the caller hears.)
-    const replicated = this.#waitReplicas > 0 ? this.#redis.wait(this.#waitReplicas, this.#waitTimeoutMs).catch(() => 0) : undefined;
+    const replicated = this.#waitReplicas > 0 ? this.#redis.wait(this.#waitReplicas, this.#waitTimeoutMs).catch(() => WAIT_LOST) : undefined;
     const reply = await committing;
     if (replicated !== undefined) {
       const replicas = await replicated;
+      // Written, but the primary went away before saying whether a replica has it: the engine resends the change,
+      // which the next primary either recognises (reply 2) or applies; never acted on as if it were safe.
+      if (replicas === WAIT_LOST && reply[0] !== 0) throw new Error('the Redis connection was lost before the change was known to be on a replica; resending');
       if (replicas < this.#waitReplicas && reply[0] !== 0) {
         this.#unreplicatedLog.warn({ replicas, wanted: this.#waitReplicas }, `ACD change on the Redis primary but not on ${this.#waitReplicas} replica(s) within ${this.#waitTimeoutMs} ms: a failover now could lose it`);
       }
@@ -155,7 +164,13 @@ export class RedisStore implements AcdStore {
       this.#acked.add(token);
       return { ok: true, agents: (reply.slice(1) as string[]).map(parseAgent) };
     }
-    if (reply[0] === 2) return { ok: true };
+    if (reply[0] === 2) {
+      // Written by an earlier send whose reply was lost: the agents as stored now (they may have moved on since; the
+      // engine keeps the newer), so that the node does not keep its drafted guess of them.
+      if (ops.length === 0) return { ok: true };
+      const stored = await this.#redis.hmget(k.agents, ...ops.map((op) => op.id));
+      return stored.every((json) => json !== null) ? { ok: true, agents: stored.map((json) => parseAgent(json!)) } : { ok: true };
+    }
     const stored = reply.slice(1) as string[];
     return {
       ok: false,

@@ -205,7 +205,7 @@ export const configSchema = object('onecc configuration', {
       ),
       sentinelMaster: string('token', 'the Sentinels\' name of the Redis primary group'),
       waitReplicas: integer(0, 16, 'an ACD change counts as committed once this many replicas have it (WAIT), so a failover cannot lose it; 1 with Sentinel, 0 for one Redis'),
-      waitTimeoutMs: integer(1, 10_000, 'longest a change waits for those replicas before onecc goes on (logging that it is on the primary only)'),
+      waitTimeoutMs: integer(1, 10_000, 'longest a change waits for those replicas (WAIT returns as soon as they have it); past it onecc goes on, logging that the change is on the primary only, which a failover then could lose'),
     }),
     skills: list(string('token', 'skill name'), 0, 'skills agents may have and target expressions may name'),
     languages: list(string('token', 'language tag, e.g. en or zh-TW'), 0, 'languages agents may speak and target expressions may name (lang:TAG)'),
