@@ -10,8 +10,8 @@ export interface RedisStoreOptions {
   /** One Redis, or the primary its Sentinels name. */
   readonly redis: RedisTarget;
   /**
-   * A change counts as committed once this many replicas have it too (WAIT), so that a Sentinel failover cannot lose
-   * a change a node already acted on. Default 0 (one Redis, or replication trusted as it is).
+   * A change counts as committed once this many replicas have it too (WAIT), so that a Sentinel failover promoting
+   * such a replica does not lose a change a node already acted on. Default 0 (one Redis).
    */
   readonly waitReplicas?: number;
   /**

@@ -204,7 +204,7 @@ export const configSchema = object('onecc configuration', {
         'Redis Sentinels to ask for the primary of sentinelMaster (host and port are then unused; needs embedded false); empty: connect to host:port',
       ),
       sentinelMaster: string('token', 'the Sentinels\' name of the Redis primary group'),
-      waitReplicas: integer(0, 16, 'an ACD change counts as committed once this many replicas have it (WAIT), so a failover cannot lose it; 1 with Sentinel, 0 for one Redis'),
+      waitReplicas: integer(0, 16, 'an ACD change counts as committed once this many replicas have it (WAIT), so that a failover promoting that replica does not lose it; 1 with Sentinel, 0 for one Redis'),
       waitTimeoutMs: integer(1, 10_000, 'longest a change waits for those replicas (WAIT returns as soon as they have it); past it onecc goes on, logging that the change is on the primary only, which a failover then could lose'),
     }),
     skills: list(string('token', 'skill name'), 0, 'skills agents may have and target expressions may name'),
