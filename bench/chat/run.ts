@@ -13,7 +13,7 @@ import path from 'node:path';
 import { WebSocket } from 'ws';
 import { Credentials } from '../../src/agents/credentials';
 import { loadConfig } from '../../src/config/index';
-import { LatencyHistogram, positiveArg, startOnecc } from '../common/onecc-child';
+import { LatencyHistogram, loopbackEnv, positiveArg, startOnecc } from '../common/onecc-child';
 
 const CONVERSATIONS = Math.round(positiveArg('conversations', 5000));
 const AGENTS = Math.round(positiveArg('agents', 500));
@@ -46,21 +46,12 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'onecc-bench-chat-'));
   const roster = Array.from({ length: AGENTS }, (_, i) => `{id: a${i}, name: A${i}, skills: {general: 5}, languages: [en], capacity: {voice: 0, video: 0, chat: ${CAPACITY}, email: 0}}`).join(', ');
   const env: Record<string, string> = {
-    ...(process.env as Record<string, string>),
-    // info: the HTTP listener's port is read from onecc's log.
-    ONECC_LOG__LEVEL: 'info',
-    ONECC_SIP__LISTEN: '[{transport: udp, host: 127.0.0.1, port: 0}]',
-    ONECC_SIP__DRACHTIO__PORT: '0',
-    ONECC_HTTP__PORT: '0',
-    ONECC_MEDIA__RTPENGINES: '[{host: 127.0.0.1, ngPort: 0, interface: 127.0.0.1, portMin: 44000, portMax: 44099}]',
-    ONECC_MEDIA__DTMF__PORT: '0',
-    ONECC_MEDIA__RECORDING_DIR: path.join(dir, 'recordings'),
+    ...loopbackEnv(dir, [44000, 44099]),
     ONECC_ACD__REDIS__PORT: '0',
     ONECC_ACD__REDIS__DATA_DIR: path.join(dir, 'redis'),
     ONECC_AGENTS__TOKEN_SECRET: SECRET,
     ONECC_AGENTS__ROSTER: `[${roster}]`,
     ONECC_AGENTS__MAX_BUFFERED_KI_B: '4096',
-    ONECC_IVR__TEXT_PROMPT_CACHE_DIR: path.join(dir, 'text-cache'),
   };
   const credentials = new Credentials(loadConfig({ env }).agents);
   process.on('exit', () => rmSync(dir, { recursive: true, force: true }));

@@ -38,4 +38,4 @@ export class LatencyHistogram {
   }
 }
 
-export { startOnecc } from '../../test/helpers/onecc-process';
+export { loopbackEnv, startOnecc } from '../../test/helpers/onecc-process';

@@ -17,7 +17,7 @@ import Redis from 'ioredis';
 import { CustomerStore } from '../../src/customers/index';
 import { signWebhook, silentLogger } from '../../src/lib/index';
 import { RedisServer } from '../../test/helpers/redis-server';
-import { LatencyHistogram, positiveArg, startOnecc } from '../common/onecc-child';
+import { LatencyHistogram, loopbackEnv, positiveArg, startOnecc } from '../common/onecc-child';
 
 const CUSTOMERS = Math.round(positiveArg('customers', 100_000));
 const RATE = positiveArg('rate', 3000);
@@ -80,16 +80,8 @@ async function main(): Promise<void> {
   console.log(` ${((now() - loadStart) / 1000).toFixed(1)} s`);
 
   const env: Record<string, string> = {
-    ...(process.env as Record<string, string>),
-    ONECC_LOG__LEVEL: 'info',
-    ONECC_SIP__LISTEN: '[{transport: udp, host: 127.0.0.1, port: 0}]',
-    ONECC_SIP__DRACHTIO__PORT: '0',
-    ONECC_HTTP__PORT: '0',
-    ONECC_MEDIA__RTPENGINES: '[{host: 127.0.0.1, ngPort: 0, interface: 127.0.0.1, portMin: 44100, portMax: 44199}]',
-    ONECC_MEDIA__DTMF__PORT: '0',
-    ONECC_MEDIA__RECORDING_DIR: path.join(dir, 'recordings'),
+    ...loopbackEnv(dir, [44100, 44199]),
     ONECC_ACD__REDIS: `{host: 127.0.0.1, port: ${redis.port}, keyTag: bench, embedded: false}`,
-    ONECC_IVR__TEXT_PROMPT_CACHE_DIR: path.join(dir, 'text-cache'),
     ONECC_NOTIFICATIONS__SECRET: SECRET,
     ONECC_NOTIFICATIONS__API_TOKENS: `["${TOKEN}"]`,
     ONECC_NOTIFICATIONS__CHANNELS: `{sms: {url: "${sinkUrl}", perSecond: 0}, chat: {url: null, perSecond: 0}, email: {url: null, perSecond: 0}, push: {url: null, perSecond: 0}}`,

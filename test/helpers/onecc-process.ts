@@ -38,6 +38,25 @@ export async function startOnecc(env: Record<string, string>, nodeArgs: readonly
   return { sut, port };
 }
 
+/**
+ * The environment of an onecc child on 127.0.0.1 (this process's environment under it): free SIP (UDP, `sipPort`, 0
+ * for any), drachtio, HTTP and DTMF ports, its own rtpengine on `rtpPorts`, its files under `dir`, and log level info
+ * (startOnecc reads the HTTP port from the log).
+ */
+export function loopbackEnv(dir: string, [portMin, portMax]: readonly [number, number], sipPort = 0): Record<string, string> {
+  return {
+    ...(process.env as Record<string, string>),
+    ONECC_LOG__LEVEL: 'info',
+    ONECC_SIP__LISTEN: `[{transport: udp, host: 127.0.0.1, port: ${sipPort}}]`,
+    ONECC_SIP__DRACHTIO__PORT: '0',
+    ONECC_HTTP__PORT: '0',
+    ONECC_MEDIA__RTPENGINES: `[{host: 127.0.0.1, ngPort: 0, interface: 127.0.0.1, portMin: ${portMin}, portMax: ${portMax}}]`,
+    ONECC_MEDIA__DTMF__PORT: '0',
+    ONECC_MEDIA__RECORDING_DIR: path.join(dir, 'recordings'),
+    ONECC_IVR__TEXT_PROMPT_CACHE_DIR: path.join(dir, 'text-cache'),
+  };
+}
+
 /** SIGKILLs the rtpengine whose RTP ports start at `portMin` (the test's own range); throws if none runs, unless ifAny. */
 export function killRtpengine(portMin: number, options: { ifAny?: boolean } = {}): void {
   try {
@@ -61,7 +80,7 @@ export interface OneccNode {
 export async function startOneccNode(t: Pick<Test, 'teardown'>, options: { dialplans: Record<string, string>; rtpPorts: readonly [number, number]; env: Record<string, string> }): Promise<OneccNode> {
   const dir = mkdtempSync(path.join(tmpdir(), 'onecc-node-'));
   for (const [name, yaml] of Object.entries(options.dialplans)) writeFileSync(path.join(dir, name), yaml);
-  const [portMin, portMax] = options.rtpPorts;
+  const [portMin] = options.rtpPorts;
   const sipPort = await freeUdpPort();
   let sut: ChildProcess | undefined;
   t.teardown(() => {
@@ -69,19 +88,7 @@ export async function startOneccNode(t: Pick<Test, 'teardown'>, options: { dialp
     killRtpengine(portMin, { ifAny: true });
     rmSync(dir, { recursive: true, force: true });
   });
-  const started = await startOnecc({
-    ...(process.env as Record<string, string>),
-    ONECC_LOG__LEVEL: 'info',
-    ONECC_SIP__LISTEN: `[{transport: udp, host: 127.0.0.1, port: ${sipPort}}]`,
-    ONECC_SIP__DRACHTIO__PORT: '0',
-    ONECC_HTTP__PORT: '0',
-    ONECC_MEDIA__RTPENGINES: `[{host: 127.0.0.1, ngPort: 0, interface: 127.0.0.1, portMin: ${portMin}, portMax: ${portMax}}]`,
-    ONECC_MEDIA__DTMF__PORT: '0',
-    ONECC_MEDIA__RECORDING_DIR: path.join(dir, 'recordings'),
-    ONECC_IVR__DIALPLANS_DIR: dir,
-    ONECC_IVR__TEXT_PROMPT_CACHE_DIR: path.join(dir, 'text-cache'),
-    ...options.env,
-  });
+  const started = await startOnecc({ ...loopbackEnv(dir, options.rtpPorts, sipPort), ONECC_IVR__DIALPLANS_DIR: dir, ...options.env });
   sut = started.sut;
   return { sut, sipPort, httpPort: started.port };
 }
