@@ -186,7 +186,7 @@ export class AcdEngine extends TypedEmitter<AcdEngineEvents> {
     await this.#reload();
     this.#store.follow(
       (change) => this.#applyRemote(change),
-      () => void this.#reload().catch((err) => this.#logger.error({ err }, 'reload after missed changes failed')),
+      () => void this.#reloadSurely(),
     );
     if (this.#store.shared) await this.#keepLease();
   }
@@ -632,6 +632,20 @@ export class AcdEngine extends TypedEmitter<AcdEngineEvents> {
       }
     }
     if (change.node !== this.nodeId) for (const event of change.events) this.#publish(event);
+  }
+
+  /** After missed changes: reloads until the store answers (a failover can drop the first try's connection). */
+  async #reloadSurely(): Promise<void> {
+    for (let attempt = 1; !this.#closed; attempt++) {
+      try {
+        await this.#reload();
+        return;
+      } catch (err) {
+        if (this.#closed) return;
+        this.#logger.warn({ err: (err as Error).message, attempt }, 'reload after missed changes failed; retrying');
+        await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 100 * attempt)));
+      }
+    }
   }
 
   async #reload(): Promise<void> {

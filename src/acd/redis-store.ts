@@ -3,6 +3,8 @@ import { RateLimitedLog, randomId, redisConnectionOptions, type Logger, type Red
 import { AcdError, AcdErrorCode } from './errors';
 import { AcdKeys } from './keys';
 import { loadScripts, type AcdScripts } from './scripts';
+import { OnlineReplicas } from './online-replicas';
+import { ReplicaWait } from './replica-wait';
 import type { AcdStore, Change, CommitResult, JoinResult } from './store';
 import type { AcdEvent, AgentRecord, CrossChannelRule, TaskRecord } from './types';
 
@@ -10,14 +12,14 @@ export interface RedisStoreOptions {
   /** One Redis, or the primary its Sentinels name. */
   readonly redis: RedisTarget;
   /**
-   * A change counts as committed once this many replicas have it too (WAIT), so that a Sentinel failover promoting
-   * such a replica does not lose a change a node already acted on. Default 0 (one Redis).
+   * A change counts as committed once this many replicas have it too (WAIT), or every replica the primary has online
+   * if fewer are: set it to the number of replicas, so that whichever one a Sentinel failover promotes has every change
+   * a node already acted on (with 2 replicas and 1 here, it may promote the other). Default 0 (one Redis).
    */
   readonly waitReplicas?: number;
   /**
-   * How long a commit waits for those replicas before it goes on, logging that the change is on the primary only.
-   * Default 1 s: WAIT returns as soon as they have it, and a replica of a loaded primary may lag by more than 100 ms
-   * (the failover test lost changes with 100 ms).
+   * How long one WAIT lasts. A commit whose replicas are still short waits again (a lagging replica of a loaded
+   * primary), WAIT_ROUNDS times at most, then goes on, logging that the change is on the primary only. Default 1 s.
    */
   readonly waitTimeoutMs?: number;
   /** Hash tag of every key (`{onecc}:acd:...`): one tenant or deployment per tag. */
@@ -40,8 +42,8 @@ const FOLLOW_BATCH = 1000;
 const FOLLOW_SLICE = 50;
 /** Tokens of committed changes not yet seen in the log; past this many (entries read before their reply) they are dropped. */
 const ACKED_KEPT = 10_000;
-/** WAIT's answer when its connection dropped: whether a replica has the change is unknown. */
-const WAIT_LOST = -1;
+/** WAITs of waitTimeoutMs a commit makes for replicas that lag before it goes on without them. */
+const WAIT_ROUNDS = 5;
 
 /**
  * ACD state in Redis: agents and tasks as JSON records with versions in hashes, written only by the commitChange
@@ -61,8 +63,12 @@ export class RedisStore implements AcdStore {
   readonly #waitReplicas: number;
   readonly #waitTimeoutMs: number;
   readonly #unreplicatedLog: RateLimitedLog;
+  readonly #onlineReplicas: OnlineReplicas | undefined;
+  readonly #replicaWait: ReplicaWait | undefined;
   #lastId = '0-0';
   #lastSeq = 0;
+  /** Bumped by every load(): a batch read before it is stale, and must not move the cursor back. */
+  #cursorEpoch = 0;
   #following = false;
   #closed = false;
   /**
@@ -92,6 +98,19 @@ export class RedisStore implements AcdStore {
     this.#waitReplicas = options.waitReplicas ?? 0;
     this.#waitTimeoutMs = options.waitTimeoutMs ?? 1000;
     this.#unreplicatedLog = new RateLimitedLog(this.#logger, 1);
+    if (this.#waitReplicas > 0) {
+      this.#onlineReplicas = new OnlineReplicas(options.redis, this.#logger);
+      this.#replicaWait = new ReplicaWait(this.#redis, () => this.#replicasWanted(), this.#waitTimeoutMs);
+    }
+  }
+
+  /** Replicas a commit waits for now: waitReplicas, or fewer while the primary has fewer online. */
+  #replicasWanted(): number {
+    const online = this.#onlineReplicas?.count ?? this.#waitReplicas;
+    if (online < this.#waitReplicas) {
+      this.#unreplicatedLog.warn({ online, wanted: this.#waitReplicas }, `the Redis primary has ${online} of ${this.#waitReplicas} replica(s) online: ACD changes are on those only`);
+    }
+    return Math.min(this.#waitReplicas, online);
   }
 
   useRules(rules: readonly CrossChannelRule[]): void {
@@ -128,6 +147,7 @@ export class RedisStore implements AcdStore {
     }) as [[string, string[]][], string | null, string[], string[]];
     this.#lastId = last[0]?.[0] ?? '0-0';
     this.#lastSeq = Number(seq ?? 0);
+    this.#cursorEpoch++;
     return { agents: agents.map(parseAgent), tasks: tasks.map((t) => JSON.parse(t) as TaskRecord) };
   }
 
@@ -144,20 +164,8 @@ export class RedisStore implements AcdStore {
       args.push(task.id, change.taskBases![i]!, task.rev, taskJsons[i]!, ends ? '1' : '0');
       if (ends) keys.push(k.endedTask(task.id));
     });
-    const committing = this.#scripts.commitChange(keys, args) as Promise<(number | string)[]>;
-    // Queued right behind the script on the same connection, so it covers this change (and costs no extra round trip).
-    // (Caught now: when the connection drops, the script's rejection is the one the caller hears.)
-    const replicated = this.#waitReplicas > 0 ? this.#redis.wait(this.#waitReplicas, this.#waitTimeoutMs).catch(() => WAIT_LOST) : undefined;
-    const reply = await committing;
-    if (replicated !== undefined) {
-      const replicas = await replicated;
-      // Written, but the primary went away before saying whether a replica has it: the engine resends the change,
-      // which the next primary either recognises (reply 2) or applies; never acted on as if it were safe.
-      if (replicas === WAIT_LOST && reply[0] !== 0) throw new Error('the Redis connection was lost before the change was known to be on a replica; resending');
-      if (replicas < this.#waitReplicas && reply[0] !== 0) {
-        this.#unreplicatedLog.warn({ replicas, wanted: this.#waitReplicas }, `ACD change on the Redis primary but not on ${this.#waitReplicas} replica(s) within ${this.#waitTimeoutMs} ms: a failover now could lose it`);
-      }
-    }
+    const reply = (await this.#scripts.commitChange(keys, args)) as (number | string)[];
+    if (this.#replicaWait && reply[0] !== 0) await this.#replicated(this.#replicaWait, this.#replicaWait.epoch);
     if (reply[0] === 1) {
       // (A resend answered 2 wrote nothing now: its entry, under the first send's token, is applied from the log.)
       if (this.#acked.size >= ACKED_KEPT) this.#acked = new Set();
@@ -179,6 +187,24 @@ export class RedisStore implements AcdStore {
     };
   }
 
+  /**
+   * Resolves once the wanted replicas have the write answered in `epoch`: WAITs again while a replica lags (or while the
+   * count of online ones has not yet dropped for one that went away), WAIT_ROUNDS times at most, then goes on with a
+   * warning. Throws when the connection was lost first: the engine resends the change, which the next primary either
+   * recognises (reply 2) or applies; it is never acted on as if it were safe.
+   */
+  async #replicated(replicaWait: ReplicaWait, epoch: number): Promise<void> {
+    for (let round = 1; ; round++) {
+      const count = await replicaWait.after(epoch);
+      if (count === 'lost') throw new Error('the Redis connection was lost before the change was known to be on a replica; resending');
+      if (count.replicas >= count.wanted) return;
+      if (round === WAIT_ROUNDS) {
+        this.#unreplicatedLog.warn(count, `ACD change on the Redis primary but not on ${count.wanted} replica(s) within ${WAIT_ROUNDS * this.#waitTimeoutMs} ms: a failover now could lose it`);
+        return;
+      }
+    }
+  }
+
   follow(onChange: (change: Change) => void, resync: () => void): void {
     if (this.#following) throw new Error('RedisStore.follow: already following');
     this.#following = true;
@@ -188,6 +214,7 @@ export class RedisStore implements AcdStore {
   async #followLoop(onChange: (change: Change) => void, resync: () => void): Promise<void> {
     while (!this.#closed) {
       let batch: [string, [string, string[]][]][] | null;
+      const epoch = this.#cursorEpoch;
       try {
         batch = (await this.#follower.xread('COUNT', FOLLOW_BATCH, 'BLOCK', FOLLOW_BLOCK_MS, 'STREAMS', this.#keys.log, this.#lastId)) as typeof batch;
       } catch (err) {
@@ -200,6 +227,8 @@ export class RedisStore implements AcdStore {
       for (const [id, fields] of batch?.[0]?.[1] ?? []) {
         if (++applied % FOLLOW_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
         if (this.#closed) return;
+        // A reload took the records as of a later point of the log: go on from there.
+        if (epoch !== this.#cursorEpoch) break;
         this.#lastId = id;
         const seq = Number(fields[fields.indexOf('s') + 1]);
         const gap = seq !== this.#lastSeq + 1;
@@ -294,6 +323,7 @@ export class RedisStore implements AcdStore {
     if (this.#closed) return;
     this.#closed = true;
     this.#follower.disconnect();
+    this.#onlineReplicas?.close();
     // QUIT lets replies in flight arrive; without a connection it would wait in the offline queue for ever.
     if (this.#redis.status === 'ready') await this.#redis.quit().catch(() => this.#redis.disconnect());
     else this.#redis.disconnect();

@@ -56,7 +56,7 @@ t.test('a node, an rtpengine and the Redis primary killed under steady load, twi
     ONECC_ACD__REDIS__EMBEDDED: 'false',
     ONECC_ACD__REDIS__SENTINELS: `[${redis.sentinelPorts.map((port) => `{host: 127.0.0.1, port: ${port}}`).join(', ')}]`,
     ONECC_ACD__REDIS__SENTINEL_MASTER: SENTINEL_MASTER,
-    ONECC_ACD__REDIS__WAIT_REPLICAS: '1',
+    ONECC_ACD__REDIS__WAIT_REPLICAS: '2',
   };
   const { onecc: a } = await startTestServer(t, {
     dialplans: { 'load.yaml': DIALPLAN },

@@ -55,6 +55,8 @@ export class SentinelGroup {
         await new Promise((resolve) => setTimeout(resolve, 25));
       }
     }
+    // A replica that has not finished its first sync holds nothing, and Sentinel would still promote it.
+    for (const replica of this.servers.slice(1)) await this.#until(`${replica.port} synced with the primary`, () => this.#synced(replica), 30_000);
     // Ready once every Sentinel knows every replica (they learn them from the primary's INFO, every 10 s at first).
     await this.#until('the Sentinels see every replica', async () => {
       const counts = await Promise.all(this.sentinelPorts.map((port) => this.#ask(port, 'REPLICAS').then((r) => (r as unknown[]).length)));
@@ -82,15 +84,7 @@ export class SentinelGroup {
   async restartKilled(): Promise<void> {
     for (const server of this.servers.filter((s) => !s.running)) {
       await server.start();
-      await this.#until(`${server.port} a replica again`, async () => {
-        const probe = new Redis({ host: server.host, port: server.port, lazyConnect: true, maxRetriesPerRequest: 1 });
-        try {
-          await probe.connect();
-          return /role:slave[\s\S]*master_link_status:up/.test(await probe.info('replication'));
-        } finally {
-          probe.disconnect();
-        }
-      }, 30_000);
+      await this.#until(`${server.port} a replica again`, () => this.#synced(server), 30_000);
     }
   }
 
@@ -98,6 +92,16 @@ export class SentinelGroup {
     for (const child of this.#sentinels) if (child.exitCode === null) child.kill('SIGKILL');
     await Promise.all(this.servers.map((s) => s.stop()));
     rmSync(this.#dir, { recursive: true, force: true });
+  }
+
+  async #synced(server: RedisServer): Promise<boolean> {
+    const probe = new Redis({ host: server.host, port: server.port, lazyConnect: true, maxRetriesPerRequest: 1 });
+    try {
+      await probe.connect();
+      return /role:slave[\s\S]*master_link_status:up/.test(await probe.info('replication'));
+    } finally {
+      probe.disconnect();
+    }
   }
 
   async #ask(port: number, ...args: string[]): Promise<unknown> {

@@ -32,6 +32,8 @@ export class RedisServer {
   async start(): Promise<void> {
     if (this.port === 0) this.port = await freeTcpPort();
     const args = ['--bind', this.host, '--port', String(this.port), '--dir', this.dir, '--save', '', '--daemonize', 'no', '--loglevel', 'warning'];
+    // A primary otherwise waits 5 s for more replicas before it starts a (diskless) full sync.
+    args.push('--repl-diskless-sync-delay', '0');
     if (this.options.appendOnly) args.push('--appendonly', 'yes', '--appendfsync', 'always');
     if (this.options.replicaOf) args.push('--replicaof', this.options.replicaOf.host, String(this.options.replicaOf.port));
     const child = spawn(this.options.binary ?? '/usr/bin/redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
