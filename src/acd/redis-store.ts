@@ -55,6 +55,9 @@ export class RedisStore implements AcdStore {
   readonly #redis: Redis;
   readonly #follower: Redis;
   readonly #scripts: AcdScripts;
+  /** Node leases on a connection of their own: a renewal must not wait behind commits and their WAITs. */
+  readonly #leases: Redis;
+  readonly #leaseScripts: AcdScripts;
   readonly #logLength: number;
   readonly #retentionSeconds: number;
   readonly #logger: Logger;
@@ -88,10 +91,12 @@ export class RedisStore implements AcdStore {
     const connection = redisConnectionOptions(options.redis);
     this.#redis = new Redis({ ...connection, enableAutoPipelining: true, maxRetriesPerRequest: null, lazyConnect: false });
     this.#follower = new Redis({ ...connection, maxRetriesPerRequest: null });
-    for (const connection of [this.#redis, this.#follower]) {
+    this.#leases = new Redis({ ...connection, maxRetriesPerRequest: null });
+    for (const connection of [this.#redis, this.#follower, this.#leases]) {
       connection.on('error', (err) => this.#logger.warn({ err: err.message }, 'redis connection error'));
     }
     this.#scripts = loadScripts(this.#redis);
+    this.#leaseScripts = loadScripts(this.#leases);
     this.#logLength = options.logLength ?? 100_000;
     this.#retentionSeconds = options.endedTaskRetentionSeconds ?? 86_400;
     this.#loadTimeoutMs = options.loadTimeoutMs ?? 10_000;
@@ -286,31 +291,31 @@ export class RedisStore implements AcdStore {
 
   async join(node: string, instance: string, until: number, now: number, config: Readonly<Record<string, string>>): Promise<JoinResult> {
     const k = this.#keys;
-    const reply = (await this.#answerInTime(this.#scripts.joinNode([k.nodes, k.nodeInstances, k.nodeConfigs], [node, instance, until, now, JSON.stringify(config)]))) as string[];
+    const reply = (await this.#answerInTime(this.#leaseScripts.joinNode([k.nodes, k.nodeInstances, k.nodeConfigs], [node, instance, until, now, JSON.stringify(config)]))) as string[];
     if (reply[0] === 'ok') return { ok: true };
     if (reply[0] === 'held') return { ok: false, heldUntil: Number(reply[2]) };
     return { ok: false, node: reply[1]!, differing: reply.slice(2) };
   }
 
   async renewLease(node: string, instance: string, until: number): Promise<boolean> {
-    return (await this.#scripts.renewLease([this.#keys.nodes, this.#keys.nodeInstances], [node, instance, until])) === 1;
+    return (await this.#leaseScripts.renewLease([this.#keys.nodes, this.#keys.nodeInstances], [node, instance, until])) === 1;
   }
 
   async releaseNode(node: string, instance: string): Promise<void> {
-    await this.#scripts.releaseNode([this.#keys.nodeInstances], [node, instance]);
+    await this.#leaseScripts.releaseNode([this.#keys.nodeInstances], [node, instance]);
   }
 
   async liveNodes(now: number): Promise<string[]> {
-    return this.#redis.zrangebyscore(this.#keys.nodes, `(${now}`, '+inf');
+    return this.#leases.zrangebyscore(this.#keys.nodes, `(${now}`, '+inf');
   }
 
   async expiredNodes(now: number): Promise<string[]> {
-    return this.#redis.zrangebyscore(this.#keys.nodes, '-inf', `(${now}`);
+    return this.#leases.zrangebyscore(this.#keys.nodes, '-inf', `(${now}`);
   }
 
   async forgetNode(node: string): Promise<void> {
     const k = this.#keys;
-    await this.#redis.multi().zrem(k.nodes, node).hdel(k.nodeInstances, node).hdel(k.nodeConfigs, node).exec();
+    await this.#leases.multi().zrem(k.nodes, node).hdel(k.nodeInstances, node).hdel(k.nodeConfigs, node).exec();
   }
 
   /** Redis's count of commands processed, for benchmarks (INFO stats). */
@@ -325,8 +330,10 @@ export class RedisStore implements AcdStore {
     this.#follower.disconnect();
     this.#onlineReplicas?.close();
     // QUIT lets replies in flight arrive; without a connection it would wait in the offline queue for ever.
-    if (this.#redis.status === 'ready') await this.#redis.quit().catch(() => this.#redis.disconnect());
-    else this.#redis.disconnect();
+    await Promise.all([this.#redis, this.#leases].map(async (connection) => {
+      if (connection.status === 'ready') await connection.quit().catch(() => connection.disconnect());
+      else connection.disconnect();
+    }));
   }
 }
 
