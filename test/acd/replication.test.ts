@@ -1,12 +1,14 @@
 // How an ACD commit knows its change is on the replicas: the primary's online replicas counted (real redis-server
 // replicas on 127.0.0.1), and one WAIT shared by the commits answered before it, which says 'lost' for a write whose
-// connection closed before its WAIT went out.
+// connection closed before its WAIT went out; node leases meanwhile do not wait behind those WAITs.
 import t from 'tap';
 import Redis from 'ioredis';
+import { AcdEngine, RedisStore } from '../../src/acd/index';
 import { countOnline, OnlineReplicas } from '../../src/acd/online-replicas';
 import { ReplicaWait } from '../../src/acd/replica-wait';
 import { silentLogger } from '../../src/lib';
 import { RedisServer } from '../helpers/redis-server';
+import { queue, settings } from './fixtures';
 import { until } from './race';
 
 t.test('countOnline counts only replicas in state online', async (t) => {
@@ -74,4 +76,32 @@ t.test('a write answered before its connection closed is lost, whatever a WAIT o
   t.equal(await wait.after(epoch), 'lost');
   await redis.set('k', 'w');
   t.same(await wait.after(wait.epoch), { replicas: 0, wanted: 0 }, 'a write of the new connection is covered');
+});
+
+t.test('a lease renewal does not wait behind commits waiting for a replica that stopped acknowledging', async (t) => {
+  const primary = new RedisServer();
+  await primary.start();
+  const replica = new RedisServer({ replicaOf: primary });
+  await replica.start();
+  const store = new RedisStore({ redis: primary, keyTag: 'lease-wait', waitReplicas: 1, waitTimeoutMs: 1000, logger: silentLogger() });
+  const engine = new AcdEngine({ settings: settings([queue('sales', 'sales')]), store, nodeId: 'n1' });
+  t.teardown(async () => {
+    replica.pause(false);
+    await engine.close();
+    for (const server of [replica, primary]) await server.stop();
+  });
+  await engine.start();
+  const online = new OnlineReplicas(primary, silentLogger());
+  await until('the replica online', () => online.count === 1, 15_000).finally(() => online.close());
+  await new Promise((resolve) => setTimeout(resolve, 600)); // the store's own count polls every 500 ms
+  await engine.login('a1', { skills: { sales: 5 }, languages: ['en'] });
+  replica.pause(true);
+  // Still counted online (the link is up), so this commit waits WAIT round after WAIT round for it.
+  const login = engine.login('a2', { skills: { sales: 5 }, languages: ['en'] });
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const started = Date.now();
+  t.equal(await store.renewLease('n1', 'someone-else', Date.now() + 2000), false, 'the lease script answers');
+  t.ok(Date.now() - started < 500, `renewed in ${Date.now() - started} ms, not after the commit's WAITs`);
+  replica.pause(false);
+  await login;
 });

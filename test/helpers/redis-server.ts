@@ -55,6 +55,11 @@ export class RedisServer {
     return this.#process !== undefined && this.#process.exitCode === null && this.#process.signalCode === null;
   }
 
+  /** Freezes it (SIGSTOP) or lets it go on (SIGCONT): a replica that stops acknowledging, without a disconnect. */
+  pause(paused: boolean): void {
+    this.#process?.kill(paused ? 'SIGSTOP' : 'SIGCONT');
+  }
+
   /** Stops it: SIGKILL by default (a crash), SIGTERM for a clean shutdown. Removes the data dir unless keepData. */
   async stop(options: { signal?: NodeJS.Signals; keepData?: boolean } = {}): Promise<void> {
     const child = this.#process;
