@@ -36,6 +36,8 @@ export function oneccUri(onecc: OneccServer, user: string): string {
  */
 export type Answering =
   | { readonly answer: true; readonly toneHz: number }
+  /** Answers and sends BYE at once: onecc gets the BYE while it still bridges the call. */
+  | { readonly answer: true; readonly hangUpAtOnce: true }
   /** Answers and plays a greeting (8 kHz samples), then silence: a person's "hello?" or an answering machine. */
   | { readonly answer: true; readonly greeting: Int16Array }
   | { readonly listen: true }
@@ -86,6 +88,10 @@ function takeCalls(t: Test, srf: Srf, taker: CallTaker): void {
     const rtp = await RtpEndpoint.open();
     t.teardown(() => rtp.close());
     const dialog = await srf.createUAS(req, res, { localSdp: rtp.sdp() });
+    if ('hangUpAtOnce' in how) {
+      taker.answered.push({ headers, rtp, streams: [rtp], dialog, answeredAt: Date.now() });
+      return void dialog.destroy();
+    }
     rtp.useRemote(req.body);
     if ('greeting' in how) rtp.play(how.greeting);
     else rtp.startTone(how.toneHz);

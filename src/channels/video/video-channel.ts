@@ -7,7 +7,7 @@ import type { MediaService } from '../../media/index';
 import type { InteractionRecord, InteractionRecords } from '../interaction-records';
 import type { SurveyLinks } from '../survey/index';
 import { taskHeaders } from '../voice/context-headers';
-import { dialFirstAnswer, hangUp, phonesToRing, type Dial } from '../voice/dial';
+import { dialFirstAnswer, hangUp, phonesToRing, whenEnded, type Dial } from '../voice/dial';
 import type { PhoneDirectory } from '../voice/phone-directory';
 
 export type VideoConfig = OneccConfig['video'];
@@ -149,8 +149,8 @@ export class VideoChannel {
             log.info({ agentId }, 'video call connected');
             outcome = 'handled';
             await new Promise<void>((resolve) => {
-              caller.once('destroy', () => resolve());
-              result.dialog.once('destroy', () => resolve());
+              whenEnded(caller, resolve);
+              whenEnded(result.dialog, resolve);
               live.cancel = () => resolve();
             });
             await Promise.all([hangUp(caller), hangUp(result.dialog)]);

@@ -4,7 +4,7 @@ import type { AcdEngine, AcdEvent, TaskRecord } from '../../acd/index';
 import { randomId, redisConnectionOptions, type Logger, type RedisTarget } from '../../lib/index';
 import type { MediaCall, MediaService } from '../../media/index';
 import type { CallbackAttemptRecord, InteractionRecords } from '../interaction-records';
-import { dialFirstAnswer, hangUp, phonesToRing, type Dial } from './dial';
+import { dialFirstAnswer, hangUp, phonesToRing, whenEnded, type Dial } from './dial';
 import { taskHeaders } from './context-headers';
 import type { PhoneDirectory } from './phone-directory';
 
@@ -177,7 +177,7 @@ export class CallbackDialer {
       }
       record = { attempt, agentId, at: new Date().toISOString(), outcome: 'failed' };
       let agentGone = false;
-      agentLeg.once('destroy', () => {
+      whenEnded(agentLeg, () => {
         agentGone = true;
         active.dialogs.delete(agentLeg);
         for (const dial of active.dials) dial.cancel();
@@ -207,9 +207,8 @@ export class CallbackDialer {
       record.connectedAt = new Date().toISOString();
       log.info('callback connected');
       await new Promise<void>((resolve) => {
-        customerLeg.once('destroy', () => resolve());
-        agentLeg.once('destroy', () => resolve());
-        if (agentGone) resolve();
+        whenEnded(customerLeg, resolve);
+        whenEnded(agentLeg, resolve);
       });
       await acd.complete(task.id).catch((err) => log.warn({ err }, 'could not complete the callback task'));
     } catch (err) {

@@ -106,6 +106,16 @@ export function phonesToRing(devices: readonly PhoneDevice[]): { profile: MediaP
   return { profile, targets: devices.filter((d) => profileOf(d) === profile).map((d) => ({ uri: d.uri, proxy: d.proxy })) };
 }
 
+/**
+ * Calls `then` once the dialog has ended, now if it already has. drachtio-srf says 'destroy' once, for the far end's
+ * BYE, and then drops its listeners: one attached after an await (bridging, an ACD commit) would miss a BYE that came
+ * meanwhile and wait for ever.
+ */
+export function whenEnded(dialog: Srf.Dialog, then: () => void): void {
+  if ((dialog as Srf.Dialog & { connected?: boolean }).connected === false) queueMicrotask(then);
+  else dialog.once('destroy', then);
+}
+
 /** Sends BYE (or nothing, if the dialog is already gone); never throws. */
 export async function hangUp(dialog: Srf.Dialog): Promise<void> {
   await new Promise<void>((resolve) => {

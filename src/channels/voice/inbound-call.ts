@@ -17,7 +17,7 @@ import { randomId, type Logger } from '../../lib/index';
 import type { AudioMixer, MediaCall, MediaProfile } from '../../media/index';
 import { callbackAttributes } from './callbacks';
 import { contextHeaders, taskHeaders } from './context-headers';
-import { dialFirstAnswer, hangUp, phonesToRing, type Dial, type DialTarget } from './dial';
+import { dialFirstAnswer, hangUp, phonesToRing, whenEnded, type Dial, type DialTarget } from './dial';
 import type { PhoneDevice, PhoneDirectory } from './phone-directory';
 
 /** The leg names the call uses on rtpengine. */
@@ -181,7 +181,7 @@ export class InboundCall implements IvrHost {
     this.noteTransfer(leg);
     this.#transferDialog = dialog;
     this.#transferDone = new Promise<void>((resolve) => {
-      dialog.once('destroy', () => resolve());
+      whenEnded(dialog, resolve);
       this.#caller?.once('destroy', () => resolve());
       if (this.#callerGone) resolve();
     });
@@ -308,7 +308,7 @@ export class InboundCall implements IvrHost {
     const dialog = result.dialog;
     this.#monitors.add(dialog);
     await this.media.answerFork(forkId, dialog.remote.sdp);
-    dialog.once('destroy', () => {
+    whenEnded(dialog, () => {
       this.#monitors.delete(dialog);
       void this.media.stopFork(forkId).catch(() => undefined);
     });
@@ -554,7 +554,7 @@ class VoiceQueueSession implements QueueSession {
       endedBy = await new Promise<'agent' | 'caller'>((resolve) => {
         // drachtio-srf says 'destroy' for the far end's BYE only: onecc's own hang-ups and transfers wake this too.
         this.#wakeTalk = resolve;
-        talking.dialog.once('destroy', () => resolve('agent'));
+        whenEnded(talking.dialog, () => resolve('agent'));
         this.call.callerDialog?.once('destroy', () => resolve('caller'));
         if (this.call.callerGone) resolve('caller');
       });
@@ -682,7 +682,7 @@ class VoiceQueueSession implements QueueSession {
       await media.answer(from.tag, tag, rung.dialog.remote.sdp);
       const consult = { from, target: rung.leg, tag, dialog: rung.dialog, release: rung.release };
       this.#consult = consult;
-      rung.dialog.once('destroy', () => {
+      whenEnded(rung.dialog, () => {
         if (this.#consult !== consult) return;
         this.deps.logger.info({ callId: this.call.id, target }, 'the consulted party hung up: the agent is back with the caller');
         void this.cancelConsult().catch((err) => this.deps.logger.warn({ err }, 'could not take the agent back to the caller'));
@@ -827,7 +827,7 @@ class VoiceQueueSession implements QueueSession {
       if (mode === 'whisper') media.conferenceHears(mixer, CALLER_LEG, [talking.tag]);
       this.#mixer = mixer;
       this.#supervisor = { name: supervisor, leg, dialog, mode };
-      dialog.once('destroy', () => {
+      whenEnded(dialog, () => {
         if (this.#supervisor?.dialog === dialog) void this.#endSupervisor().catch((err) => this.deps.logger.warn({ err }, 'could not end the supervisor\'s session'));
       });
       this.deps.logger.info({ callId: this.call.id, supervisor, mode, agentId: talking.agentId }, 'supervisor joined the call');

@@ -4,7 +4,7 @@ import { TaskControlError } from '../../agents/index';
 import { randomId, type Logger } from '../../lib/index';
 import type { MediaCall, MediaService } from '../../media/index';
 import type { InteractionRecord, InteractionRecords } from '../interaction-records';
-import { dialFirstAnswer, hangUp, phonesToRing, type Dial } from './dial';
+import { dialFirstAnswer, hangUp, phonesToRing, whenEnded, type Dial } from './dial';
 import type { PhoneDirectory } from './phone-directory';
 import { outboundUri, type Trunk } from './trunks';
 
@@ -106,7 +106,7 @@ export class ManualDialer {
       const agentLeg = agentAnswer.dialog;
       record.legs.push({ kind: 'agent', agentId, callId: agentLeg.sip.callId, at: new Date().toISOString() });
       let agentGone = false;
-      agentLeg.once('destroy', () => {
+      whenEnded(agentLeg, () => {
         agentGone = true;
         active.dialogs.delete(agentLeg);
         for (const dial of active.dials) dial.cancel();
@@ -128,9 +128,8 @@ export class ManualDialer {
       void this.deps.records.save(record);
       log.info({ number }, 'manual call connected');
       void new Promise<void>((resolve) => {
-        customerLeg.once('destroy', () => resolve());
-        agentLeg.once('destroy', () => resolve());
-        if (agentGone) resolve();
+        whenEnded(customerLeg, resolve);
+        whenEnded(agentLeg, resolve);
       }).then(() => finish('completed'));
       return { interaction: id };
     } catch (err) {

@@ -147,6 +147,28 @@ t.test('an agent who does not answer goes not-ready (RONA) and the next agent ge
   await Promise.race([ended, delay(2000)]);
 });
 
+t.test('an agent who hangs up the moment they answer (BYE while onecc bridges) is not left busy; the caller goes on', async (t) => {
+  const acd = onecc.acd!;
+  const phone = await startPhone(t, onecc, 'alice', 'pw-a', 'alice', [{ answer: true, hangUpAtOnce: true }]);
+  await acd.login('alice', { skills: { general: 5 }, languages: ['en'] }, 'ready');
+  t.teardown(() => acd.logout('alice').catch(() => undefined));
+  const trunk = await startTrunk(t, onecc);
+  const { rtp: caller, dialog: pending } = await trunk.call('5000');
+  const dialog = await pending;
+  caller.useRemote(dialog.remote.sdp);
+  await delay(300);
+  await caller.sendDigit('1');
+  t.ok(await waitFor(() => phone.answered.length === 1, 8000), 'alice answered, and hung up at once');
+  // Before, onecc waited for a BYE that had come while it bridged: alice stayed busy and the caller with her.
+  t.ok(await waitFor(() => acd.agentState('alice') !== 'busy' && acd.agentState('alice') !== 'reserved', 5000), `alice is not left busy (${acd.agentState('alice')})`);
+  caller.clear();
+  t.ok(await waitFor(() => caller.packets(0).length >= 20, 5000), 'the caller is back with onecc (the survey)');
+  await destroy(dialog).catch(() => undefined);
+  let record = await finishedRecord();
+  for (const deadline = Date.now() + 5000; record?.agentId !== 'alice' && Date.now() < deadline; await delay(100)) record = await finishedRecord();
+  t.match(record, { agentId: 'alice', outcome: 'handled' }, 'the call is recorded as handled by alice');
+});
+
 t.test('a caller who hangs up while queued is recorded as abandoned, and the task leaves the queue', async (t) => {
   const acd = onecc.acd!;
   const trunk = await startTrunk(t, onecc);
