@@ -4,7 +4,7 @@
 // caller's context, answers, audio flows both ways, the agent hangs up, the caller answers the survey. Also: the
 // agent who does not answer goes not-ready (RONA) and the next agent gets the call; the caller who hangs up while
 // queued is recorded as abandoned; CANCEL, unknown DIDs and unknown trunks.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import type { OneccServer } from '../../../src/server';
 import { startTestServer } from '../../helpers/onecc-server';
 import { destroy } from '../../helpers/drachtio-harness';
@@ -111,6 +111,18 @@ t.test('a caller walks the IVR, is queued, rings the agent with context, talks, 
   t.equal(onecc.media.openCalls, 0, 'no media call left open');
 });
 
+/** A caller from the trunk who dials the DID, sends a tone and presses 1 in the menu: on the way to the queue. */
+async function callerPressingOne(t: Test) {
+  const trunk = await startTrunk(t, onecc);
+  const { rtp: caller, dialog: pending } = await trunk.call('5000');
+  const dialog = await pending;
+  caller.useRemote(dialog.remote.sdp);
+  caller.startTone(440, 4000);
+  await delay(300);
+  await caller.sendDigit('1');
+  return { caller, dialog };
+}
+
 function finishedRecord() {
   return latestRecord<{ id: string; outcome?: string; agentId?: string; survey?: Record<string, string> }>(onecc);
 }
@@ -125,13 +137,7 @@ t.test('an agent who does not answer goes not-ready (RONA) and the next agent ge
   await acd.login('bob', { skills: { general: 5 }, languages: ['en'] }, 'ready');
   t.teardown(() => Promise.all([acd.logout('alice').catch(() => undefined), acd.logout('bob').catch(() => undefined)]));
 
-  const trunk = await startTrunk(t, onecc);
-  const { rtp: caller, dialog: pending } = await trunk.call('5000');
-  const dialog = await pending;
-  caller.useRemote(dialog.remote.sdp);
-  caller.startTone(440, 4000);
-  await delay(300);
-  await caller.sendDigit('1');
+  const { dialog } = await callerPressingOne(t);
   t.ok(await waitFor(() => silent.rings.length === 1, 8000), 'alice\'s phone rings first');
   t.ok(await waitFor(() => answering.answered.length === 1, 8000), 'after her ring timeout, bob\'s phone rings and answers');
   const state = acd.agent('alice');
@@ -152,12 +158,7 @@ t.test('an agent who hangs up the moment they answer (BYE while onecc bridges) i
   const phone = await startPhone(t, onecc, 'alice', 'pw-a', 'alice', [{ answer: true, hangUpAtOnce: true }]);
   await acd.login('alice', { skills: { general: 5 }, languages: ['en'] }, 'ready');
   t.teardown(() => acd.logout('alice').catch(() => undefined));
-  const trunk = await startTrunk(t, onecc);
-  const { rtp: caller, dialog: pending } = await trunk.call('5000');
-  const dialog = await pending;
-  caller.useRemote(dialog.remote.sdp);
-  await delay(300);
-  await caller.sendDigit('1');
+  const { caller, dialog } = await callerPressingOne(t);
   t.ok(await waitFor(() => phone.answered.length === 1, 8000), 'alice answered, and hung up at once');
   // Before, onecc waited for a BYE that had come while it bridged: alice stayed busy and the caller with her.
   t.ok(await waitFor(() => acd.agentState('alice') !== 'busy' && acd.agentState('alice') !== 'reserved', 5000), `alice is not left busy (${acd.agentState('alice')})`);
@@ -171,13 +172,7 @@ t.test('an agent who hangs up the moment they answer (BYE while onecc bridges) i
 
 t.test('a caller who hangs up while queued is recorded as abandoned, and the task leaves the queue', async (t) => {
   const acd = onecc.acd!;
-  const trunk = await startTrunk(t, onecc);
-  const { rtp: caller, dialog: pending } = await trunk.call('5000');
-  const dialog = await pending;
-  caller.useRemote(dialog.remote.sdp);
-  caller.startTone(440, 4000);
-  await delay(300);
-  await caller.sendDigit('1');
+  const { dialog } = await callerPressingOne(t);
   t.ok(await waitFor(() => acd.queueSnapshot('general').waiting === 1, 8000), 'the caller waits in the queue (no agent is ready)');
   await destroy(dialog);
   t.ok(await waitFor(() => acd.queueSnapshot('general').waiting === 0, 5000), 'the task left the queue');
@@ -213,13 +208,7 @@ t.test('a softphone we did not write (baresip) registers with digest auth, rings
   await acd.login('alice', { skills: { general: 5 }, languages: ['en'] }, 'ready');
   t.teardown(() => acd.logout('alice').catch(() => undefined));
 
-  const trunk = await startTrunk(t, onecc);
-  const { rtp: caller, dialog: pending } = await trunk.call('5000');
-  const dialog = await pending;
-  caller.useRemote(dialog.remote.sdp);
-  caller.startTone(440);
-  await delay(300);
-  await caller.sendDigit('1');
+  const { caller, dialog } = await callerPressingOne(t);
   await phone.event('CALL_ESTABLISHED', 10_000);
   t.pass('baresip rang and answered');
   caller.clear();
