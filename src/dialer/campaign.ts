@@ -1,6 +1,6 @@
 import { identityOrNothing, type CustomerStore } from '../customers/index';
 import type { AcdEngine } from '../acd/index';
-import { callbackAttributes } from '../channels/voice/callbacks';
+import { callbackAttributes, requestedCallback } from '../channels/voice/callbacks';
 import type { OneccConfig } from '../config/index';
 import type { Logger } from '../lib/index';
 import { inWindow } from './calling-window';
@@ -276,7 +276,7 @@ export class Campaign {
       queue: this.config.queue,
       attributes: {
         ...contact.attributes, caller: contact.number, called: this.config.callerId, campaign: this.config.id, contact: contact.id,
-        [callbackAttributes.marker]: 'requested', [callbackAttributes.number]: contact.number, [callbackAttributes.uri]: uri, [callbackAttributes.attempt]: '1',
+        ...requestedCallback, [callbackAttributes.number]: contact.number, [callbackAttributes.uri]: uri,
       },
     });
     this.figures.previewed++;

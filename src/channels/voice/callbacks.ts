@@ -26,6 +26,9 @@ export const callbackAttributes = {
   interaction: 'interaction',
 } as const;
 
+/** What turns a task into a callback, first attempt; its number and URI (callbackAttributes) travel with it. */
+export const requestedCallback: Readonly<Record<string, string>> = { [callbackAttributes.marker]: 'requested', [callbackAttributes.attempt]: '1' };
+
 export interface CallbackSettings {
   /** The agent's phones ring this long (as for queued calls: RONA after it). */
   readonly agentRingTimeoutMs: number;
@@ -111,7 +114,7 @@ export class CallbackDialer {
           await acd.abandon(id, 'node-lost');
           log.warn('a caller waiting on a node that died, with no number to call back: abandoned');
         } else {
-          await acd.continueAs(id, { attributes: { [callbackAttributes.marker]: 'requested', [callbackAttributes.attempt]: '1' } });
+          await acd.continueAs(id, { attributes: requestedCallback });
           log.warn('a caller waiting on a node that died is called back, keeping the place in the queue');
         }
       } catch (err) {

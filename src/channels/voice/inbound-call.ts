@@ -15,7 +15,7 @@ import type {
 } from '../../ivr/index';
 import { randomId, type Logger } from '../../lib/index';
 import type { AudioMixer, MediaCall, MediaProfile } from '../../media/index';
-import { callbackAttributes } from './callbacks';
+import { callbackAttributes, requestedCallback } from './callbacks';
 import { contextHeaders, taskHeaders } from './context-headers';
 import { dialFirstAnswer, hangUp, phonesToRing, whenEnded, type Dial, type DialTarget } from './dial';
 import type { PhoneDevice, PhoneDirectory } from './phone-directory';
@@ -137,13 +137,8 @@ export class InboundCall implements IvrHost {
       ...(uri === undefined ? {} : { [callbackAttributes.number]: number, [callbackAttributes.uri]: uri }),
     };
     const task = await this.deps.acd.enqueue({ channel: 'voice', queue: request.queue, priority: request.priority, attributes });
-    const callback = uri === undefined ? undefined : {
-      [callbackAttributes.marker]: 'requested',
-      [callbackAttributes.number]: number,
-      [callbackAttributes.uri]: uri,
-      [callbackAttributes.attempt]: '1',
-      [callbackAttributes.interaction]: this.id,
-    };
+    // The number, URI and interaction are in the task's attributes already: continueAs() keeps them.
+    const callback = uri === undefined ? undefined : requestedCallback;
     const session = new VoiceQueueSession(this, task, request, callback, this.deps);
     this.#queue = session;
     this.deps.onQueueTask(task.id, this);
@@ -400,7 +395,7 @@ class VoiceQueueSession implements QueueSession {
     task: TaskRecord,
     private readonly request: QueueRequest,
     /** The attributes that make the task a callback, if the caller can be called back. */
-    private readonly callback: Record<string, string> | undefined,
+    private readonly callback: Readonly<Record<string, string>> | undefined,
     private readonly deps: InboundCallDeps,
   ) {
     this.callbackAvailable = callback !== undefined;
@@ -419,7 +414,7 @@ class VoiceQueueSession implements QueueSession {
     if (reason === 'caller-hangup') return this.callerLeft();
     this.#ringing?.cancel();
     try {
-      if (reason === 'callback' && this.callback !== undefined) await this.deps.acd.continueAs(this.#task.id, { attributes: { ...this.#task.attributes, ...this.callback } });
+      if (reason === 'callback' && this.callback !== undefined) await this.deps.acd.continueAs(this.#task.id, { attributes: this.callback });
       else await this.deps.acd.abandon(this.#task.id, reason);
     } catch (err) {
       this.deps.logger.warn({ err, taskId: this.#task.id }, 'could not end the queue task');
@@ -435,7 +430,7 @@ class VoiceQueueSession implements QueueSession {
       this.#ringing?.cancel();
       // Not the caller's doing: the rtpengine carrying the call died. A caller who can be called back keeps the place.
       if (this.call.media.ended === 'rtpengine-lost' && this.callback !== undefined && this.#handledBy === undefined) {
-        const kept = await this.deps.acd.continueAs(this.#task.id, { attributes: { ...this.#task.attributes, ...this.callback } }).then(
+        const kept = await this.deps.acd.continueAs(this.#task.id, { attributes: this.callback }).then(
           () => true,
           (err: unknown) => (this.deps.logger.warn({ err, taskId: this.#task.id }, 'media lost: the caller could not be kept as a callback'), false),
         );
