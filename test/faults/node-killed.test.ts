@@ -4,7 +4,7 @@
 // an agent comes free on A, A rings the agent, then calls the customer back through the trunk.
 import t from 'tap';
 import type { OneccServer } from '../../src/server';
-import { killRtpengine, startOneccNode } from '../helpers/onecc-process';
+import { faultTestEnv, killRtpengine, startOneccNode } from '../helpers/onecc-process';
 import { startTestServer } from '../helpers/onecc-server';
 import { destroy } from '../helpers/drachtio-harness';
 import { queueDialplan, startPhone, startTrunk } from '../helpers/voice-peers';
@@ -12,15 +12,7 @@ import { waitFor } from '../helpers/wait';
 
 const DIALPLAN = queueDialplan('killed');
 const B_RTP = [37400, 37499] as const;
-// What both nodes must agree on (acd.*), and the voice settings of the test.
-const SHARED = {
-  ONECC_ACD__NODE_LEASE_SECONDS: '2',
-  ONECC_ACD__OFFER_TIMEOUT_SECONDS: '10',
-  ONECC_ACD__WRAP_UP_SECONDS: '{voice: 1, video: 1, chat: 0, email: 0}',
-  ONECC_VOICE__RING_TIMEOUT_SECONDS: '4',
-  ONECC_VOICE__PHONES: '[{username: alice, password: pw-a, agent: alice}]',
-  ONECC_VOICE__TRUNKS: '[{name: local, addresses: [127.0.0.1/32], username: null, password: null, outboundUri: "sip:{number}@{source}"}]',
-};
+const SHARED = faultTestEnv({ alice: 'pw-a' });
 
 let a: OneccServer;
 

@@ -6,7 +6,7 @@ import type { OneccServer } from '../../src/server';
 import { destroy } from '../helpers/drachtio-harness';
 import { killRtpengine } from '../helpers/onecc-process';
 import { startTestServer } from '../helpers/onecc-server';
-import { queueDialplan, startPhone, startTrunk } from '../helpers/voice-peers';
+import { CALLING_BACK_TRUNK_ENV, phonesEnv, queueDialplan, startPhone, startTrunk } from '../helpers/voice-peers';
 import { waitFor } from '../helpers/wait';
 
 const DIALPLAN = queueDialplan('media-lost');
@@ -20,8 +20,8 @@ t.before(async () => {
     rtpPorts: [RTP[0], RTP[1]],
     env: {
       ONECC_VOICE__RING_TIMEOUT_SECONDS: '4',
-      ONECC_VOICE__PHONES: '[{username: alice, password: pw-a, agent: alice}]',
-      ONECC_VOICE__TRUNKS: '[{name: local, addresses: [127.0.0.1/32], username: null, password: null, outboundUri: "sip:{number}@{source}"}]',
+      ONECC_VOICE__PHONES: phonesEnv({ alice: 'pw-a' }),
+      ONECC_VOICE__TRUNKS: CALLING_BACK_TRUNK_ENV,
       ONECC_MEDIA__EMBEDDED__RESTART_DELAY_MS: '200',
     },
   }));

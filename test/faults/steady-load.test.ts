@@ -14,7 +14,7 @@ import { silentLogger } from '../../src/lib/index';
 import { destroy } from '../helpers/drachtio-harness';
 import { ChatCustomer } from '../helpers/chat-customer';
 import { SENTINEL_MASTER, SentinelGroup } from '../helpers/redis-sentinel';
-import { killRtpengine, startOneccNode } from '../helpers/onecc-process';
+import { faultTestEnv, killRtpengine, startOneccNode } from '../helpers/onecc-process';
 import { startTestServer } from '../helpers/onecc-server';
 import { queueDialplan, startPhone, startTrunk, type CallTaker } from '../helpers/voice-peers';
 import { delay, waitFor } from '../helpers/wait';
@@ -31,12 +31,7 @@ const KILL_RTPENGINE_AT = 14;
 const FAIL_OVER_REDIS_AT = 20;
 const A_RTP = [37600, 37699] as const;
 const SHARED = {
-  ONECC_ACD__NODE_LEASE_SECONDS: '2',
-  ONECC_ACD__OFFER_TIMEOUT_SECONDS: '10',
-  ONECC_ACD__WRAP_UP_SECONDS: '{voice: 1, video: 1, chat: 0, email: 0}',
-  ONECC_VOICE__RING_TIMEOUT_SECONDS: '4',
-  ONECC_VOICE__PHONES: `[${AGENTS.map((a) => `{username: ${a}, password: pw-${a}, agent: ${a}}`).join(', ')}]`,
-  ONECC_VOICE__TRUNKS: '[{name: local, addresses: [127.0.0.1/32], username: null, password: null, outboundUri: "sip:{number}@{source}"}]',
+  ...faultTestEnv(Object.fromEntries(AGENTS.map((a) => [a, `pw-${a}`]))),
   // Chats wait in a queue these agents do not serve: what is checked is their transcripts.
   ONECC_CHAT__QUEUE: 'billing',
 };

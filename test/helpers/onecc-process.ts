@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Test } from 'tap';
 import { freeUdpPort } from '../../src/lib/index';
+import { CALLING_BACK_TRUNK_ENV, phonesEnv } from './voice-peers';
 
 // Benchmarks run from dist/test/helpers, tests under tap from test/helpers: onecc itself runs from dist either way.
 const MAIN = __dirname.split(path.sep).includes('dist') ? path.resolve(__dirname, '../../src/main.js') : path.resolve(__dirname, '../../dist/src/main.js');
@@ -58,6 +59,21 @@ export function loopbackEnv(dir: string, [portMin, portMax]: readonly [number, n
 }
 
 /** SIGKILLs the rtpengine whose RTP ports start at `portMin` (the test's own range); throws if none runs, unless ifAny. */
+/**
+ * What the onecc nodes of a fault test share: the ACD settings every node must agree on (a 2 s lease, so that a dead
+ * node is noticed quickly), and the voice settings: agents' phones, a trunk onecc calls back through.
+ */
+export function faultTestEnv(phones: Readonly<Record<string, string>>): Record<string, string> {
+  return {
+    ONECC_ACD__NODE_LEASE_SECONDS: '2',
+    ONECC_ACD__OFFER_TIMEOUT_SECONDS: '10',
+    ONECC_ACD__WRAP_UP_SECONDS: '{voice: 1, video: 1, chat: 0, email: 0}',
+    ONECC_VOICE__RING_TIMEOUT_SECONDS: '4',
+    ONECC_VOICE__PHONES: phonesEnv(phones),
+    ONECC_VOICE__TRUNKS: CALLING_BACK_TRUNK_ENV,
+  };
+}
+
 export function killRtpengine(portMin: number, options: { ifAny?: boolean } = {}): void {
   try {
     execFileSync('pkill', ['-KILL', '-f', `rtpengine .*--port-min=${portMin} `]);

@@ -25,6 +25,14 @@ nodes:
 `;
 }
 
+/** ONECC_VOICE__TRUNKS: 127.0.0.1 is the trunk, and onecc calls customers back through it (callbacks, the dialer). */
+export const CALLING_BACK_TRUNK_ENV = '[{name: local, addresses: [127.0.0.1/32], username: null, password: null, outboundUri: "sip:{number}@{source}"}]';
+
+/** ONECC_VOICE__PHONES: one desk phone per agent, its username the agent's id. */
+export function phonesEnv(passwords: Readonly<Record<string, string>>): string {
+  return `[${Object.entries(passwords).map(([agent, password]) => `{username: ${agent}, password: ${password}, agent: ${agent}}`).join(', ')}]`;
+}
+
 export function oneccUri(onecc: OneccServer, user: string): string {
   const udp = onecc.sip!.listeners.find((l) => l.transport === 'udp')!;
   return `sip:${user}@127.0.0.1:${udp.boundPort}`;

@@ -9,7 +9,7 @@ import type { OneccServer } from '../../../src/server';
 import { startTestServer } from '../../helpers/onecc-server';
 import { destroy } from '../../helpers/drachtio-harness';
 import { BaresipPeer, baresipMissing } from '../../helpers/peers/baresip-peer';
-import { frequencyOf, latestRecord, oneccUri, outcomeOf, startPhone, startTrunk } from '../../helpers/voice-peers';
+import { CALLING_BACK_TRUNK_ENV, frequencyOf, latestRecord, oneccUri, outcomeOf, phonesEnv, startPhone, startTrunk } from '../../helpers/voice-peers';
 import { delay, waitFor } from '../../helpers/wait';
 
 const DIALPLAN = `
@@ -53,9 +53,9 @@ t.before(async () => {
     env: {
       ONECC_ACD__OFFER_TIMEOUT_SECONDS: '10',
       ONECC_VOICE__RING_TIMEOUT_SECONDS: '2',
-      ONECC_VOICE__PHONES: '[{username: alice, password: pw-a, agent: alice}, {username: bob, password: pw-b, agent: bob}]',
+      ONECC_VOICE__PHONES: phonesEnv({ alice: 'pw-a', bob: 'pw-b' }),
       // Only 127.0.0.1 is a trunk here, so that a caller from 127.0.0.3 is an unknown one.
-      ONECC_VOICE__TRUNKS: '[{name: local, addresses: [127.0.0.1/32], username: null, password: null, outboundUri: "sip:{number}@{source}"}]',
+      ONECC_VOICE__TRUNKS: CALLING_BACK_TRUNK_ENV,
     },
   }));
 });

@@ -7,7 +7,7 @@ import t from 'tap';
 import type { OneccServer } from '../../../src/server';
 import { startTestServer } from '../../helpers/onecc-server';
 import { destroy } from '../../helpers/drachtio-harness';
-import { frequencyOf, latestRecord, startPbx, startPhone, startTrunk, type CallTaker } from '../../helpers/voice-peers';
+import { CALLING_BACK_TRUNK_ENV, frequencyOf, latestRecord, phonesEnv, startPbx, startPhone, startTrunk, type CallTaker } from '../../helpers/voice-peers';
 import { delay, waitFor } from '../../helpers/wait';
 
 let onecc: OneccServer;
@@ -70,8 +70,8 @@ t.before(async () => {
       ONECC_VOICE__RING_TIMEOUT_SECONDS: '4',
       ONECC_VOICE__TRANSFER_RING_TIMEOUT_SECONDS: '4',
       ONECC_VOICE__CALLBACKS: '{ringTimeoutSeconds: 5, attempts: 2, retrySeconds: 1}',
-      ONECC_VOICE__PHONES: '[{username: alice, password: pw-a, agent: alice}, {username: bob, password: pw-b, agent: bob}]',
-      ONECC_VOICE__TRUNKS: '[{name: local, addresses: [127.0.0.1/32], username: null, password: null, outboundUri: "sip:{number}@{source}"}]',
+      ONECC_VOICE__PHONES: phonesEnv({ alice: 'pw-a', bob: 'pw-b' }),
+      ONECC_VOICE__TRUNKS: CALLING_BACK_TRUNK_ENV,
     },
   }));
 });
