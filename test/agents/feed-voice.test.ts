@@ -161,6 +161,8 @@ t.test('a supervisor listens in: their phone gets the caller and the agent as tw
   t.match(monitoring, { type: 'result' }, `the supervisor's phone answered (${monitoring.message ?? 'ok'})`);
   const listening = supervisorPhone.answered[0]!;
   t.equal(listening.streams.length, 2, 'two audio streams');
+  // Without the second stream the checks below cannot run; the teardowns end the calls.
+  if (listening.streams.length !== 2) return;
   t.equal(listening.headers['x-onecc-agent'], 'alice');
   await delay(1500);
   t.ok(Math.abs(frequencyOf(listening.streams[0]!) - 440) < 25, `stream 1 is the caller (${frequencyOf(listening.streams[0]!).toFixed(0)} Hz)`);

@@ -29,6 +29,8 @@ type CallEvents = {
 export const PROMPT_LEG = 'onecc-prompts';
 /** A loop long enough for any queue wait (rtpengine has no "forever"). */
 const MOH_REPEATS = 10_000;
+/** Subscribe requests a fork gets before it fails for having fewer streams than legs. */
+const FORK_ATTEMPTS = 3;
 /** The telephone-event payload type onecc offers when it places a call itself. */
 const ORIGINATE_TELEPHONE_EVENT_PT = 101;
 
@@ -370,12 +372,25 @@ export class MediaCall extends TypedEmitter<CallEvents> {
    */
   async forkOffer(legs: readonly string[], toProfile: MediaProfile = 'rtp'): Promise<{ forkId: string; sdp: string }> {
     for (const leg of legs) this.#requireLeg(leg);
-    const reply = await this.#command('subscribeRequest', { 'from-tags': await this.#receivingTags(legs), ...profileFlags(toProfile) });
-    const forkId = String(reply['to-tag'] ?? '');
-    if (forkId === '') throw new MediaError('RTPENGINE_ERROR', `call ${this.id}: subscribe request returned no to-tag`);
-    const sdp = sdpOf(reply);
-    this.#forks.set(forkId, sdp);
-    return { forkId, sdp };
+    for (let attempt = 1; ; attempt++) {
+      const reply = await this.#command('subscribeRequest', { 'from-tags': await this.#receivingTags(legs), ...profileFlags(toProfile) });
+      const forkId = String(reply['to-tag'] ?? '');
+      if (forkId === '') throw new MediaError('RTPENGINE_ERROR', `call ${this.id}: subscribe request returned no to-tag`);
+      const sdp = sdpOf(reply);
+      const sections = inspectSdp(sdp).media.filter((m) => m.kind === 'audio').length;
+      if (sections >= legs.length) {
+        this.#forks.set(forkId, sdp);
+        return { forkId, sdp };
+      }
+      // Seen once on a loaded machine: two legs asked for, one section offered. A supervisor would hear half the
+      // call without knowing it; ask again, and fail rather than fork less than was asked for.
+      await this.#command('unsubscribe', { 'to-tag': forkId }).catch(() => undefined);
+      this.ctx.logger.warn({ callId: this.id, legs, sections, attempt }, 'rtpengine forked fewer audio streams than legs asked for');
+      if (attempt === FORK_ATTEMPTS) {
+        throw new MediaError('RTPENGINE_ERROR', `call ${this.id}: rtpengine offered ${sections} audio stream(s) for the ${legs.length} leg(s) to fork (${legs.join(', ')}), ${attempt} times`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+    }
   }
 
   /** The third party's answer (recvonly, one section per forked leg, with the offered telephone-event). */
