@@ -58,7 +58,6 @@ export function loopbackEnv(dir: string, [portMin, portMax]: readonly [number, n
   };
 }
 
-/** SIGKILLs the rtpengine whose RTP ports start at `portMin` (the test's own range); throws if none runs, unless ifAny. */
 /**
  * What the onecc nodes of a fault test share: the ACD settings every node must agree on (a 2 s lease, so that a dead
  * node is noticed quickly), and the voice settings: agents' phones, a trunk onecc calls back through.
@@ -74,6 +73,7 @@ export function faultTestEnv(phones: Readonly<Record<string, string>>): Record<s
   };
 }
 
+/** SIGKILLs the rtpengine whose RTP ports start at `portMin` (the test's own range); throws if none runs, unless ifAny. */
 export function killRtpengine(portMin: number, options: { ifAny?: boolean } = {}): void {
   try {
     execFileSync('pkill', ['-KILL', '-f', `rtpengine .*--port-min=${portMin} `]);

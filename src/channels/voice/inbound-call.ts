@@ -137,9 +137,7 @@ export class InboundCall implements IvrHost {
       ...(uri === undefined ? {} : { [callbackAttributes.number]: number, [callbackAttributes.uri]: uri }),
     };
     const task = await this.deps.acd.enqueue({ channel: 'voice', queue: request.queue, priority: request.priority, attributes });
-    // The number, URI and interaction are in the task's attributes already: continueAs() keeps them.
-    const callback = uri === undefined ? undefined : requestedCallback;
-    const session = new VoiceQueueSession(this, task, request, callback, this.deps);
+    const session = new VoiceQueueSession(this, task, request, uri !== undefined, this.deps);
     this.#queue = session;
     this.deps.onQueueTask(task.id, this);
     void session.outcome.finally(() => this.deps.onQueueTask(session.taskId, undefined));
@@ -364,7 +362,6 @@ export class InboundCall implements IvrHost {
  */
 class VoiceQueueSession implements QueueSession {
   readonly outcome: Promise<QueueOutcome>;
-  readonly callbackAvailable: boolean;
   #resolve!: (outcome: QueueOutcome) => void;
   #settled = false;
   #task: TaskRecord;
@@ -394,11 +391,10 @@ class VoiceQueueSession implements QueueSession {
     private readonly call: InboundCall,
     task: TaskRecord,
     private readonly request: QueueRequest,
-    /** The attributes that make the task a callback, if the caller can be called back. */
-    private readonly callback: Readonly<Record<string, string>> | undefined,
+    /** The caller can be called back: the task's attributes hold the number and URI (continueAs() keeps them). */
+    readonly callbackAvailable: boolean,
     private readonly deps: InboundCallDeps,
   ) {
-    this.callbackAvailable = callback !== undefined;
     this.#task = task;
     this.outcome = new Promise((resolve) => (this.#resolve = resolve));
   }
@@ -414,7 +410,7 @@ class VoiceQueueSession implements QueueSession {
     if (reason === 'caller-hangup') return this.callerLeft();
     this.#ringing?.cancel();
     try {
-      if (reason === 'callback' && this.callback !== undefined) await this.deps.acd.continueAs(this.#task.id, { attributes: this.callback });
+      if (reason === 'callback' && this.callbackAvailable) await this.deps.acd.continueAs(this.#task.id, { attributes: requestedCallback });
       else await this.deps.acd.abandon(this.#task.id, reason);
     } catch (err) {
       this.deps.logger.warn({ err, taskId: this.#task.id }, 'could not end the queue task');
@@ -429,8 +425,8 @@ class VoiceQueueSession implements QueueSession {
     this.#leaving ??= (async () => {
       this.#ringing?.cancel();
       // Not the caller's doing: the rtpengine carrying the call died. A caller who can be called back keeps the place.
-      if (this.call.media.ended === 'rtpengine-lost' && this.callback !== undefined && this.#handledBy === undefined) {
-        const kept = await this.deps.acd.continueAs(this.#task.id, { attributes: this.callback }).then(
+      if (this.call.media.ended === 'rtpengine-lost' && this.callbackAvailable && this.#handledBy === undefined) {
+        const kept = await this.deps.acd.continueAs(this.#task.id, { attributes: requestedCallback }).then(
           () => true,
           (err: unknown) => (this.deps.logger.warn({ err, taskId: this.#task.id }, 'media lost: the caller could not be kept as a callback'), false),
         );
